@@ -1,0 +1,102 @@
+-- rateguard: decide several buckets at once, atomically, all-or-nothing.
+-- The Lua twin of src/engine/bucket-math.ts; both follow docs/token-bucket-spec.md step by step, in
+-- the same order of floating-point operations, and test/engine/vectors.ts holds them together.
+--
+-- KEYS[i]        one hash per bucket: l = level, s = stamp (see the spec)
+-- ARGV[1]        "" to read the clock with Redis TIME; an integer µs only in tests (shared vectors)
+-- ARGV[2]        "a" all-or-nothing, "i" independent (the reference service's charging)
+-- ARGV[3+5(i-1)..] per bucket: algorithm ("t" token bucket, "f" fixed window), capacity,
+--                refill tokens per period, period µs, cost
+-- Returns { all_ok, then per bucket: ok, level (string, "%.17g"), reset µs, retry µs }
+
+local now
+if ARGV[1] == '' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+else
+  now = tonumber(ARGV[1])
+end
+local all_or_nothing = ARGV[2] == 'a'
+local n = #KEYS
+
+local algo, cap, refill, period, cost = {}, {}, {}, {}, {}
+local ok, retry, cur_level, cur_stamp, chg_level, chg_stamp = {}, {}, {}, {}, {}, {}
+local all_ok = true
+
+for i = 1, n do
+  local base = 2 + (i - 1) * 5
+  algo[i] = ARGV[base + 1]
+  cap[i] = tonumber(ARGV[base + 2])
+  refill[i] = tonumber(ARGV[base + 3])
+  period[i] = tonumber(ARGV[base + 4])
+  cost[i] = tonumber(ARGV[base + 5])
+  local stored = redis.call('HMGET', KEYS[i], 'l', 's')
+  local level, stamp = tonumber(stored[1]), tonumber(stored[2])
+
+  if algo[i] == 't' then
+    if level == nil or stamp == nil then
+      level = cap[i]
+      stamp = now
+    end
+    local elapsed = 0
+    if now > stamp then elapsed = now - stamp end
+    local tokens = level + (elapsed * refill[i]) / period[i]
+    if tokens > cap[i] then tokens = cap[i] end
+    cur_level[i], cur_stamp[i] = tokens, now
+    chg_level[i], chg_stamp[i] = tokens, now
+    if cost[i] > cap[i] then
+      ok[i], retry[i] = false, -1
+    elseif tokens >= cost[i] then
+      ok[i], retry[i] = true, 0
+      chg_level[i] = tokens - cost[i]
+    else
+      ok[i], retry[i] = false, math.ceil(((cost[i] - tokens) * period[i]) / refill[i])
+    end
+  else
+    local start = math.floor(now / period[i]) * period[i]
+    local count = 0
+    if level ~= nil and stamp == start then count = level end
+    cur_level[i], cur_stamp[i] = count, start
+    chg_level[i], chg_stamp[i] = count + cost[i], start
+    if cost[i] > cap[i] then
+      ok[i], retry[i] = false, -1
+    elseif count + cost[i] <= cap[i] then
+      ok[i], retry[i] = true, 0
+    else
+      ok[i], retry[i] = false, start + period[i] - now
+    end
+  end
+  if not ok[i] then all_ok = false end
+end
+
+local reply = { all_ok and 1 or 0 }
+for i = 1, n do
+  local charge
+  if all_or_nothing then charge = all_ok else charge = ok[i] or algo[i] == 'f' end
+  charge = charge and cost[i] > 0
+  local level, stamp = cur_level[i], cur_stamp[i]
+  if charge then level, stamp = chg_level[i], chg_stamp[i] end
+
+  local reset, left
+  if algo[i] == 't' then
+    reset = math.ceil(((cap[i] - level) * period[i]) / refill[i])
+    left = level
+  else
+    reset = stamp + period[i] - now
+    left = cap[i] - level
+    if left < 0 then left = 0 end
+  end
+
+  if charge then
+    local ttl_ms = math.ceil(reset / 1000)
+    if ttl_ms < 1 then ttl_ms = 1 end
+    redis.call('HSET', KEYS[i], 'l', string.format('%.17g', level), 's', string.format('%.17g', stamp))
+    redis.call('PEXPIRE', KEYS[i], ttl_ms)
+  end
+
+  reply[#reply + 1] = ok[i] and 1 or 0
+  reply[#reply + 1] = string.format('%.17g', left)
+  reply[#reply + 1] = reset
+  reply[#reply + 1] = retry[i]
+end
+return reply

@@ -1,0 +1,132 @@
+/**
+ * The decision math: the TypeScript twin of lua/token_bucket.lua. Both implement
+ * docs/token-bucket-spec.md step by step, in the same order of floating-point operations, so
+ * they agree bit for bit; test/engine/vectors.ts holds them together.
+ */
+import type { Limit } from './limit.js';
+import type { BucketResult, Decision, DenyReason, Plan } from './plan.js';
+
+/**
+ * What a store keeps per bucket.
+ * Token bucket: `level` = tokens held at time `stamp` (µs). Fixed window: `level` = hits counted
+ * in the window that starts at `stamp`.
+ */
+export interface BucketState {
+  readonly level: number;
+  readonly stamp: number;
+}
+
+/** A state to store, and how long it must live (µs) before it is equivalent to no state at all. */
+export interface BucketWrite {
+  readonly index: number;
+  readonly state: BucketState;
+  readonly ttlUs: number;
+}
+
+interface Evaluation {
+  readonly ok: boolean;
+  readonly reason: DenyReason | undefined;
+  readonly retryUs: number;
+  /** The state now, without this request's charge. */
+  readonly current: BucketState;
+  /** The state after this request's charge. */
+  readonly charged: BucketState;
+}
+
+function evaluateTokenBucket(stored: BucketState | undefined, limit: Limit, cost: number, nowUs: number): Evaluation {
+  const { capacity, refillTokens, periodUs } = limit;
+  let tokens = stored === undefined ? capacity : stored.level;
+  const stamp = stored === undefined ? nowUs : stored.stamp;
+  // A clock that went backwards (another Redis after a failover) refills nothing rather than draining.
+  const elapsed = nowUs > stamp ? nowUs - stamp : 0;
+  tokens = tokens + (elapsed * refillTokens) / periodUs;
+  if (tokens > capacity) tokens = capacity;
+  const current = { level: tokens, stamp: nowUs };
+  if (cost > capacity) {
+    return { ok: false, reason: 'cost_exceeds_capacity', retryUs: -1, current, charged: current };
+  }
+  if (tokens >= cost) {
+    return { ok: true, reason: undefined, retryUs: 0, current, charged: { level: tokens - cost, stamp: nowUs } };
+  }
+  const retryUs = Math.ceil(((cost - tokens) * periodUs) / refillTokens);
+  return { ok: false, reason: 'insufficient_tokens', retryUs, current, charged: current };
+}
+
+function windowStart(nowUs: number, periodUs: number): number {
+  return Math.floor(nowUs / periodUs) * periodUs;
+}
+
+function evaluateFixedWindow(stored: BucketState | undefined, limit: Limit, cost: number, nowUs: number): Evaluation {
+  const start = windowStart(nowUs, limit.periodUs);
+  const count = stored === undefined || stored.stamp !== start ? 0 : stored.level;
+  const current = { level: count, stamp: start };
+  const charged = { level: count + cost, stamp: start };
+  if (cost > limit.capacity) {
+    return { ok: false, reason: 'cost_exceeds_capacity', retryUs: -1, current, charged };
+  }
+  if (count + cost <= limit.capacity) {
+    return { ok: true, reason: undefined, retryUs: 0, current, charged };
+  }
+  return { ok: false, reason: 'insufficient_tokens', retryUs: start + limit.periodUs - nowUs, current, charged };
+}
+
+function evaluate(stored: BucketState | undefined, limit: Limit, cost: number, nowUs: number): Evaluation {
+  return limit.algorithm === 'token_bucket'
+    ? evaluateTokenBucket(stored, limit, cost, nowUs)
+    : evaluateFixedWindow(stored, limit, cost, nowUs);
+}
+
+/** µs until the state is as good as absent: a full bucket, or the end of the window. */
+function resetUs(state: BucketState, limit: Limit, nowUs: number): number {
+  if (limit.algorithm === 'token_bucket') {
+    return Math.ceil(((limit.capacity - state.level) * limit.periodUs) / limit.refillTokens);
+  }
+  return state.stamp + limit.periodUs - nowUs;
+}
+
+function tokensLeft(state: BucketState, limit: Limit): number {
+  if (limit.algorithm === 'token_bucket') return state.level;
+  const left = limit.capacity - state.level;
+  return left > 0 ? left : 0;
+}
+
+/**
+ * Whether a bucket's charge is applied. All-or-nothing: only when every bucket allowed.
+ * Independent: an allowed bucket, and every fixed window (the reference service counts rejected hits).
+ */
+function isCharged(plan: Plan, ok: boolean, allOk: boolean, limit: Limit): boolean {
+  if (plan.mode === 'all_or_nothing') return allOk;
+  return ok || limit.algorithm === 'fixed_window';
+}
+
+/**
+ * Decides a plan against the stored states (one per bucket, in plan order; undefined = none) at
+ * `nowUs`. Pure: returns the decision and the states to write; the caller stores them.
+ */
+export function decidePlan(
+  plan: Plan,
+  stored: readonly (BucketState | undefined)[],
+  nowUs: number,
+): { decision: Decision; writes: BucketWrite[] } {
+  const evaluations = plan.buckets.map((bucket, i) => evaluate(stored[i], bucket.limit, bucket.cost, nowUs));
+  const allOk = evaluations.every((e) => e.ok);
+  const writes: BucketWrite[] = [];
+  const results = evaluations.map((e, index): BucketResult => {
+    const { limit, cost } = plan.buckets[index]!;
+    const charge = cost > 0 && isCharged(plan, e.ok, allOk, limit);
+    const state = charge ? e.charged : e.current;
+    const reset = resetUs(state, limit, nowUs);
+    if (charge) writes.push({ index, state, ttlUs: reset > 0 ? reset : 1 });
+    const level = tokensLeft(state, limit);
+    return {
+      allowed: e.ok,
+      reason: e.reason,
+      limit: limit.capacity,
+      remaining: Math.floor(level),
+      level,
+      resetUs: reset,
+      retryUs: e.retryUs,
+    };
+  });
+  return { decision: { allowed: allOk, buckets: results }, writes };
+}

@@ -1,0 +1,48 @@
+import type { Limit } from './limit.js';
+
+/**
+ * How a multi-bucket decision charges:
+ * - `all_or_nothing` (default): every bucket must allow; if any denies, none is charged.
+ * - `independent`: envoyproxy/ratelimit's behaviour, for migration: each bucket is decided on its
+ *   own; allowed token buckets are charged, and fixed windows count every hit, denied ones too.
+ */
+export type ChargeMode = 'all_or_nothing' | 'independent';
+
+export interface BucketRequest {
+  /** The store key, from `bucketKey()`. */
+  readonly key: string;
+  readonly limit: Limit;
+  /** Tokens to take; 0 looks without consuming. A whole number >= 0. */
+  readonly cost: number;
+}
+
+export interface Plan {
+  readonly buckets: readonly BucketRequest[];
+  readonly mode: ChargeMode;
+}
+
+/** Why a bucket denied. */
+export type DenyReason = 'insufficient_tokens' | 'cost_exceeds_capacity';
+
+export interface BucketResult {
+  readonly allowed: boolean;
+  /** Set when the bucket denied. */
+  readonly reason: DenyReason | undefined;
+  /** The limit's capacity. */
+  readonly limit: number;
+  /** Whole tokens (or hits) left after this decision. */
+  readonly remaining: number;
+  /** Exact tokens left (fractional for a token bucket); for a fixed window the same as `remaining`. */
+  readonly level: number;
+  /** Token bucket: µs until the bucket is full again. Fixed window: µs until the window ends. */
+  readonly resetUs: number;
+  /** 0 when allowed; µs until `cost` tokens are available when denied; -1 when they never will be. */
+  readonly retryUs: number;
+}
+
+export interface Decision {
+  /** True when every bucket allowed (in `independent` mode, too: the request as a whole). */
+  readonly allowed: boolean;
+  /** One result per bucket of the plan, in plan order. */
+  readonly buckets: readonly BucketResult[];
+}

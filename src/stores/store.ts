@@ -1,0 +1,35 @@
+import type { Decision, Plan } from '../engine/plan.js';
+
+/**
+ * Where buckets live. One small interface for memory and Redis; the failure modes and caches of
+ * later layers wrap a store rather than living inside one.
+ */
+export interface BucketStore {
+  /**
+   * Decides a plan atomically (see `ChargeMode`). Resolves with the decision, denied or not;
+   * rejects only with a `StoreError`, when the store could not decide in time.
+   */
+  decide(plan: Plan): Promise<Decision>;
+  /** Deletes buckets; resolves with how many existed. */
+  reset(keys: readonly string[]): Promise<number>;
+  /** Releases timers and connections. */
+  close(): Promise<void>;
+}
+
+export type StoreErrorKind = 'timeout' | 'unavailable' | 'failed';
+
+/** The store could not decide: tell it apart from "limited" and pick a failure mode. */
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+  constructor(
+    readonly kind: StoreErrorKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function isStoreError(error: unknown): error is StoreError {
+  return error instanceof StoreError;
+}
