@@ -1,0 +1,79 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { bucketKey, encodeIdentity } from '../../src/engine/keys.js';
+import { tokenBucket } from '../../src/engine/limit.js';
+import type { Plan } from '../../src/engine/plan.js';
+import { MemoryStore } from '../../src/stores/memory-store.js';
+
+const limit = tokenBucket({ capacity: 3, refillTokens: 3, periodUs: 3_000_000 }); // 1 token/s
+const keyOf = (id: string) => bucketKey('t:', limit.id, encodeIdentity('test', [{ key: 'id', value: id }]));
+const planFor = (id: string, cost = 1): Plan => ({ mode: 'all_or_nothing', buckets: [{ key: keyOf(id), limit, cost }] });
+
+describe('MemoryStore', () => {
+  let now = 1_000_000_000;
+  const stores: MemoryStore[] = [];
+  const make = (maxKeys?: number) => {
+    const store = new MemoryStore({ clock: () => now, ...(maxKeys === undefined ? {} : { maxKeys }) });
+    stores.push(store);
+    return store;
+  };
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+  });
+
+  it('allows exactly the capacity, then denies with the retry time, then refills with the clock', () => {
+    const store = make();
+    const outcomes = Array.from({ length: 5 }, () => store.decideNow(planFor('a')).allowed);
+    expect(outcomes).toEqual([true, true, true, false, false]);
+    expect(store.decideNow(planFor('a')).buckets[0]!.retryUs).toBe(1_000_000);
+    now += 1_000_000;
+    expect(store.decideNow(planFor('a')).allowed).toBe(true);
+    expect(store.decideNow(planFor('a')).allowed).toBe(false);
+  });
+
+  it('keeps different identities apart', () => {
+    const store = make();
+    for (let i = 0; i < 3; i++) store.decideNow(planFor('a'));
+    expect(store.decideNow(planFor('a')).allowed).toBe(false);
+    expect(store.decideNow(planFor('b')).allowed).toBe(true);
+  });
+
+  it('forgets a bucket once it would be full again (no leak) and counts it as new', () => {
+    const store = make();
+    store.decideNow(planFor('a', 2));
+    expect(store.size).toBe(1);
+    now += 2_000_000; // exactly the time to refill 2 tokens at 1/s
+    expect(store.decideNow(planFor('a', 0)).buckets[0]!.level).toBe(3);
+    expect(store.size).toBe(0);
+  });
+
+  it('evicts the least recently charged bucket past maxKeys', () => {
+    const store = make(2);
+    store.decideNow(planFor('a', 3));
+    store.decideNow(planFor('b', 3));
+    store.decideNow(planFor('a', 0)); // a peek does not refresh recency
+    store.decideNow(planFor('c', 1));
+    expect(store.size).toBe(2);
+    // a was evicted: it starts full again; b is still empty.
+    expect(store.decideNow(planFor('a', 0)).buckets[0]!.remaining).toBe(3);
+    expect(store.decideNow(planFor('b', 0)).buckets[0]!.remaining).toBe(0);
+  });
+
+  it('resets one bucket and reports how many existed', async () => {
+    const store = make();
+    store.decideNow(planFor('a', 3));
+    expect(await store.reset([keyOf('a'), keyOf('zz')])).toBe(1);
+    expect(store.decideNow(planFor('a', 0)).buckets[0]!.remaining).toBe(3);
+  });
+
+  it('rejects a bad maxKeys at construction', () => {
+    expect(() => new MemoryStore({ maxKeys: 0 })).toThrow(/maxKeys must be a whole number >= 1/);
+  });
+
+  it('does not keep the process alive (its sweep timer is unref-ed)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const script = "import('./src/stores/memory-store.ts').then(({ MemoryStore }) => { new MemoryStore(); console.log('made'); })";
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(run.stdout.trim()).toBe('made');
+    expect(run.status).toBe(0);
+  });
+});

@@ -1,0 +1,161 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bucketKey, encodeIdentity } from '../../src/engine/keys.js';
+import { tokenBucket } from '../../src/engine/limit.js';
+import type { Plan } from '../../src/engine/plan.js';
+import { RedisStore } from '../../src/stores/redis/redis-store.js';
+import { StoreError } from '../../src/stores/store.js';
+import { type RedisProcess, startRedis } from '../support/redis-server.js';
+import { NOW, VECTORS } from '../engine/vectors.js';
+
+let redis: RedisProcess;
+let store: RedisStore;
+let probe: Redis;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  store = new RedisStore({ url: redis.url, timeoutMs: 500 });
+  probe = redis.client();
+});
+afterAll(async () => {
+  await store.close();
+  await redis.stop();
+});
+
+describe('the Lua script on the shared vectors', () => {
+  VECTORS.forEach((vector, v) => {
+    it(vector.name, async () => {
+      const keys = vector.buckets.map((_, i) => `vec:${v}:${i}`);
+      await probe.del(...keys);
+      for (const [i, bucket] of vector.buckets.entries()) {
+        if (bucket.state) await probe.hset(keys[i]!, 'l', String(bucket.state.level), 's', String(bucket.state.stamp));
+      }
+      const plan: Plan = { mode: vector.mode, buckets: vector.buckets.map((b, i) => ({ key: keys[i]!, limit: b.limit, cost: b.cost })) };
+      const decision = await store.decideAt(plan, NOW);
+      expect(decision.allowed).toBe(vector.allowed);
+      for (const [i, want] of vector.expect.entries()) {
+        expect(decision.buckets[i]).toEqual({
+          allowed: want.allowed,
+          reason: want.reason,
+          limit: vector.buckets[i]!.limit.capacity,
+          level: want.level,
+          remaining: want.remaining,
+          resetUs: want.resetUs,
+          retryUs: want.retryUs,
+        });
+        const [level, stamp] = await probe.hmget(keys[i]!, 'l', 's');
+        const pttl = await probe.pttl(keys[i]!);
+        const seeded = vector.buckets[i]!.state;
+        if (want.write) {
+          expect(Number(level)).toBe(want.write.state.level);
+          expect(Number(stamp)).toBe(want.write.state.stamp);
+          const ttlMs = Math.ceil(want.write.ttlUs / 1000);
+          expect(pttl).toBeLessThanOrEqual(ttlMs);
+          expect(pttl).toBeGreaterThan(ttlMs - 1000);
+        } else if (seeded) {
+          // Not charged: the seeded state is untouched.
+          expect(Number(level)).toBe(seeded.level);
+          expect(Number(stamp)).toBe(seeded.stamp);
+        } else {
+          expect(pttl).toBe(-2); // never created
+        }
+      }
+    });
+  });
+});
+
+describe('RedisStore', () => {
+  const limit = tokenBucket({ capacity: 100, refillTokens: 1, periodUs: 3_600_000_000 }); // negligible refill
+  let n = 0;
+  const freshPlan = (cost = 1): Plan => {
+    n += 1;
+    const key = bucketKey('t:', limit.id, encodeIdentity('redis-store', [{ key: 'id', value: `c${n}` }]));
+    return { mode: 'all_or_nothing', buckets: [{ key, limit, cost }] };
+  };
+
+  it('reads the clock with Redis TIME when no time is given', async () => {
+    const plan = freshPlan(1);
+    const decision = await store.decide(plan);
+    const [stamp] = await probe.hmget(plan.buckets[0]!.key, 's');
+    const [seconds, micros] = await probe.time();
+    const redisNow = Number(seconds) * 1_000_000 + Number(micros);
+    expect(decision.buckets[0]!.remaining).toBe(99);
+    expect(redisNow - Number(stamp)).toBeGreaterThanOrEqual(0);
+    expect(redisNow - Number(stamp)).toBeLessThan(5_000_000);
+  });
+
+  it('allows exactly the capacity of 150 concurrent calls on one bucket', async () => {
+    const plan = freshPlan(1);
+    const decisions = await Promise.all(Array.from({ length: 150 }, () => store.decide(plan)));
+    expect(decisions.filter((d) => d.allowed)).toHaveLength(100);
+  });
+
+  it('survives SCRIPT FLUSH mid-run: no error, every call counted once', async () => {
+    const plan = freshPlan(1);
+    const first = await Promise.all(Array.from({ length: 30 }, () => store.decide(plan)));
+    await probe.script('FLUSH');
+    const second = await Promise.all(Array.from({ length: 30 }, () => store.decide(plan)));
+    expect([...first, ...second].every((d) => d.allowed)).toBe(true);
+    expect((await store.decide({ ...plan, buckets: [{ ...plan.buckets[0]!, cost: 0 }] })).buckets[0]!.remaining).toBe(40);
+  });
+
+  it('resets buckets and reports how many existed', async () => {
+    const plan = freshPlan(5);
+    await store.decide(plan);
+    expect(await store.reset([plan.buckets[0]!.key, 'no-such-key'])).toBe(1);
+    expect((await store.decide({ ...plan, buckets: [{ ...plan.buckets[0]!, cost: 0 }] })).buckets[0]!.remaining).toBe(100);
+  });
+});
+
+describe('RedisStore when Redis is slow, gone and back', () => {
+  it('rejects with a timeout StoreError within the timeout while Redis is paused', async () => {
+    const own = await startRedis();
+    const quick = new RedisStore({ url: own.url, timeoutMs: 50 });
+    const plan: Plan = { mode: 'all_or_nothing', buckets: [{ key: 'paused', limit: tokenBucket({ capacity: 1, refillTokens: 1, periodUs: 1_000_000 }), cost: 1 }] };
+    try {
+      await quick.decide(plan); // connected and script loaded
+      own.pause();
+      const started = performance.now();
+      const error = await quick.decide(plan).then(() => undefined, (e: unknown) => e);
+      const took = performance.now() - started;
+      expect(error).toBeInstanceOf(StoreError);
+      expect((error as StoreError).kind).toBe('timeout');
+      expect(took).toBeGreaterThanOrEqual(45);
+      expect(took).toBeLessThan(1000);
+    } finally {
+      own.resume();
+      await quick.close();
+      await own.stop();
+    }
+  });
+
+  it('fails fast as unavailable while Redis is down, then decides again after a restart with empty data (script reloaded)', async () => {
+    const own = await startRedis();
+    const quick = new RedisStore({ url: own.url, timeoutMs: 200 });
+    const limit = tokenBucket({ capacity: 3, refillTokens: 1, periodUs: 3_600_000_000 });
+    const plan: Plan = { mode: 'all_or_nothing', buckets: [{ key: 'restart', limit, cost: 1 }] };
+    try {
+      expect((await quick.decide(plan)).buckets[0]!.remaining).toBe(2);
+      await own.kill9();
+      const error = await quick.decide(plan).then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreError);
+      expect(['unavailable', 'timeout']).toContain((error as StoreError).kind);
+      await own.restart();
+      await waitUntil(() => quick.client.status === 'ready', 5000);
+      // Empty data after the restart: the bucket is full again; the script was reloaded on NOSCRIPT.
+      expect((await quick.decide(plan)).buckets[0]!.remaining).toBe(2);
+      expect((await quick.decide(plan)).buckets[0]!.remaining).toBe(1);
+    } finally {
+      await quick.close();
+      await own.stop();
+    }
+  });
+});
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
