@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDemoApp } from '../../src/demo/demo-app.js';
+import { MemoryStore } from '../../src/stores/memory-store.js';
+import { listen } from '../support/http.js';
+import { spawnTs } from '../support/processes.js';
+import { findFreePort, type RedisProcess, startRedis } from '../support/redis-server.js';
+
+const get = async (url: string) => (await fetch(url)).status;
+
+describe('demo API (memory store)', () => {
+  const store = new MemoryStore();
+  let url: string;
+  let close: () => Promise<void>;
+  beforeAll(async () => {
+    ({ url, close } = await listen(createDemoApp({ store, storeKind: 'memory', adminToken: 'sesame' }).app));
+  });
+  afterAll(async () => {
+    await close();
+    await store.close();
+  });
+
+  it('limits /api/expensive to 5 per minute per client, GET and POST together', async () => {
+    const seen = [];
+    for (let i = 0; i < 3; i++) seen.push(await get(`${url}/api/expensive`));
+    for (let i = 0; i < 3; i++) seen.push((await fetch(`${url}/api/expensive`, { method: 'POST' })).status);
+    expect(seen).toEqual([200, 200, 200, 200, 200, 429]);
+    expect(await get(`${url}/api/hello`)).toBe(200);
+  });
+
+  it('reports its limits and counts in /api/admin/stats', async () => {
+    const stats = (await (await fetch(`${url}/api/admin/stats`)).json()) as Record<string, unknown>;
+    expect(stats).toEqual({
+      store: 'memory',
+      limits: { 'demo-global': { requestsPerMinute: 60, capacity: 60 }, 'demo-expensive': { requestsPerMinute: 5, capacity: 5 } },
+      requests: { allowed: 6, limited: 1 },
+    });
+  });
+
+  it('resets a client only with the admin token', async () => {
+    const wrong = await fetch(`${url}/api/admin/reset/127.0.0.1`, { method: 'POST', headers: { authorization: 'Bearer nope' } });
+    expect(wrong.status).toBe(401);
+    expect(await get(`${url}/api/expensive`)).toBe(429);
+    const right = await fetch(`${url}/api/admin/reset/127.0.0.1`, { method: 'POST', headers: { authorization: 'Bearer sesame' } });
+    expect(await right.json()).toEqual({ id: '127.0.0.1', cleared: 2 });
+    expect(await get(`${url}/api/expensive`)).toBe(200);
+  });
+});
+
+describe('two demo servers on one Redis', () => {
+  let redis: RedisProcess;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
+
+  it('share one limit: 5 expensive calls in all, whichever server takes them', async () => {
+    const ports = [await findFreePort(), await findFreePort()];
+    const servers = ports.map((port) => spawnTs('src/demo/main.ts', ['--redis'], { PORT: String(port), REDIS_URL: redis.url, LOG_LEVEL: 'info' }));
+    try {
+      await Promise.all(servers.map((s) => s.waitForLine(/demo API listening/)));
+      const seen = [];
+      for (let i = 0; i < 4; i++) seen.push(await get(`http://127.0.0.1:${ports[i % 2]}/api/expensive`));
+      for (let i = 0; i < 3; i++) seen.push(await get(`http://127.0.0.1:${ports[1]}/api/expensive`));
+      expect(seen).toEqual([200, 200, 200, 200, 200, 429, 429]);
+      // Loopback clients may reset without a token; the reset is shared too.
+      const reset = await fetch(`http://127.0.0.1:${ports[0]}/api/admin/reset/127.0.0.1`, { method: 'POST' });
+      expect(await reset.json()).toEqual({ id: '127.0.0.1', cleared: 2 });
+      expect(await get(`http://127.0.0.1:${ports[1]}/api/expensive`)).toBe(200);
+    } finally {
+      await Promise.all(servers.map((s) => s.stop()));
+    }
+  });
+});
