@@ -5,8 +5,8 @@
 -- KEYS[i]        one hash per bucket: l = level, s = stamp (see the spec)
 -- ARGV[1]        "" to read the clock with Redis TIME; an integer µs only in tests (shared vectors)
 -- ARGV[2]        "a" all-or-nothing, "i" independent (the reference service's charging)
--- ARGV[3+5(i-1)..] per bucket: algorithm ("t" token bucket, "f" fixed window), capacity,
---                refill tokens per period, period µs, cost
+-- ARGV[3+6(i-1)..] per bucket: algorithm ("t" token bucket, "f" fixed window), capacity,
+--                refill tokens per period, period µs, cost, shadow ("1": its denial denies nothing)
 -- Returns { all_ok, then per bucket: ok, level (string, "%.17g"), reset µs, retry µs }
 
 local now
@@ -19,17 +19,18 @@ end
 local all_or_nothing = ARGV[2] == 'a'
 local n = #KEYS
 
-local algo, cap, refill, period, cost = {}, {}, {}, {}, {}
+local algo, cap, refill, period, cost, shadow = {}, {}, {}, {}, {}, {}
 local ok, retry, cur_level, cur_stamp, chg_level, chg_stamp = {}, {}, {}, {}, {}, {}
 local all_ok = true
 
 for i = 1, n do
-  local base = 2 + (i - 1) * 5
+  local base = 2 + (i - 1) * 6
   algo[i] = ARGV[base + 1]
   cap[i] = tonumber(ARGV[base + 2])
   refill[i] = tonumber(ARGV[base + 3])
   period[i] = tonumber(ARGV[base + 4])
   cost[i] = tonumber(ARGV[base + 5])
+  shadow[i] = ARGV[base + 6] == '1'
   local stored = redis.call('HMGET', KEYS[i], 'l', 's')
   local level, stamp = tonumber(stored[1]), tonumber(stored[2])
 
@@ -66,13 +67,13 @@ for i = 1, n do
       ok[i], retry[i] = false, start + period[i] - now
     end
   end
-  if not ok[i] then all_ok = false end
+  if not ok[i] and not shadow[i] then all_ok = false end
 end
 
 local reply = { all_ok and 1 or 0 }
 for i = 1, n do
   local charge
-  if all_or_nothing then charge = all_ok else charge = ok[i] or algo[i] == 'f' end
+  if all_or_nothing then charge = all_ok and ok[i] else charge = ok[i] or algo[i] == 'f' end
   charge = charge and cost[i] > 0
   local level, stamp = cur_level[i], cur_stamp[i]
   if charge then level, stamp = chg_level[i], chg_stamp[i] end

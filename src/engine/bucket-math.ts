@@ -91,11 +91,12 @@ function tokensLeft(state: BucketState, limit: Limit): number {
 }
 
 /**
- * Whether a bucket's charge is applied. All-or-nothing: only when every bucket allowed.
- * Independent: an allowed bucket, and every fixed window (the reference service counts rejected hits).
+ * Whether a bucket's charge is applied. All-or-nothing: when it allowed and every non-shadow
+ * bucket allowed. Independent: an allowed bucket, and every fixed window (the reference service
+ * counts rejected hits).
  */
 function isCharged(plan: Plan, ok: boolean, allOk: boolean, limit: Limit): boolean {
-  if (plan.mode === 'all_or_nothing') return allOk;
+  if (plan.mode === 'all_or_nothing') return allOk && ok;
   return ok || limit.algorithm === 'fixed_window';
 }
 
@@ -109,7 +110,7 @@ export function decidePlan(
   nowUs: number,
 ): { decision: Decision; writes: BucketWrite[] } {
   const evaluations = plan.buckets.map((bucket, i) => evaluate(stored[i], bucket.limit, bucket.cost, nowUs));
-  const allOk = evaluations.every((e) => e.ok);
+  const allOk = evaluations.every((e, i) => e.ok || plan.buckets[i]!.shadow === true);
   const writes: BucketWrite[] = [];
   const results = evaluations.map((e, index): BucketResult => {
     const { limit, cost } = plan.buckets[index]!;

@@ -14,6 +14,11 @@ export interface BucketRequest {
   readonly limit: Limit;
   /** Tokens to take; 0 looks without consuming. A whole number >= 0. */
   readonly cost: number;
+  /**
+   * Shadow mode: decided and charged like any bucket, but its denial never denies the request
+   * (nor stops the other buckets from being charged). Default false.
+   */
+  readonly shadow?: boolean;
 }
 
 export interface Plan {
@@ -41,7 +46,7 @@ export interface BucketResult {
 }
 
 export interface Decision {
-  /** True when every bucket allowed (in `independent` mode, too: the request as a whole). */
+  /** True when every non-shadow bucket allowed (in `independent` mode, too: the request as a whole). */
   readonly allowed: boolean;
   /** One result per bucket of the plan, in plan order. */
   readonly buckets: readonly BucketResult[];

@@ -5,7 +5,7 @@ import { NOW, VECTORS } from './vectors.js';
 describe('decidePlan (the TypeScript twin) on the shared vectors', () => {
   for (const vector of VECTORS) {
     it(vector.name, () => {
-      const plan = { mode: vector.mode, buckets: vector.buckets.map((b, i) => ({ key: `k${i}`, limit: b.limit, cost: b.cost })) };
+      const plan = { mode: vector.mode, buckets: vector.buckets.map((b, i) => ({ key: `k${i}`, limit: b.limit, cost: b.cost, shadow: b.shadow === true })) };
       const { decision, writes } = decidePlan(plan, vector.buckets.map((b) => b.state), NOW);
       expect(decision.allowed).toBe(vector.allowed);
       decision.buckets.forEach((result, i) => {

@@ -21,6 +21,7 @@ export interface VectorBucket {
   limit: Limit;
   cost: number;
   state?: BucketState;
+  shadow?: boolean;
 }
 
 export interface ExpectedBucket {
@@ -203,6 +204,45 @@ export const VECTORS: Vector[] = [
     expect: [
       { allowed: true, level: 8, remaining: 8, resetUs: 200_000, retryUs: 0, write: { state: { level: 8, stamp: NOW }, ttlUs: 200_000 } },
       { allowed: true, level: 1, remaining: 1, resetUs: 40_000_000, retryUs: 0, write: { state: { level: 2, stamp: WINDOW_START }, ttlUs: 40_000_000 } },
+    ],
+  },
+  {
+    name: 'shadow: a denying shadow bucket denies nothing and stops no charge',
+    mode: 'all_or_nothing',
+    buckets: [
+      { limit: tb10, cost: 1 },
+      { limit: fw3, cost: 1, state: { level: 3, stamp: WINDOW_START }, shadow: true },
+    ],
+    allowed: true,
+    expect: [
+      { allowed: true, level: 9, remaining: 9, resetUs: 100_000, retryUs: 0, write: { state: { level: 9, stamp: NOW }, ttlUs: 100_000 } },
+      { allowed: false, reason: 'insufficient_tokens', level: 0, remaining: 0, resetUs: 40_000_000, retryUs: 40_000_000 },
+    ],
+  },
+  {
+    name: 'shadow: an allowing shadow bucket is not charged when the request is denied',
+    mode: 'all_or_nothing',
+    buckets: [
+      { limit: tb10, cost: 1, shadow: true },
+      { limit: fw3, cost: 1, state: { level: 3, stamp: WINDOW_START } },
+    ],
+    allowed: false,
+    expect: [
+      { allowed: true, level: 10, remaining: 10, resetUs: 0, retryUs: 0 },
+      { allowed: false, reason: 'insufficient_tokens', level: 0, remaining: 0, resetUs: 40_000_000, retryUs: 40_000_000 },
+    ],
+  },
+  {
+    name: 'shadow: an allowing shadow bucket is charged with an allowed request',
+    mode: 'all_or_nothing',
+    buckets: [
+      { limit: tb10, cost: 2, shadow: true },
+      { limit: fw3, cost: 1 },
+    ],
+    allowed: true,
+    expect: [
+      { allowed: true, level: 8, remaining: 8, resetUs: 200_000, retryUs: 0, write: { state: { level: 8, stamp: NOW }, ttlUs: 200_000 } },
+      { allowed: true, level: 2, remaining: 2, resetUs: 40_000_000, retryUs: 0, write: { state: { level: 1, stamp: WINDOW_START }, ttlUs: 40_000_000 } },
     ],
   },
 ];

@@ -30,7 +30,7 @@ describe('the Lua script on the shared vectors', () => {
       for (const [i, bucket] of vector.buckets.entries()) {
         if (bucket.state) await probe.hset(keys[i]!, 'l', String(bucket.state.level), 's', String(bucket.state.stamp));
       }
-      const plan: Plan = { mode: vector.mode, buckets: vector.buckets.map((b, i) => ({ key: keys[i]!, limit: b.limit, cost: b.cost })) };
+      const plan: Plan = { mode: vector.mode, buckets: vector.buckets.map((b, i) => ({ key: keys[i]!, limit: b.limit, cost: b.cost, shadow: b.shadow === true })) };
       const decision = await store.decideAt(plan, NOW);
       expect(decision.allowed).toBe(vector.allowed);
       for (const [i, want] of vector.expect.entries()) {

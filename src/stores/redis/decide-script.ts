@@ -24,18 +24,19 @@ export function registerDecideScript(client: RedisClient): void {
 /** Runs the script for a plan; `nowUs` overrides Redis TIME (shared test vectors only). */
 export function runDecideScript(client: RedisClient, plan: Plan, nowUs?: number): Promise<unknown> {
   const count = plan.buckets.length;
-  const keysAndArgs = new Array<string>(count + 2 + count * 5);
+  const keysAndArgs = new Array<string>(count + 2 + count * 6);
   let a = count;
   keysAndArgs[a++] = nowUs === undefined ? '' : String(nowUs);
   keysAndArgs[a++] = plan.mode === 'all_or_nothing' ? 'a' : 'i';
   for (let i = 0; i < count; i++) {
-    const { key, limit, cost } = plan.buckets[i]!;
+    const { key, limit, cost, shadow } = plan.buckets[i]!;
     keysAndArgs[i] = key;
     keysAndArgs[a++] = limit.algorithm === 'token_bucket' ? 't' : 'f';
     keysAndArgs[a++] = String(limit.capacity);
     keysAndArgs[a++] = String(limit.refillTokens);
     keysAndArgs[a++] = String(limit.periodUs);
     keysAndArgs[a++] = String(cost);
+    keysAndArgs[a++] = shadow === true ? '1' : '0';
   }
   return (client as unknown as ScriptHost).rateguardDecide(count, ...keysAndArgs);
 }
