@@ -1,32 +1,83 @@
 /**
- * The demo API of the original design: a global 60/min limiter, a stricter 5/min on
- * /api/expensive, and the admin endpoints to watch and reset it. Limiters are named, so several
- * instances on one Redis share their buckets.
+ * The demo API of the original design: a global 60/min limit per client, a stricter 5/min on
+ * /api/expensive, and admin endpoints to watch and reset it. The limits come either from local
+ * `rateLimiter`s on a store (`npm run demo`) or from a rateguard sidecar over gRPC (`npm start`),
+ * with the descriptors Envoy would send for the same routes (envoy/envoy.yaml).
  */
 import express, { type Express, type RequestHandler } from 'express';
 import { adminGuard } from '../http/admin-guard.js';
-import { rateLimiter, type RateLimiter } from '../http/rate-limiter.js';
+import { rateLimiter } from '../http/rate-limiter.js';
+import { rlsRateLimiter } from '../http/rls-rate-limiter.js';
 import type { Logger } from '../observe/logger.js';
+import type { DescriptorEntry } from '../rls/codec.js';
 import type { BucketStore } from '../stores/store.js';
 
-export interface DemoAppOptions {
-  store: BucketStore;
-  storeKind: 'memory' | 'redis';
-  /** Bearer token for POST /api/admin/reset/:id; without one only loopback clients may reset. */
-  adminToken?: string | undefined;
-  logger?: Logger;
+/** How the demo is limited: what runs before every /api route and before /api/expensive. */
+export interface DemoLimits {
+  readonly api: RequestHandler;
+  readonly expensive: RequestHandler;
+  readonly description: Record<string, unknown>;
+  /** Clears one client's buckets; resolves with how many existed. Undefined when not possible here. */
+  readonly reset: ((id: string) => Promise<number>) | undefined;
+  close(): Promise<void>;
 }
 
-export interface DemoApp {
-  app: Express;
-  limiters: RateLimiter[];
-}
+export const DEMO_DOMAIN = 'rateguard-demo';
 
-export function createDemoApp(options: DemoAppOptions): DemoApp {
-  const { store, logger } = options;
+/** Local limiters on a store: named, so several instances on one Redis share their buckets. */
+export function localDemoLimits(store: BucketStore, storeKind: 'memory' | 'redis', logger?: Logger): DemoLimits {
   const common = { store, ...(logger === undefined ? {} : { logger }) };
   const global = rateLimiter({ ...common, name: 'demo-global', requestsPerMinute: 60 });
   const expensive = rateLimiter({ ...common, name: 'demo-expensive', requestsPerMinute: 5 });
+  return {
+    api: global,
+    expensive,
+    description: {
+      store: storeKind,
+      limits: {
+        [global.config.name]: { requestsPerMinute: 60, capacity: global.config.limit.capacity },
+        [expensive.config.name]: { requestsPerMinute: 5, capacity: expensive.config.limit.capacity },
+      },
+    },
+    reset: async (id) => (await Promise.all([global.resetKey(id), expensive.resetKey(id)])).filter(Boolean).length,
+    close: () => store.close(),
+  };
+}
+
+/**
+ * The descriptors envoy/envoy.yaml makes Envoy send for a request: remote_address on every route,
+ * api_key when the x-api-key header is present, and ("generic_key", "expensive") + remote_address
+ * on /api/expensive.
+ */
+export function demoDescriptors(req: express.Request): DescriptorEntry[][] {
+  const address = { key: 'remote_address', value: req.ip ?? req.socket.remoteAddress ?? '' };
+  const descriptors: DescriptorEntry[][] = [[address]];
+  const apiKey = req.headers['x-api-key'];
+  if (typeof apiKey === 'string' && apiKey !== '') descriptors.push([{ key: 'api_key', value: apiKey }]);
+  if (req.path === '/expensive' || req.path === '/api/expensive') descriptors.push([{ key: 'generic_key', value: 'expensive' }, address]);
+  return descriptors;
+}
+
+/** Limits decided by a rateguard sidecar: one ShouldRateLimit call per request, as Envoy makes. */
+export function sidecarDemoLimits(address: string, logger?: Logger): DemoLimits {
+  const limiter = rlsRateLimiter({
+    address,
+    domain: DEMO_DOMAIN,
+    descriptors: demoDescriptors,
+    // Looser than Envoy's 20 ms: a demo on a busy laptop should not fail open by accident.
+    timeoutMs: 250,
+    ...(logger === undefined ? {} : { logger }),
+  });
+  return {
+    api: limiter,
+    expensive: (_req, _res, next) => next(),
+    description: { store: 'sidecar', sidecar: address, domain: DEMO_DOMAIN },
+    reset: undefined,
+    close: async () => limiter.close(),
+  };
+}
+
+export function createDemoApp(limits: DemoLimits, adminToken?: string): Express {
   const counters = { allowed: 0, limited: 0 };
   const count: RequestHandler = (_req, res, next) => {
     res.on('finish', () => {
@@ -39,33 +90,29 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
   const app = express();
   app.disable('x-powered-by');
   app.get('/api/admin/stats', (_req, res) => {
-    res.json({
-      store: options.storeKind,
-      limits: {
-        [global.config.name]: { requestsPerMinute: 60, capacity: global.config.limit.capacity },
-        [expensive.config.name]: { requestsPerMinute: 5, capacity: expensive.config.limit.capacity },
-      },
-      requests: { ...counters },
-    });
+    res.json({ ...limits.description, requests: { ...counters } });
   });
-  app.post('/api/admin/reset/:id', adminGuard(options.adminToken), async (req, res, next) => {
+  app.post('/api/admin/reset/:id', adminGuard(adminToken), async (req, res, next) => {
+    if (limits.reset === undefined) {
+      res.status(501).json({ error: 'reset is done on the rate limit service here' });
+      return;
+    }
     try {
       const id = String(req.params.id);
-      const cleared = await Promise.all([global.resetKey(id), expensive.resetKey(id)]);
-      res.json({ id, cleared: cleared.filter(Boolean).length });
+      res.json({ id, cleared: await limits.reset(id) });
     } catch (error) {
       next(error);
     }
   });
-  app.use('/api', count, global);
+  app.use('/api', count, limits.api);
   app.get('/api/hello', (req, res) => {
     res.json({ message: 'hello', client: req.ip });
   });
-  app.get('/api/expensive', expensive, (_req, res) => {
+  app.get('/api/expensive', limits.expensive, (_req, res) => {
     res.json({ result: 'an expensive answer' });
   });
-  app.post('/api/expensive', expensive, (_req, res) => {
+  app.post('/api/expensive', limits.expensive, (_req, res) => {
     res.json({ result: 'an expensive write' });
   });
-  return { app, limiters: [global, expensive] };
+  return app;
 }

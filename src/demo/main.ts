@@ -1,25 +1,19 @@
 #!/usr/bin/env node
 /**
  * `npm run demo` (memory) / `npm run demo:redis` (REDIS_URL, default redis://localhost:6379):
- * the demo API on PORT (default 3000).
+ * the demo API on PORT (default 3000) with local limiters.
  */
 import { createLogger } from '../observe/logger.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import { RedisStore } from '../stores/redis/redis-store.js';
-import { createDemoApp } from './demo-app.js';
+import { createDemoApp, localDemoLimits } from './demo-app.js';
+import { serveDemo } from './serve-demo.js';
 
 const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'info' });
 const useRedis = process.argv.includes('--redis');
-const port = Number(process.env.PORT ?? 3000);
 const store = useRedis ? new RedisStore({ url: process.env.REDIS_URL ?? 'redis://localhost:6379' }) : new MemoryStore();
-const { app } = createDemoApp({ store, storeKind: useRedis ? 'redis' : 'memory', adminToken: process.env.ADMIN_TOKEN, logger });
-
-const server = app.listen(port, () => {
-  logger.info({ port, store: useRedis ? 'redis' : 'memory' }, `demo API listening on http://localhost:${port}`);
-});
-const shutdown = () => {
-  server.close(() => void store.close().then(() => process.exit(0)));
-  server.closeAllConnections();
-};
+const limits = localDemoLimits(store, useRedis ? 'redis' : 'memory', logger);
+const server = await serveDemo(createDemoApp(limits, process.env.ADMIN_TOKEN), Number(process.env.PORT ?? 3000), logger);
+const shutdown = () => void server.close().then(() => limits.close()).then(() => process.exit(0));
 process.once('SIGTERM', shutdown);
 process.once('SIGINT', shutdown);

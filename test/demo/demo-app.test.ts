@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDemoApp } from '../../src/demo/demo-app.js';
+import { createDemoApp, localDemoLimits } from '../../src/demo/demo-app.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
 import { listen } from '../support/http.js';
 import { spawnTs } from '../support/processes.js';
@@ -12,7 +12,7 @@ describe('demo API (memory store)', () => {
   let url: string;
   let close: () => Promise<void>;
   beforeAll(async () => {
-    ({ url, close } = await listen(createDemoApp({ store, storeKind: 'memory', adminToken: 'sesame' }).app));
+    ({ url, close } = await listen(createDemoApp(localDemoLimits(store, 'memory'), 'sesame')));
   });
   afterAll(async () => {
     await close();

@@ -1,0 +1,38 @@
+import { createLogger } from '../observe/logger.js';
+import { type Sidecar, StartupError, startSidecar } from '../server/sidecar.js';
+import { resolveSettings, type Settings } from '../settings/settings.js';
+
+/** Starts the sidecar with process-level wiring: SIGHUP reloads the config, SIGTERM/SIGINT drain. */
+export async function runSidecar(settings: Settings): Promise<Sidecar> {
+  const logger = createLogger({ level: settings.logLevel });
+  let sidecar: Sidecar;
+  try {
+    sidecar = await startSidecar(settings, logger);
+  } catch (error) {
+    if (error instanceof StartupError) logger.fatal(error.message);
+    throw error;
+  }
+  process.on('SIGHUP', () => void sidecar.watcher.reload());
+  const stop = () => void sidecar.drain().then(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  return sidecar;
+}
+
+export async function serve(argv: readonly string[]): Promise<number> {
+  const resolved = resolveSettings(argv, process.env);
+  if (!resolved.ok) {
+    for (const error of resolved.errors) console.error(`rateguard serve: ${error}`);
+    return 2;
+  }
+  if (resolved.rest.length > 0) {
+    console.error(`rateguard serve: unexpected argument ${resolved.rest[0]}`);
+    return 2;
+  }
+  try {
+    await runSidecar(resolved.settings);
+  } catch {
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,25 @@
+import { createDemoApp, sidecarDemoLimits } from '../demo/demo-app.js';
+import { serveDemo } from '../demo/serve-demo.js';
+import { createLogger } from '../observe/logger.js';
+import { resolveSettings } from '../settings/settings.js';
+import { runSidecar } from './serve.js';
+
+/**
+ * `npm start`: the sidecar (memory store unless REDIS_URL; the bundled config/) plus the demo API
+ * on PORT (default 3000), whose /api/* limits come from the sidecar over gRPC. PORT belongs to the
+ * demo here, so the sidecar's HTTP port is read from HTTP_PORT only.
+ */
+export async function start(argv: readonly string[]): Promise<number> {
+  const { PORT, ...sidecarEnv } = process.env;
+  const resolved = resolveSettings(['--response-headers', 'draft-10', ...argv], sidecarEnv);
+  if (!resolved.ok) {
+    for (const error of resolved.errors) console.error(`rateguard start: ${error}`);
+    return 2;
+  }
+  const sidecar = await runSidecar(resolved.settings);
+  const logger = createLogger({ level: resolved.settings.logLevel });
+  const limits = sidecarDemoLimits(`127.0.0.1:${sidecar.grpcPort}`, logger);
+  const demo = await serveDemo(createDemoApp(limits, process.env.ADMIN_TOKEN), Number(PORT ?? 3000), logger);
+  logger.info(`try: for i in $(seq 10); do curl -s -o /dev/null -w '%{http_code}\\n' localhost:${demo.port}/api/expensive; done`);
+  return 0;
+}

@@ -1,0 +1,53 @@
+/**
+ * The HTTP port, as envoyproxy/ratelimit has it: `GET /healthcheck`, `POST /json` (proto3-JSON
+ * RateLimitRequest → 200 OK / 429 OVER_LIMIT with the JSON response), `GET /rlconfig`.
+ */
+import express, { type Express } from 'express';
+import type { ConfigSnapshot } from '../config/index.js';
+import { Code, requestFromJson, responseToJson } from '../rls/codec.js';
+import type { RateLimitService } from '../service/rate-limit-service.js';
+import type { HealthState } from './health.js';
+
+export interface HttpAppOptions {
+  readonly service: RateLimitService;
+  readonly health: HealthState;
+  readonly config: () => ConfigSnapshot;
+  readonly maxBodyBytes: number;
+}
+
+const FAILURE_STATUS = { invalid_argument: 400, unavailable: 503 } as const;
+
+export function createHttpApp(options: HttpAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+
+  app.get('/healthcheck', (_req, res) => {
+    const serving = options.health.status === 'SERVING';
+    res.status(serving ? 200 : 503).type('text/plain').send(serving ? 'OK' : 'NOT_SERVING');
+  });
+
+  app.post('/json', express.json({ limit: options.maxBodyBytes, strict: false }), async (req, res) => {
+    const decoded = requestFromJson(req.body);
+    if (!decoded.ok) {
+      res.status(400).json({ error: decoded.error });
+      return;
+    }
+    const result = await options.service.shouldRateLimit(decoded.request);
+    if (!result.ok) {
+      res.status(FAILURE_STATUS[result.kind]).json({ error: result.message });
+      return;
+    }
+    res.status(result.response.overallCode === Code.OVER_LIMIT ? 429 : 200).json(responseToJson(result.response));
+  });
+
+  app.get('/rlconfig', (_req, res) => {
+    res.type('text/plain').send(options.config().dump());
+  });
+
+  // Malformed JSON bodies and oversize payloads: a clear 4xx, never a stack trace.
+  app.use((error: { status?: number; message?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    const status = typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
+    res.status(status).json({ error: status === 500 ? 'internal error' : (error.message ?? 'bad request') });
+  });
+  return app;
+}

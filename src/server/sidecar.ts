@@ -1,0 +1,124 @@
+/**
+ * The sidecar: config watcher + store + service, served on the gRPC and HTTP ports.
+ * `startSidecar` wires them from settings; `drain` is what SIGTERM does.
+ */
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type * as grpc from '@grpc/grpc-js';
+import { formatConfigError, type ConfigEvent, type ConfigWatcher, watchConfig } from '../config/index.js';
+import { checkKeyPrefix } from '../engine/keys.js';
+import type { Logger } from '../observe/logger.js';
+import { RateLimitService } from '../service/rate-limit-service.js';
+import type { Settings } from '../settings/settings.js';
+import { MemoryStore } from '../stores/memory-store.js';
+import { RedisStore } from '../stores/redis/redis-store.js';
+import type { BucketStore } from '../stores/store.js';
+import { bindGrpcServer, createGrpcServer } from './grpc-server.js';
+import { HealthState } from './health.js';
+import { createHttpApp } from './http-server.js';
+import { redactUrl } from './redact.js';
+
+export interface Sidecar {
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  readonly health: HealthState;
+  readonly watcher: ConfigWatcher;
+  readonly store: BucketStore;
+  /** Health NOT_SERVING, in-flight calls finish (up to the shutdown timeout), everything closes. */
+  drain(): Promise<void>;
+}
+
+/** Thrown when the sidecar cannot start (bad settings or a config that does not load). */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}
+
+function logConfigEvent(logger: Logger, event: ConfigEvent): void {
+  if (event.type === 'loaded') {
+    logger.info({ reason: event.reason, files: event.snapshot.files, domains: [...event.snapshot.domains.keys()] }, 'config loaded');
+  } else {
+    logger.error({ reason: event.reason, errors: event.errors.map(formatConfigError) }, 'config rejected; the last good config keeps serving');
+  }
+}
+
+function listen(app: ReturnType<typeof createHttpApp>, host: string, port: number): Promise<HttpServer> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(server)));
+  });
+}
+
+function shutdownGrpc(server: grpc.Server, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, timeoutMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+export async function startSidecar(settings: Settings, logger: Logger): Promise<Sidecar> {
+  const prefixProblem = checkKeyPrefix(settings.keyPrefix);
+  if (prefixProblem !== undefined) throw new StartupError(`--key-prefix: ${prefixProblem}`);
+
+  const watcher = await watchConfig({
+    path: settings.config,
+    defaultAlgorithm: settings.defaultAlgorithm,
+    onEvent: (event) => logConfigEvent(logger, event),
+  });
+  const initial = watcher.current;
+  if (initial === undefined) {
+    await watcher.close();
+    throw new StartupError(`no valid config at ${settings.config}`);
+  }
+
+  const store: BucketStore =
+    settings.redis === undefined ? new MemoryStore() : new RedisStore({ url: settings.redis, timeoutMs: settings.redisTimeoutMs });
+  const config = () => watcher.current ?? initial;
+  const service = new RateLimitService({
+    store,
+    config,
+    keyPrefix: settings.keyPrefix,
+    shadowMode: settings.shadowMode,
+    chargeMode: settings.chargeRejected ? 'independent' : 'all_or_nothing',
+    responseHeaders: settings.responseHeaders,
+    requestLimits: {
+      maxDescriptors: settings.maxDescriptors,
+      maxEntries: settings.maxEntries,
+      maxKeyLength: settings.maxKeyLength,
+      maxValueLength: settings.maxValueLength,
+    },
+  });
+  const health = new HealthState();
+  const grpcServer = createGrpcServer({ service, health, maxMessageBytes: settings.maxMessageBytes });
+  const grpcPort = await bindGrpcServer(grpcServer, settings.host, settings.grpcPort);
+  const httpServer = await listen(
+    createHttpApp({ service, health, config, maxBodyBytes: settings.maxMessageBytes }),
+    settings.host,
+    settings.httpPort,
+  );
+  const httpPort = (httpServer.address() as AddressInfo).port;
+  logger.info(
+    { grpcPort, httpPort, host: settings.host, store: settings.redis === undefined ? 'memory' : redactUrl(settings.redis) },
+    'rateguard serving',
+  );
+
+  let drained: Promise<void> | undefined;
+  const drain = () => {
+    drained ??= (async () => {
+      health.set('NOT_SERVING');
+      logger.info({ timeoutMs: settings.shutdownTimeoutMs }, 'draining');
+      httpServer.close();
+      httpServer.closeIdleConnections();
+      await shutdownGrpc(grpcServer, settings.shutdownTimeoutMs);
+      httpServer.closeAllConnections();
+      await Promise.all([watcher.close(), store.close()]);
+      logger.info('stopped');
+    })();
+    return drained;
+  };
+  return { grpcPort, httpPort, health, watcher, store, drain };
+}

@@ -1,0 +1,173 @@
+/**
+ * ShouldRateLimit, transport-free: request descriptors → config matches → one plan → one store
+ * decision → statuses and headers. gRPC and `POST /json` are thin shells over `shouldRateLimit`.
+ */
+import type { ConfigSnapshot, ConfiguredLimit, DescriptorMatch } from '../config/index.js';
+import { bucketKey } from '../engine/keys.js';
+import type { BucketRequest, ChargeMode, Decision } from '../engine/plan.js';
+import { type HeaderStyle, rateLimitHeaders, type QuotaState } from '../http/rate-limit-headers.js';
+import { Code, type DescriptorStatus, type HeaderValue, type RateLimitRequest, type RateLimitResponse } from '../rls/codec.js';
+import { isStoreError, type BucketStore } from '../stores/store.js';
+import { limitView } from './limit-view.js';
+import { checkRequest, type RequestLimits } from './request-limits.js';
+
+export type ResponseHeaders = 'off' | Extract<HeaderStyle, 'draft-10' | 'draft-03'>;
+
+export interface RateLimitServiceOptions {
+  readonly store: BucketStore;
+  /** The current config; read once per request, so a reload never splits one request. */
+  readonly config: () => ConfigSnapshot;
+  /** Prefix of every bucket key. */
+  readonly keyPrefix: string;
+  /** Global shadow mode: every limit is evaluated and counted, every answer is OK. */
+  readonly shadowMode: boolean;
+  /** `all_or_nothing` (a denied request charges nothing) or `independent` (the reference's charging). */
+  readonly chargeMode: ChargeMode;
+  readonly responseHeaders: ResponseHeaders;
+  readonly requestLimits: RequestLimits;
+  /** Epoch ms, for header values that are absolute times. */
+  readonly now?: () => number;
+}
+
+/** Why a call could not be decided: the adapters map these to gRPC status codes / HTTP statuses. */
+export type ServiceFailure =
+  | { readonly kind: 'invalid_argument'; readonly message: string }
+  | { readonly kind: 'unavailable'; readonly message: string };
+
+export type ServiceResult = { readonly ok: true; readonly response: RateLimitResponse } | ({ readonly ok: false } & ServiceFailure);
+
+const UINT32_MAX = 4_294_967_295;
+const OK_STATUS: DescriptorStatus = Object.freeze({ code: Code.OK, limitRemaining: 0 });
+
+/** Where each bucket of the plan came from. */
+interface PlannedBucket {
+  readonly descriptor: number;
+  readonly limit: ConfiguredLimit;
+}
+
+function durationOf(us: number): { seconds: number; nanos: number } {
+  const seconds = Math.floor(us / 1_000_000);
+  return { seconds, nanos: (us - seconds * 1_000_000) * 1000 };
+}
+
+function hitsFor(request: RateLimitRequest, descriptor: number): number {
+  const own = request.descriptors[descriptor]!.hitsAddend;
+  if (own !== undefined) return own;
+  return request.hitsAddend > 0 ? request.hitsAddend : 1;
+}
+
+export class RateLimitService {
+  constructor(private readonly options: RateLimitServiceOptions) {}
+
+  async shouldRateLimit(request: RateLimitRequest): Promise<ServiceResult> {
+    const problem = checkRequest(request, this.options.requestLimits);
+    if (problem !== undefined) return { ok: false, kind: 'invalid_argument', message: problem };
+    const config = this.options.config();
+    const matches = config.applyReplaces(request.descriptors.map((d) => this.match(config, request.domain, d)));
+    const { buckets, planned } = this.plan(request, matches);
+    if (buckets.length === 0) return { ok: true, response: this.respond(matches, planned, undefined) };
+    let decision: Decision;
+    try {
+      decision = await this.options.store.decide({ mode: this.options.chargeMode, buckets });
+    } catch (error) {
+      if (!isStoreError(error)) throw error;
+      return { ok: false, kind: 'unavailable', message: error.message };
+    }
+    return { ok: true, response: this.respond(matches, planned, decision) };
+  }
+
+  private match(config: ConfigSnapshot, domain: string, descriptor: RateLimitRequest['descriptors'][number]): DescriptorMatch | undefined {
+    if (descriptor.limit !== undefined) {
+      const override = config.matchOverride(domain, descriptor.entries, descriptor.limit);
+      if (override !== undefined) return override;
+    }
+    return config.match(domain, descriptor.entries);
+  }
+
+  private plan(request: RateLimitRequest, matches: readonly (DescriptorMatch | undefined)[]) {
+    const buckets: BucketRequest[] = [];
+    const planned: PlannedBucket[] = [];
+    matches.forEach((match, descriptor) => {
+      if (match === undefined) return;
+      const cost = hitsFor(request, descriptor);
+      for (const configured of match.limits) {
+        if (configured.limit === undefined) continue; // unlimited
+        buckets.push({
+          key: bucketKey(this.options.keyPrefix, configured.limit.id, match.identity),
+          limit: configured.limit,
+          cost,
+          shadow: this.options.shadowMode || configured.shadowMode,
+        });
+        planned.push({ descriptor, limit: configured });
+      }
+    });
+    return { buckets, planned };
+  }
+
+  private respond(
+    matches: readonly (DescriptorMatch | undefined)[],
+    planned: readonly PlannedBucket[],
+    decision: Decision | undefined,
+  ): RateLimitResponse {
+    // Per descriptor, the bucket that decides what it reports: its first non-shadow denial, else
+    // its bucket with the fewest tokens left.
+    const deciding = new Array<number | undefined>(matches.length);
+    const quotas: QuotaState[] = [];
+    // Lower rank decides: a non-shadow denial (-1), else fewer tokens left; ties keep the first.
+    const rank = (b: number) => {
+      const result = decision!.buckets[b]!;
+      return !result.allowed && !this.isShadow(planned[b]!.limit) ? -1 : result.remaining;
+    };
+    planned.forEach(({ descriptor, limit }, b) => {
+      // Planned buckets are never unlimited, so they have a policy.
+      quotas.push({ policy: limitView(limit).policy!, result: decision!.buckets[b]! });
+      const current = deciding[descriptor];
+      if (current === undefined || rank(b) < rank(current)) deciding[descriptor] = b;
+    });
+
+    let overLimit = false;
+    let retryUs = -1;
+    const statuses = matches.map((match, descriptor): DescriptorStatus => {
+      if (match === undefined) return OK_STATUS;
+      const b = deciding[descriptor];
+      if (b === undefined) {
+        // Only unlimited limits matched.
+        return { code: Code.OK, currentLimit: limitView(match.limits[0]!).currentLimit, limitRemaining: UINT32_MAX };
+      }
+      const result = decision!.buckets[b]!;
+      const limit = planned[b]!.limit;
+      const denied = !result.allowed && !this.isShadow(limit);
+      if (denied) {
+        overLimit = true;
+        retryUs = Math.max(retryUs, result.retryUs);
+      }
+      return {
+        code: denied ? Code.OVER_LIMIT : Code.OK,
+        currentLimit: limitView(limit).currentLimit,
+        limitRemaining: Math.min(result.remaining, UINT32_MAX),
+        durationUntilReset: durationOf(result.resetUs),
+      };
+    });
+    return {
+      overallCode: overLimit ? Code.OVER_LIMIT : Code.OK,
+      statuses,
+      responseHeadersToAdd: this.headers(quotas, overLimit, retryUs),
+      requestHeadersToAdd: [],
+    };
+  }
+
+  private isShadow(limit: ConfiguredLimit): boolean {
+    return this.options.shadowMode || limit.shadowMode;
+  }
+
+  private headers(quotas: readonly QuotaState[], overLimit: boolean, retryUs: number): HeaderValue[] {
+    const style = this.options.responseHeaders;
+    if (style === 'off' || quotas.length === 0) return [];
+    const nowMs = (this.options.now ?? Date.now)();
+    const headers = rateLimitHeaders(style, quotas, nowMs).map(([key, value]) => ({ key, value }));
+    if (overLimit && retryUs >= 0) {
+      headers.push({ key: 'Retry-After', value: String(Math.ceil(retryUs / 1_000_000)) });
+    }
+    return headers;
+  }
+}

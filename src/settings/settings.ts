@@ -1,0 +1,185 @@
+/**
+ * Every option of `rateguard serve` in one table: flag, environment names (envoyproxy/ratelimit's
+ * where they mean the same), default and doc. The CLI parser, `--help` and the README's options
+ * table all come from here (a test keeps the README in step).
+ * Precedence: flag, then the first environment name set, then the default.
+ */
+import type { Algorithm } from '../engine/limit.js';
+import type { ResponseHeaders } from '../service/rate-limit-service.js';
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+
+interface Setting<T> {
+  readonly flag: string;
+  readonly env: readonly string[];
+  readonly default: T;
+  readonly doc: string;
+  /** For --help and the README: how the value is written. */
+  readonly type: string;
+  readonly parse: (text: string) => Parsed<T>;
+  /** A boolean flag takes no value (`--shadow-mode`); its env var takes true/false. */
+  readonly boolean?: boolean;
+}
+
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+
+function integer(min: number, max: number) {
+  return (text: string): Parsed<number> => {
+    const n = Number(text);
+    return /^\d+$/.test(text.trim()) && n >= min && n <= max ? ok(n) : { ok: false, error: `expected a whole number from ${min} to ${max}, got "${text}"` };
+  };
+}
+
+function oneOf<T extends string>(...values: T[]) {
+  return (text: string): Parsed<T> =>
+    (values as string[]).includes(text) ? ok(text as T) : { ok: false, error: `expected one of ${values.join(', ')}, got "${text}"` };
+}
+
+const text = (value: string): Parsed<string> => ok(value);
+const optionalText = (value: string): Parsed<string | undefined> => ok(value === '' ? undefined : value);
+
+function bool(value: string): Parsed<boolean> {
+  if (/^(true|1|yes|on)$/i.test(value)) return ok(true);
+  if (/^(false|0|no|off)$/i.test(value)) return ok(false);
+  return { ok: false, error: `expected true or false, got "${value}"` };
+}
+
+const port = integer(0, 65_535);
+
+export const SETTINGS = {
+  config: {
+    flag: '--config', env: ['CONFIG_PATH'], default: 'config', type: 'path',
+    doc: 'A config file or a directory of *.yaml files (one domain per file), watched for changes.',
+    parse: text,
+  },
+  grpcPort: { flag: '--grpc-port', env: ['GRPC_PORT'], default: 8081, type: 'port', doc: 'gRPC port: RLS v3 and grpc.health.v1.', parse: port },
+  httpPort: {
+    flag: '--http-port', env: ['HTTP_PORT', 'PORT'], default: 8080, type: 'port',
+    doc: 'HTTP port: /healthcheck, POST /json, /rlconfig.', parse: port,
+  },
+  host: { flag: '--host', env: ['HOST'], default: '0.0.0.0', type: 'address', doc: 'Address both servers bind to.', parse: text },
+  redis: {
+    flag: '--redis', env: ['REDIS_URL'], default: undefined, type: 'url',
+    doc: 'Redis URL (`redis://[user:pass@]host:port[/db]`). Without it buckets live in process memory.',
+    parse: optionalText,
+  },
+  redisTimeoutMs: {
+    flag: '--redis-timeout', env: ['REDIS_TIMEOUT_MS'], default: 10, type: 'ms',
+    doc: 'Bound on every Redis call; well under Envoy\'s 20 ms default.', parse: integer(1, 60_000),
+  },
+  logLevel: {
+    flag: '--log-level', env: ['LOG_LEVEL'], default: 'info', type: 'level', doc: 'pino log level.',
+    parse: oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'),
+  },
+  shadowMode: {
+    flag: '--shadow-mode', env: ['SHADOW_MODE'], default: false, type: 'boolean', boolean: true,
+    doc: 'Global shadow mode: limits are evaluated and counted, every answer is OK.', parse: bool,
+  },
+  responseHeaders: {
+    flag: '--response-headers', env: ['RESPONSE_HEADERS'], default: 'off' as ResponseHeaders, type: 'off|draft-10|draft-03',
+    doc: 'Rate-limit headers in `response_headers_to_add`: IETF draft-10 `RateLimit`/`RateLimit-Policy`, or draft-03 `x-ratelimit-*`; `Retry-After` on OVER_LIMIT.',
+    parse: oneOf<ResponseHeaders>('off', 'draft-10', 'draft-03'),
+  },
+  chargeRejected: {
+    flag: '--charge-rejected', env: ['CHARGE_REJECTED'], default: false, type: 'boolean', boolean: true,
+    doc: 'The reference service\'s charging: a rejected request still charges the buckets that allowed it (and counts in every fixed window).',
+    parse: bool,
+  },
+  defaultAlgorithm: {
+    flag: '--default-algorithm', env: ['DEFAULT_ALGORITHM'], default: 'token_bucket' as Algorithm, type: 'token_bucket|fixed_window',
+    doc: 'Algorithm of limits that do not name one; `fixed_window` reproduces the reference service\'s windows.',
+    parse: oneOf<Algorithm>('token_bucket', 'fixed_window'),
+  },
+  keyPrefix: {
+    flag: '--key-prefix', env: ['KEY_PREFIX', 'CACHE_KEY_PREFIX'], default: 'rg:', type: 'text',
+    doc: 'Prefix of every bucket key in the store (no `{` or `}`).', parse: text,
+  },
+  shutdownTimeoutMs: {
+    flag: '--shutdown-timeout', env: ['SHUTDOWN_TIMEOUT_MS'], default: 10_000, type: 'ms',
+    doc: 'On SIGTERM: health turns NOT_SERVING, in-flight calls get this long to finish.', parse: integer(0, 600_000),
+  },
+  maxMessageBytes: {
+    flag: '--max-message-size', env: ['MAX_MESSAGE_BYTES'], default: 65_536, type: 'bytes',
+    doc: 'Largest gRPC request message (and POST /json body) accepted.', parse: integer(256, 16_777_216),
+  },
+  maxDescriptors: {
+    flag: '--max-descriptors', env: ['MAX_DESCRIPTORS'], default: 64, type: 'count',
+    doc: 'Most descriptors in one request.', parse: integer(1, 10_000),
+  },
+  maxEntries: {
+    flag: '--max-entries', env: ['MAX_ENTRIES'], default: 16, type: 'count',
+    doc: 'Most entries in one descriptor.', parse: integer(1, 1_000),
+  },
+  maxKeyLength: {
+    flag: '--max-key-length', env: ['MAX_KEY_LENGTH'], default: 256, type: 'chars',
+    doc: 'Longest descriptor entry key.', parse: integer(1, 65_536),
+  },
+  maxValueLength: {
+    flag: '--max-value-length', env: ['MAX_VALUE_LENGTH'], default: 1024, type: 'chars',
+    doc: 'Longest descriptor entry value (and domain).', parse: integer(1, 65_536),
+  },
+} satisfies Record<string, Setting<unknown>>;
+
+type Table = typeof SETTINGS;
+export type Settings = { -readonly [K in keyof Table]: ReturnType<Table[K]['parse']> extends Parsed<infer T> ? T : never };
+export type SettingName = keyof Table;
+
+export type SettingsResult = { ok: true; settings: Settings; rest: string[] } | { ok: false; errors: string[] };
+
+/**
+ * Reads flags (`--flag value`, `--flag=value`, bare boolean flags) and environment variables.
+ * Unknown flags and bad values are errors; arguments that are not flags are returned in `rest`.
+ */
+export function resolveSettings(argv: readonly string[], env: NodeJS.ProcessEnv): SettingsResult {
+  const byFlag = new Map(Object.entries(SETTINGS).map(([name, s]) => [s.flag, name as SettingName]));
+  const fromFlags = new Map<SettingName, string>();
+  const errors: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) {
+      rest.push(arg);
+      continue;
+    }
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const name = byFlag.get(flag);
+    if (name === undefined) {
+      errors.push(`unknown option ${flag}`);
+      continue;
+    }
+    const setting: Setting<unknown> = SETTINGS[name];
+    if (inline !== undefined) fromFlags.set(name, inline);
+    else if (setting.boolean === true) fromFlags.set(name, 'true');
+    else if (i + 1 < argv.length) fromFlags.set(name, argv[++i]!);
+    else errors.push(`${flag} needs a value`);
+  }
+  const settings: Record<string, unknown> = {};
+  for (const [name, setting] of Object.entries(SETTINGS) as [SettingName, Setting<unknown>][]) {
+    const envName = setting.env.find((e) => env[e] !== undefined && env[e] !== '');
+    const raw = fromFlags.get(name) ?? (envName === undefined ? undefined : env[envName]);
+    if (raw === undefined) {
+      settings[name] = setting.default;
+      continue;
+    }
+    const parsed = setting.parse(raw);
+    if (parsed.ok) settings[name] = parsed.value;
+    else errors.push(`${fromFlags.has(name) ? setting.flag : envName}: ${parsed.error}`);
+  }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, settings: settings as Settings, rest };
+}
+
+/** The options table in Markdown, as the README shows it. */
+export function settingsTable(): string {
+  const rows = Object.values(SETTINGS).map((s: Setting<unknown>) => {
+    const def = s.default === undefined ? '—' : `\`${String(s.default)}\``;
+    return `| \`${s.flag}\` | ${s.env.map((e) => `\`${e}\``).join(', ')} | ${def} | ${s.doc} |`;
+  });
+  return ['| flag | environment | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+/** `--help` text. */
+export function settingsHelp(): string {
+  return Object.values(SETTINGS)
+    .map((s: Setting<unknown>) => `  ${`${s.flag} <${s.type}>`.padEnd(40)} ${s.doc} [env ${s.env.join(', ')}; default ${String(s.default)}]`)
+    .join('\n');
+}
