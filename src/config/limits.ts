@@ -1,0 +1,38 @@
+/**
+ * Engine limits built from config numbers, once per load.
+ *
+ * requests_per_unit: 0 (the reference's "block everything") becomes a limit of capacity 0 in the
+ * limit's own algorithm: every charge (cost >= 1) exceeds the capacity and is denied, while a cost-0
+ * look still answers. A token bucket needs refill > 0 (`checkLimitNumbers`), so it gets refill 1,
+ * which cannot add anything to a bucket capped at 0.
+ */
+import { fixedWindow, tokenBucket, unitToUs, type Algorithm, type Limit, type Unit } from '../engine/limit.js';
+
+export interface LimitNumbers {
+  readonly algorithm: Algorithm;
+  readonly requestsPerUnit: number;
+  readonly unit: Unit;
+  /** Token bucket only; defaults to requestsPerUnit. */
+  readonly capacity?: number | undefined;
+}
+
+export function buildLimit(numbers: LimitNumbers): Limit {
+  const periodUs = unitToUs(numbers.unit);
+  const rpu = numbers.requestsPerUnit;
+  if (numbers.algorithm === 'fixed_window') return fixedWindow(rpu, periodUs);
+  if (rpu === 0) return tokenBucket({ capacity: 0, refillTokens: 1, periodUs });
+  return tokenBucket({ capacity: numbers.capacity ?? rpu, refillTokens: rpu, periodUs });
+}
+
+/** Shares one frozen Limit per distinct id within a load. */
+export class LimitInterner {
+  private readonly limits = new Map<string, Limit>();
+
+  get(numbers: LimitNumbers): Limit {
+    const built = buildLimit(numbers);
+    const known = this.limits.get(built.id);
+    if (known !== undefined) return known;
+    this.limits.set(built.id, built);
+    return built;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Matching a request descriptor against a domain index, as envoyproxy/ratelimit does:
+ * level by level, exact key+value first, then wildcard values in config order, then the key-only
+ * default. The limits of the node reached by the last entry apply; a request with more entries
+ * than the tree is deep, or that stops at a placeholder node, matches nothing. There is no
+ * backtracking: an exact node without the next level does not fall back to the default node.
+ */
+import { encodeIdentity } from '../engine/keys.js';
+import type { DomainIndex, IndexNode, LevelIndex } from './build-index.js';
+import type { ConfiguredLimit, DescriptorEntry, DescriptorMatch, DescriptorRule } from './types.js';
+import { matchWildcard } from './wildcard.js';
+
+/** The node one entry selects at one level, or undefined. */
+export function lookupLevel(level: LevelIndex, key: string, value: string): IndexNode | undefined {
+  const exact = level.exact.get(key)?.get(value);
+  if (exact !== undefined) return exact;
+  const wildcards = level.wildcards.get(key);
+  if (wildcards !== undefined) {
+    for (const candidate of wildcards) if (matchWildcard(candidate.pattern, value)) return candidate.node;
+  }
+  return level.defaults.get(key);
+}
+
+/** The rule whose depth equals the descriptor's entry count, or undefined. */
+export function findRule(index: DomainIndex, entries: readonly DescriptorEntry[]): DescriptorRule | undefined {
+  const last = entries.length - 1;
+  if (last < 0) return undefined;
+  let level: LevelIndex = index.root;
+  for (let i = 0; ; i++) {
+    const entry = entries[i]!;
+    const node = lookupLevel(level, entry.key, entry.value);
+    if (node === undefined) return undefined;
+    if (i === last) return node.rule;
+    if (node.children === undefined) return undefined;
+    level = node.children;
+  }
+}
+
+/**
+ * The metric key: the rule's full key (config values), or with `detailed_metric` the last level
+ * as `<key>_<request value>`, so each distinct value gets its own counters.
+ */
+export function metricKeyFor(rule: DescriptorRule, entries: readonly DescriptorEntry[]): string {
+  if (!rule.detailedMetric) return rule.fullKey;
+  const value = entries[entries.length - 1]?.value ?? '';
+  return value === '' ? rule.fullKey : rule.detailedMetricPrefix + value;
+}
+
+export function matchDescriptor(
+  index: DomainIndex | undefined,
+  entries: readonly DescriptorEntry[],
+): DescriptorMatch | undefined {
+  if (index === undefined) return undefined;
+  const rule = findRule(index, entries);
+  if (rule === undefined) return undefined;
+  return {
+    rule,
+    limits: rule.limits,
+    identity: encodeIdentity(index.domain, entries),
+    metricKey: metricKeyFor(rule, entries),
+  };
+}
+
+function dropReplaced(match: DescriptorMatch, replaced: ReadonlySet<string>): DescriptorMatch | undefined {
+  let kept: ConfiguredLimit[] | undefined;
+  match.limits.forEach((limit, i) => {
+    const drop = limit.name !== undefined && replaced.has(limit.name);
+    if (drop && kept === undefined) kept = match.limits.slice(0, i);
+    else if (!drop && kept !== undefined) kept.push(limit);
+  });
+  if (kept === undefined) return match;
+  return kept.length === 0 ? undefined : { ...match, limits: kept };
+}
+
+/**
+ * Applies `replaces` across all descriptors of one request: a limit named X is dropped when any
+ * matched limit (replaced or not, as in the reference) lists X. A descriptor whose limits are all
+ * dropped becomes undefined, i.e. OK with no current limit. Returns the input array itself when
+ * nothing is replaced.
+ */
+export function applyReplaces(
+  matches: readonly (DescriptorMatch | undefined)[],
+): readonly (DescriptorMatch | undefined)[] {
+  let replaced: Set<string> | undefined;
+  for (const match of matches) {
+    if (match === undefined) continue;
+    for (const limit of match.limits) {
+      for (const name of limit.replaces) (replaced ??= new Set()).add(name);
+    }
+  }
+  if (replaced === undefined) return matches;
+  let out: (DescriptorMatch | undefined)[] | undefined;
+  matches.forEach((match, i) => {
+    const next = match === undefined ? undefined : dropReplaced(match, replaced);
+    if (next !== match) out ??= matches.slice();
+    if (out !== undefined) out[i] = next;
+  });
+  return out ?? matches;
+}
