@@ -38,6 +38,7 @@ export type ServiceResult = { readonly ok: true; readonly response: RateLimitRes
 
 const UINT32_MAX = 4_294_967_295;
 const OK_STATUS: DescriptorStatus = Object.freeze({ code: Code.OK, limitRemaining: 0 });
+const UNLIMITED_STATUS: DescriptorStatus = Object.freeze({ code: Code.OK, limitRemaining: UINT32_MAX });
 
 /** Where each bucket of the plan came from. */
 interface PlannedBucket {
@@ -130,10 +131,8 @@ export class RateLimitService {
     const statuses = matches.map((match, descriptor): DescriptorStatus => {
       if (match === undefined) return OK_STATUS;
       const b = deciding[descriptor];
-      if (b === undefined) {
-        // Only unlimited limits matched.
-        return { code: Code.OK, currentLimit: limitView(match.limits[0]!).currentLimit, limitRemaining: UINT32_MAX };
-      }
+      // Only unlimited limits matched: OK with the most remaining and, as the reference answers, no current_limit.
+      if (b === undefined) return UNLIMITED_STATUS;
       const result = decision!.buckets[b]!;
       const limit = planned[b]!.limit;
       const denied = !result.allowed && !this.isShadow(limit);

@@ -1,0 +1,53 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { pino } from 'pino';
+import { RateLimitServiceClient, type RateLimitRequest, type RateLimitResponse, shouldRateLimit } from '../../src/rls/codec.js';
+import { type Sidecar, startSidecar } from '../../src/server/sidecar.js';
+import { resolveSettings } from '../../src/settings/settings.js';
+
+export interface TestSidecar {
+  readonly sidecar: Sidecar;
+  readonly dir: string;
+  readonly httpUrl: string;
+  readonly client: grpc.Client;
+  call(request: RateLimitRequest): Promise<RateLimitResponse>;
+  /** The gRPC error of a call expected to fail. */
+  callError(request: RateLimitRequest): Promise<grpc.ServiceError>;
+  stop(): Promise<void>;
+}
+
+/** An in-process sidecar on free loopback ports, with `files` as its config directory. */
+export async function startTestSidecar(files: Record<string, string>, flags: string[] = []): Promise<TestSidecar> {
+  const dir = mkdtempSync(join(tmpdir(), 'rg-sidecar-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  const resolved = resolveSettings(['--config', dir, '--grpc-port', '0', '--http-port', '0', '--host', '127.0.0.1', ...flags], {});
+  if (!resolved.ok) throw new Error(resolved.errors.join('; '));
+  const sidecar = await startSidecar(resolved.settings, pino({ level: 'silent' }));
+  const client = new RateLimitServiceClient(`127.0.0.1:${sidecar.grpcPort}`, grpc.credentials.createInsecure());
+  return {
+    sidecar,
+    dir,
+    httpUrl: `http://127.0.0.1:${sidecar.httpPort}`,
+    client,
+    call: (request) => shouldRateLimit(client, request, { deadline: Date.now() + 5000 }),
+    callError: (request) =>
+      shouldRateLimit(client, request, { deadline: Date.now() + 5000 }).then(
+        () => {
+          throw new Error('expected the call to fail');
+        },
+        (error: grpc.ServiceError) => error,
+      ),
+    async stop() {
+      client.close();
+      await sidecar.drain();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A request with one descriptor per argument, each `[[key, value], ...]`. */
+export function request(domain: string, ...descriptors: [string, string][][]): RateLimitRequest {
+  return { domain, descriptors: descriptors.map((entries) => ({ entries: entries.map(([key, value]) => ({ key, value })) })), hitsAddend: 0 };
+}
