@@ -50,4 +50,9 @@ export interface Decision {
   readonly allowed: boolean;
   /** One result per bucket of the plan, in plan order. */
   readonly buckets: readonly BucketResult[];
+  /**
+   * Who decided when it was not the store itself: the local over-limit cache, or a failure mode
+   * while the store was unavailable. Absent for a store decision.
+   */
+  readonly source?: 'local_cache' | 'failure_mode';
 }

@@ -8,6 +8,7 @@ import type { BucketRequest, ChargeMode, Decision } from '../engine/plan.js';
 import { type HeaderStyle, rateLimitHeaders, type QuotaState } from '../http/rate-limit-headers.js';
 import { Code, type DescriptorStatus, type HeaderValue, type RateLimitRequest, type RateLimitResponse } from '../rls/codec.js';
 import { isStoreError, type BucketStore } from '../stores/store.js';
+import type { DecisionObserver, LimitOutcome } from './decision-observer.js';
 import { limitView } from './limit-view.js';
 import { checkRequest, type RequestLimits } from './request-limits.js';
 
@@ -27,6 +28,8 @@ export interface RateLimitServiceOptions {
   readonly requestLimits: RequestLimits;
   /** Epoch ms, for header values that are absolute times. */
   readonly now?: () => number;
+  /** Told about every decided request (metrics, stats). */
+  readonly observer?: DecisionObserver;
 }
 
 /** Why a call could not be decided: the adapters map these to gRPC status codes / HTTP statuses. */
@@ -61,20 +64,51 @@ export class RateLimitService {
   constructor(private readonly options: RateLimitServiceOptions) {}
 
   async shouldRateLimit(request: RateLimitRequest): Promise<ServiceResult> {
+    const started = performance.now();
     const problem = checkRequest(request, this.options.requestLimits);
     if (problem !== undefined) return { ok: false, kind: 'invalid_argument', message: problem };
     const config = this.options.config();
     const matches = config.applyReplaces(request.descriptors.map((d) => this.match(config, request.domain, d)));
     const { buckets, planned } = this.plan(request, matches);
-    if (buckets.length === 0) return { ok: true, response: this.respond(matches, planned, undefined) };
-    let decision: Decision;
-    try {
-      decision = await this.options.store.decide({ mode: this.options.chargeMode, buckets });
-    } catch (error) {
-      if (!isStoreError(error)) throw error;
-      return { ok: false, kind: 'unavailable', message: error.message };
+    let decision: Decision | undefined;
+    if (buckets.length > 0) {
+      try {
+        decision = await this.options.store.decide({ mode: this.options.chargeMode, buckets });
+      } catch (error) {
+        if (!isStoreError(error)) throw error;
+        return { ok: false, kind: 'unavailable', message: error.message };
+      }
     }
-    return { ok: true, response: this.respond(matches, planned, decision) };
+    const response = this.respond(matches, planned, decision);
+    this.options.observer?.observe({
+      domain: request.domain,
+      overLimit: response.overallCode === Code.OVER_LIMIT,
+      source: decision?.source ?? 'store',
+      limits: decision === undefined ? [] : this.outcomes(request, matches, planned, decision),
+      durationSeconds: (performance.now() - started) / 1000,
+    });
+    return { ok: true, response };
+  }
+
+  private outcomes(
+    request: RateLimitRequest,
+    matches: readonly (DescriptorMatch | undefined)[],
+    planned: readonly PlannedBucket[],
+    decision: Decision,
+  ): LimitOutcome[] {
+    return planned.map(({ descriptor, limit }, b) => {
+      const result = decision.buckets[b]!;
+      return {
+        domain: request.domain,
+        metricKey: matches[descriptor]!.metricKey + limit.metricSuffix,
+        entries: request.descriptors[descriptor]!.entries,
+        hits: hitsFor(request, descriptor),
+        limit: result.limit,
+        remaining: result.remaining,
+        allowed: result.allowed,
+        shadow: this.isShadow(limit),
+      };
+    });
   }
 
   private match(config: ConfigSnapshot, domain: string, descriptor: RateLimitRequest['descriptors'][number]): DescriptorMatch | undefined {
