@@ -4,7 +4,8 @@
 --
 -- KEYS[i]        one hash per bucket: l = level, s = stamp (see the spec)
 -- ARGV[1]        "" to read the clock with Redis TIME; an integer µs only in tests (shared vectors)
--- ARGV[2]        "a" all-or-nothing, "i" independent (the reference service's charging)
+-- ARGV[2]        "a" all-or-nothing, "i" independent (the reference service's charging),
+--                "r" refund: give back `cost` to each bucket (Redis Cluster, when another slot denied)
 -- ARGV[3+6(i-1)..] per bucket: algorithm ("t" token bucket, "f" fixed window), capacity,
 --                refill tokens per period, period µs, cost, shadow ("1": its denial denies nothing)
 -- Returns { all_ok, then per bucket: ok, level (string, "%.17g"), reset µs, retry µs }
@@ -18,6 +19,27 @@ else
 end
 local all_or_nothing = ARGV[2] == 'a'
 local n = #KEYS
+
+if ARGV[2] == 'r' then
+  for i = 1, n do
+    local base = 2 + (i - 1) * 6
+    local cap, period, cost = tonumber(ARGV[base + 2]), tonumber(ARGV[base + 4]), tonumber(ARGV[base + 5])
+    local stored = redis.call('HMGET', KEYS[i], 'l', 's')
+    local level, stamp = tonumber(stored[1]), tonumber(stored[2])
+    if level ~= nil and stamp ~= nil then
+      if ARGV[base + 1] == 't' then
+        level = level + cost
+        if level > cap then level = cap end
+        redis.call('HSET', KEYS[i], 'l', string.format('%.17g', level))
+      elseif stamp == math.floor(now / period) * period then
+        level = level - cost
+        if level < 0 then level = 0 end
+        redis.call('HSET', KEYS[i], 'l', string.format('%.17g', level))
+      end
+    end
+  end
+  return {}
+end
 
 local algo, cap, refill, period, cost, shadow = {}, {}, {}, {}, {}, {}
 local ok, retry, cur_level, cur_stamp, chg_level, chg_stamp = {}, {}, {}, {}, {}, {}

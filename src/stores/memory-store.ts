@@ -71,6 +71,11 @@ export class MemoryStore implements BucketStore {
     return Promise.resolve(removed);
   }
 
+  /** Process memory is always there. */
+  probe(): Promise<void> {
+    return Promise.resolve();
+  }
+
   close(): Promise<void> {
     clearInterval(this.sweeper);
     this.entries.clear();

@@ -12,6 +12,8 @@ export interface BucketStore {
   decide(plan: Plan): Promise<Decision>;
   /** Deletes buckets; resolves with how many existed. */
   reset(keys: readonly string[]): Promise<number>;
+  /** Resolves when the store can decide again (a cheap round trip); rejects with a StoreError otherwise. */
+  probe(): Promise<void>;
   /** Releases timers and connections. */
   close(): Promise<void>;
 }

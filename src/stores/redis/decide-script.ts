@@ -8,28 +8,48 @@ import type { Decision, Plan } from '../../engine/plan.js';
 import type { RedisClient } from './connection.js';
 
 const SCRIPT_PATH = new URL('../../../lua/token_bucket.lua', import.meta.url);
-const COMMAND = 'rateguardDecide';
 
 /** The Lua source, read once per process. */
 export const DECIDE_LUA = readFileSync(SCRIPT_PATH, 'utf8');
 
-interface ScriptHost {
-  rateguardDecide(numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
+type ScriptCommand = (...keysAndArgs: string[]) => Promise<unknown>;
+
+/**
+ * The script as an ioredis command taking `keyCount` keys. One command per key count (all with the
+ * same SHA): with a fixed `numberOfKeys` the first argument is a key, which is what ioredis Cluster's
+ * auto-pipelining routes by (with a leading key count it would route every call by "1", "2", ...).
+ */
+const commands = new WeakMap<RedisClient, ScriptCommand[]>();
+
+function commandFor(client: RedisClient, keyCount: number): ScriptCommand {
+  let byCount = commands.get(client);
+  if (byCount === undefined) commands.set(client, (byCount = []));
+  let command = byCount[keyCount];
+  if (command === undefined) {
+    const name = `rateguardDecide${keyCount}`;
+    client.defineCommand(name, { lua: DECIDE_LUA, numberOfKeys: keyCount });
+    command = (client as unknown as Record<string, ScriptCommand>)[name]!.bind(client);
+    byCount[keyCount] = command;
+  }
+  return command;
 }
 
-export function registerDecideScript(client: RedisClient): void {
-  client.defineCommand(COMMAND, { lua: DECIDE_LUA });
+/** The script's modes: decide all-or-nothing, decide independently, or refund (see the spec). */
+export type ScriptMode = 'a' | 'i' | 'r';
+
+export function scriptMode(plan: Plan): ScriptMode {
+  return plan.mode === 'all_or_nothing' ? 'a' : 'i';
 }
 
-/** Runs the script for a plan; `nowUs` overrides Redis TIME (shared test vectors only). */
-export function runDecideScript(client: RedisClient, plan: Plan, nowUs?: number): Promise<unknown> {
-  const count = plan.buckets.length;
+/** Runs the script over `buckets`; `nowUs` overrides Redis TIME (shared test vectors only). */
+export function runDecideScript(client: RedisClient, mode: ScriptMode, buckets: Plan['buckets'], nowUs?: number): Promise<unknown> {
+  const count = buckets.length;
   const keysAndArgs = new Array<string>(count + 2 + count * 6);
   let a = count;
   keysAndArgs[a++] = nowUs === undefined ? '' : String(nowUs);
-  keysAndArgs[a++] = plan.mode === 'all_or_nothing' ? 'a' : 'i';
+  keysAndArgs[a++] = mode;
   for (let i = 0; i < count; i++) {
-    const { key, limit, cost, shadow } = plan.buckets[i]!;
+    const { key, limit, cost, shadow } = buckets[i]!;
     keysAndArgs[i] = key;
     keysAndArgs[a++] = limit.algorithm === 'token_bucket' ? 't' : 'f';
     keysAndArgs[a++] = String(limit.capacity);
@@ -38,7 +58,7 @@ export function runDecideScript(client: RedisClient, plan: Plan, nowUs?: number)
     keysAndArgs[a++] = String(cost);
     keysAndArgs[a++] = shadow === true ? '1' : '0';
   }
-  return (client as unknown as ScriptHost).rateguardDecide(count, ...keysAndArgs);
+  return commandFor(client, count)(...keysAndArgs);
 }
 
 /** Turns the script's flat reply into a Decision; throws on a reply of the wrong shape. */

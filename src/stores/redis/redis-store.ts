@@ -1,7 +1,9 @@
-import type { Decision, Plan } from '../../engine/plan.js';
+import { Cluster } from 'ioredis';
+import type { BucketResult, Decision, Plan } from '../../engine/plan.js';
 import { type BucketStore, StoreError } from '../store.js';
 import { createRedisClient, type RedisClient, type RedisConnectionOptions } from './connection.js';
-import { parseDecideReply, registerDecideScript, runDecideScript } from './decide-script.js';
+import { refundedResult, slotGroups, wasCharged } from './cross-slot.js';
+import { parseDecideReply, runDecideScript, scriptMode } from './decide-script.js';
 
 export interface RedisStoreOptions extends RedisConnectionOptions {
   /**
@@ -43,7 +45,6 @@ export class RedisStore implements BucketStore {
     this.client = options.client ?? createRedisClient(options);
     // An unhandled 'error' event would crash the process; connection state is observed elsewhere.
     if (this.ownsClient) this.client.on('error', () => {});
-    registerDecideScript(this.client);
     this.firstReady = new Promise<void>((resolve) => {
       if (this.client.status === 'ready') resolve();
       else this.client.once('ready', () => resolve());
@@ -64,10 +65,49 @@ export class RedisStore implements BucketStore {
   /** `decide` with the server clock replaced by `nowUs`: for the shared test vectors only. */
   decideAt(plan: Plan, nowUs: number | undefined): Promise<Decision> {
     if (plan.buckets.length === 0) return Promise.resolve({ allowed: true, buckets: [] });
-    const call = () => runDecideScript(this.client, plan, nowUs);
+    const groups = this.client instanceof Cluster ? slotGroups(plan.buckets) : undefined;
+    const call = () =>
+      groups === undefined || groups.length === 1
+        ? runDecideScript(this.client, scriptMode(plan), plan.buckets, nowUs).then((reply) => parseDecideReply(plan, reply))
+        : this.decideAcrossSlots(plan, groups, nowUs);
     // Before the first connection there is no offline queue to hold the call: wait for it instead.
-    const reply = this.everReady ? call() : this.firstReady.then(call);
-    return this.bounded(reply).then((r) => parseDecideReply(plan, r));
+    return this.bounded(this.everReady ? call() : this.firstReady.then(call));
+  }
+
+  /** One script call per slot; an all-or-nothing plan denied by any slot is refunded where it charged. */
+  private async decideAcrossSlots(plan: Plan, groups: number[][], nowUs: number | undefined): Promise<Decision> {
+    const subplans = groups.map((indexes): Plan => ({ mode: plan.mode, buckets: indexes.map((i) => plan.buckets[i]!) }));
+    const settled = await Promise.allSettled(
+      subplans.map((sub) => runDecideScript(this.client, scriptMode(sub), sub.buckets, nowUs).then((reply) => parseDecideReply(sub, reply))),
+    );
+    const decisions = settled.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
+    const allowed = decisions.every((d) => d?.allowed === true);
+    const refund = plan.mode === 'all_or_nothing' && !allowed;
+    if (refund) await this.refund(subplans, decisions, nowUs);
+    const failure = settled.find((s) => s.status === 'rejected');
+    if (failure !== undefined) throw toStoreError(failure.reason);
+    const buckets = new Array<BucketResult>(plan.buckets.length);
+    groups.forEach((indexes, g) =>
+      indexes.forEach((planIndex, i) => {
+        const result = decisions[g]!.buckets[i]!;
+        const bucket = plan.buckets[planIndex]!;
+        buckets[planIndex] = refund && decisions[g]!.allowed && wasCharged(bucket, result) ? refundedResult(bucket, result) : result;
+      }),
+    );
+    return { allowed, buckets };
+  }
+
+  /**
+   * Gives back what the allowed slots of a denied plan charged. Best effort: a lost refund
+   * under-admits (the denied request's charge stays), never over-admits.
+   */
+  private async refund(subplans: Plan[], decisions: (Decision | undefined)[], nowUs: number | undefined): Promise<void> {
+    const charged = subplans.flatMap((sub, g) => {
+      const decision = decisions[g];
+      return decision?.allowed === true ? sub.buckets.filter((bucket, i) => wasCharged(bucket, decision.buckets[i]!)) : [];
+    });
+    const bySlot = slotGroups(charged).map((indexes) => indexes.map((i) => charged[i]!));
+    await Promise.all(bySlot.map((buckets) => runDecideScript(this.client, 'r', buckets, nowUs))).catch(() => undefined);
   }
 
   reset(keys: readonly string[]): Promise<number> {
@@ -76,6 +116,11 @@ export class RedisStore implements BucketStore {
     return this.bounded(Promise.all(keys.map((key) => this.client.del(key)))).then((counts) =>
       counts.reduce((sum, n) => sum + n, 0),
     );
+  }
+
+  /** Resolves when Redis answers a PING within the timeout (the circuit breaker's probe). */
+  probe(): Promise<void> {
+    return this.bounded(this.client.ping()).then(() => undefined);
   }
 
   async close(): Promise<void> {
