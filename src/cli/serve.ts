@@ -1,15 +1,18 @@
 import { createLogger } from '../observe/logger.js';
 import { type Sidecar, StartupError, startSidecar } from '../server/sidecar.js';
 import { resolveSettings, type Settings } from '../settings/settings.js';
+import { announceWorkerServing, isWorkersPrimary, superviseWorkers, workersProblem } from './workers.js';
 
 /** Starts the sidecar with process-level wiring: SIGHUP reloads the config, SIGTERM/SIGINT drain. */
 export async function runSidecar(settings: Settings): Promise<Sidecar> {
-  const logger = createLogger({ level: settings.logLevel });
+  const logger = createLogger({ level: settings.logLevel, format: settings.logFormat });
   let sidecar: Sidecar;
   try {
     sidecar = await startSidecar(settings, logger);
   } catch (error) {
+    // A StartupError is an expected refusal (bad config): its message says it all.
     if (error instanceof StartupError) logger.fatal(error.message);
+    else logger.fatal({ err: error }, 'rateguard could not start');
     throw error;
   }
   process.on('SIGHUP', () => void sidecar.watcher.reload());
@@ -29,8 +32,15 @@ export async function serve(argv: readonly string[]): Promise<number> {
     console.error(`rateguard serve: unexpected argument ${resolved.rest[0]}`);
     return 2;
   }
+  const workersError = workersProblem(resolved.settings);
+  if (workersError !== undefined) {
+    console.error(`rateguard serve: ${workersError}`);
+    return 2;
+  }
+  if (isWorkersPrimary(resolved.settings)) return superviseWorkers(resolved.settings);
   try {
     await runSidecar(resolved.settings);
+    announceWorkerServing();
   } catch {
     return 1;
   }

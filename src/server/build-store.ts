@@ -1,0 +1,66 @@
+/**
+ * The sidecar's store stack, from the settings:
+ *   OverLimitCache → FailureModeStore (circuit breaker, failure mode) → RedisStore
+ * or a plain MemoryStore without Redis. State changes are logged once each, never per request.
+ */
+import type { Logger } from '../observe/logger.js';
+import type { Settings } from '../settings/settings.js';
+import type { BreakerState } from '../stores/circuit-breaker.js';
+import { FailureModeStore } from '../stores/failure-mode-store.js';
+import { MemoryStore } from '../stores/memory-store.js';
+import { OverLimitCache } from '../stores/over-limit-cache.js';
+import { RedisStore } from '../stores/redis/redis-store.js';
+import type { BucketStore, StoreErrorKind } from '../stores/store.js';
+import type { HealthState } from './health.js';
+import { redactUrl } from './redact.js';
+
+export interface StoreStack {
+  readonly store: BucketStore;
+  /** Absent with the memory store. */
+  readonly redis: RedisStore | undefined;
+  readonly failureMode: FailureModeStore | undefined;
+  readonly cache: OverLimitCache | undefined;
+}
+
+export interface StoreEvents {
+  /** Wraps the Redis store (round-trip timing, error counters) before the failure handling. */
+  readonly instrument?: (redis: RedisStore) => BucketStore;
+  readonly onBreakerChange?: (state: BreakerState) => void;
+  readonly onStoreError?: (kind: StoreErrorKind) => void;
+}
+
+export function describeRedis(settings: Settings): string {
+  if (settings.redis === undefined) return 'memory';
+  return `${settings.redisMode} ${settings.redis.split(',').map(redactUrl).join(',')}`;
+}
+
+export function buildStore(settings: Settings, logger: Logger, health: HealthState, events: StoreEvents = {}): StoreStack {
+  if (settings.redis === undefined) return { store: new MemoryStore(), redis: undefined, failureMode: undefined, cache: undefined };
+  const redis = new RedisStore({
+    url: settings.redis,
+    mode: settings.redisMode,
+    timeoutMs: settings.redisTimeoutMs,
+    ...(settings.redisSentinelName === undefined ? {} : { sentinelName: settings.redisSentinelName }),
+    ...(settings.redisPasswordFile === undefined ? {} : { passwordFile: settings.redisPasswordFile }),
+    ...(settings.redisTlsCa === undefined ? {} : { tlsCaFile: settings.redisTlsCa }),
+    ...(settings.redisTlsCert === undefined ? {} : { tlsCertFile: settings.redisTlsCert }),
+    ...(settings.redisTlsKey === undefined ? {} : { tlsKeyFile: settings.redisTlsKey }),
+    tlsSkipVerify: settings.redisTlsSkipVerify,
+  });
+  const failureMode = new FailureModeStore(events.instrument?.(redis) ?? redis, {
+    mode: settings.failureMode,
+    localShare: settings.localFallbackShare,
+    breakerThreshold: settings.breakerThreshold,
+    breakerProbeIntervalMs: settings.breakerProbeIntervalMs,
+    onBreakerChange: (state) => {
+      health.setRedisAvailable(state === 'closed');
+      if (state === 'open') logger.warn({ redis: describeRedis(settings), failureMode: settings.failureMode }, 'redis unavailable: circuit breaker open');
+      else logger.info({ redis: describeRedis(settings) }, 'redis available again: circuit breaker closed');
+      events.onBreakerChange?.(state);
+    },
+    ...(events.onStoreError === undefined ? {} : { onStoreError: events.onStoreError }),
+  });
+  if (settings.localCacheSize === 0) return { store: failureMode, redis, failureMode, cache: undefined };
+  const cache = new OverLimitCache(failureMode, { maxEntries: settings.localCacheSize });
+  return { store: cache, redis, failureMode, cache };
+}

@@ -1,0 +1,112 @@
+/**
+ * The local over-limit cache: when a bucket denies, remember it in process until its retry time,
+ * and answer further requests that need at least as many of its tokens OVER_LIMIT without a store
+ * round trip. Under a flood from one over-limit client the store sees almost nothing.
+ *
+ * Never denies wrongly: a cached denial only applies to a cost at least as large as the one
+ * denied, and only until the moment that cost could be available again. Shadow buckets are never
+ * cached (they deny nothing), nor are failure-mode answers. `reset()` forgets the keys it clears.
+ * Answers from here carry `source: 'local_cache'`; the other buckets of such a request are not
+ * read, and report their full capacity.
+ */
+import { type Clock, systemClock } from '../engine/clock.js';
+import type { BucketResult, Decision, Plan } from '../engine/plan.js';
+import type { BucketStore } from './store.js';
+
+export interface OverLimitCacheOptions {
+  /** Most denials remembered (least recently added evicted first). 0 turns the cache off. */
+  readonly maxEntries: number;
+  readonly clock?: Clock;
+}
+
+interface Denial {
+  /** Local µs until which the cost below cannot be met. */
+  readonly until: number;
+  /** Local µs at which the bucket is full again / its window ends. */
+  readonly resetAt: number;
+  readonly cost: number;
+}
+
+export class OverLimitCache implements BucketStore {
+  private readonly denials = new Map<string, Denial>();
+  private readonly clock: Clock;
+  private hitCount = 0;
+
+  constructor(
+    private readonly inner: BucketStore,
+    private readonly options: OverLimitCacheOptions,
+  ) {
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** Denials held now. */
+  get size(): number {
+    return this.denials.size;
+  }
+
+  /** Requests answered from the cache so far. */
+  get hits(): number {
+    return this.hitCount;
+  }
+
+  async decide(plan: Plan): Promise<Decision> {
+    if (this.options.maxEntries === 0) return this.inner.decide(plan);
+    const now = this.clock();
+    const cached = this.fromCache(plan, now);
+    if (cached !== undefined) {
+      this.hitCount += 1;
+      return cached;
+    }
+    const decision = await this.inner.decide(plan);
+    if (decision.source === undefined && !decision.allowed) this.remember(plan, decision, now);
+    return decision;
+  }
+
+  reset(keys: readonly string[]): Promise<number> {
+    for (const key of keys) this.denials.delete(key);
+    return this.inner.reset(keys);
+  }
+
+  probe(): Promise<void> {
+    return this.inner.probe();
+  }
+
+  close(): Promise<void> {
+    this.denials.clear();
+    return this.inner.close();
+  }
+
+  private denialFor(key: string, cost: number, now: number): Denial | undefined {
+    const denial = this.denials.get(key);
+    if (denial === undefined) return undefined;
+    if (denial.until <= now) {
+      this.denials.delete(key);
+      return undefined;
+    }
+    return cost >= denial.cost ? denial : undefined;
+  }
+
+  private fromCache(plan: Plan, now: number): Decision | undefined {
+    let hit = false;
+    const buckets = plan.buckets.map(({ key, limit, cost, shadow }): BucketResult => {
+      const denial = shadow === true || cost === 0 ? undefined : this.denialFor(key, cost, now);
+      if (denial === undefined) {
+        return { allowed: true, reason: undefined, limit: limit.capacity, remaining: Math.floor(limit.capacity), level: limit.capacity, resetUs: 0, retryUs: 0 };
+      }
+      hit = true;
+      return { allowed: false, reason: 'insufficient_tokens', limit: limit.capacity, remaining: 0, level: 0, resetUs: Math.max(0, denial.resetAt - now), retryUs: denial.until - now };
+    });
+    return hit ? { allowed: false, buckets, source: 'local_cache' } : undefined;
+  }
+
+  private remember(plan: Plan, decision: Decision, now: number): void {
+    decision.buckets.forEach((result, i) => {
+      const { key, cost, shadow } = plan.buckets[i]!;
+      // retryUs -1 (a cost above the capacity) is the request's own problem, not the bucket's.
+      if (result.allowed || shadow === true || result.retryUs <= 0) return;
+      this.denials.delete(key);
+      this.denials.set(key, { until: now + result.retryUs, resetAt: now + result.resetUs, cost });
+      if (this.denials.size > this.options.maxEntries) this.denials.delete(this.denials.keys().next().value!);
+    });
+  }
+}
