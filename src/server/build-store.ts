@@ -1,6 +1,6 @@
 /**
  * The sidecar's store stack, from the settings:
- *   OverLimitCache → FailureModeStore (circuit breaker, failure mode) → RedisStore
+ *   ResetBroadcastStore → OverLimitCache → FailureModeStore (circuit breaker, failure mode) → RedisStore
  * or a plain MemoryStore without Redis. State changes are logged once each, never per request.
  */
 import type { Logger } from '../observe/logger.js';
@@ -10,6 +10,7 @@ import { FailureModeStore } from '../stores/failure-mode-store.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import { OverLimitCache } from '../stores/over-limit-cache.js';
 import { RedisStore } from '../stores/redis/redis-store.js';
+import { ResetBroadcastStore } from '../stores/redis/reset-broadcast.js';
 import type { BucketStore, StoreErrorKind } from '../stores/store.js';
 import type { HealthState } from './health.js';
 import { redactUrl } from './redact.js';
@@ -62,5 +63,6 @@ export function buildStore(settings: Settings, logger: Logger, health: HealthSta
   });
   if (settings.localCacheSize === 0) return { store: failureMode, redis, failureMode, cache: undefined };
   const cache = new OverLimitCache(failureMode, { maxEntries: settings.localCacheSize });
-  return { store: cache, redis, failureMode, cache };
+  const store = new ResetBroadcastStore(cache, redis.client, `${settings.keyPrefix}resets`);
+  return { store, redis, failureMode, cache };
 }

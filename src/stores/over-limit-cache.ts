@@ -63,8 +63,13 @@ export class OverLimitCache implements BucketStore {
   }
 
   reset(keys: readonly string[]): Promise<number> {
-    for (const key of keys) this.denials.delete(key);
+    this.forget(keys);
     return this.inner.reset(keys);
+  }
+
+  /** Drops remembered denials only (another sidecar reset these keys in the store). */
+  forget(keys: readonly string[]): void {
+    for (const key of keys) this.denials.delete(key);
   }
 
   probe(): Promise<void> {

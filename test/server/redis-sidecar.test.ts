@@ -1,0 +1,64 @@
+/** The sidecar's Redis stack end to end: resets reach every sidecar's local cache; health while Redis is away. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bucketKey, encodeIdentity } from '../../src/engine/keys.js';
+import { tokenBucket } from '../../src/engine/limit.js';
+import { Code } from '../../src/rls/codec.js';
+import { type RedisProcess, startRedis } from '../support/redis-server.js';
+import { request, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
+
+const CONFIG = 'domain: r\ndescriptors:\n  - key: k\n    rate_limit: { unit: hour, requests_per_unit: 2 }\n';
+const key = (value: string) =>
+  bucketKey('rg:', tokenBucket({ capacity: 2, refillTokens: 2, periodUs: 3_600_000_000 }).id, encodeIdentity('r', [{ key: 'k', value }]));
+
+let redis: RedisProcess;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis.stop();
+});
+
+describe('a sidecar fleet on one Redis', () => {
+  let a: TestSidecar;
+  let b: TestSidecar;
+  beforeAll(async () => {
+    [a, b] = await Promise.all([0, 1].map(() => startTestSidecar({ 'r.yaml': CONFIG }, ['--redis', redis.url, '--redis-timeout', '1000'])));
+  });
+  afterAll(async () => {
+    await Promise.all([a.stop(), b.stop()]);
+  });
+
+  it('a reset on one sidecar clears the client in every sidecar local cache', async () => {
+    const req = request('r', [['k', 'client']]);
+    const codes = [];
+    for (const rg of [a, a, a, b, b]) codes.push((await rg.call(req)).overallCode);
+    expect(codes).toEqual([Code.OK, Code.OK, Code.OVER_LIMIT, Code.OVER_LIMIT, Code.OVER_LIMIT]);
+    // b now answers this client from its local cache; the reset goes through a.
+    expect(await a.sidecar.store.reset([key('client')])).toBe(1);
+    const deadline = Date.now() + 5000;
+    let answer = Code.OVER_LIMIT as number;
+    while (answer !== Code.OK && Date.now() < deadline) answer = (await b.call(req)).overallCode;
+    expect(answer).toBe(Code.OK);
+  });
+});
+
+describe('health while Redis is away', () => {
+  it('stays SERVING for the server, turns the redis service NOT_SERVING while the breaker is open, and back', async () => {
+    const own = await startRedis();
+    const rg = await startTestSidecar({ 'r.yaml': CONFIG }, ['--redis', own.url, '--failure-mode', 'allow', '--breaker-threshold', '2', '--breaker-probe-interval', '50']);
+    try {
+      expect((await rg.call(request('r', [['k', 'h']]))).overallCode).toBe(Code.OK);
+      await own.kill9();
+      while (rg.sidecar.health.statusOf('redis') === 'SERVING') await rg.call(request('r', [['k', 'h']]));
+      expect(rg.sidecar.health.statusOf('ratelimit')).toBe('SERVING');
+      expect((await fetch(`${rg.httpUrl}/healthcheck`)).status).toBe(200);
+      await own.restart();
+      const deadline = Date.now() + 5000;
+      while (rg.sidecar.health.statusOf('redis') !== 'SERVING' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(rg.sidecar.health.statusOf('redis')).toBe('SERVING');
+    } finally {
+      await rg.stop();
+      await own.stop();
+    }
+  });
+});
