@@ -11,3 +11,6 @@ export { bucketKey, encodeIdentity } from './engine/keys.js';
 export { decidePlan } from './engine/bucket-math.js';
 export type { Plan, Decision, BucketResult, BucketRequest, ChargeMode, DenyReason } from './engine/plan.js';
 export { OptionError, type OptionErrorCode } from './validation/option-error.js';
+export { registerRateLimitMetrics, type RateLimitMetricsOptions } from './observe/middleware-metrics.js';
+export type { DecisionMetrics } from './observe/decision-metrics.js';
+export type { DecisionObserver, RequestOutcome, LimitOutcome, DecisionSource } from './service/decision-observer.js';

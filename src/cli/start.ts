@@ -1,3 +1,4 @@
+import { readAdminToken } from '../admin/admin-token.js';
 import { createDemoApp, sidecarDemoLimits } from '../demo/demo-app.js';
 import { serveDemo } from '../demo/serve-demo.js';
 import { createLogger } from '../observe/logger.js';
@@ -17,8 +18,12 @@ export async function start(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const sidecar = await runSidecar(resolved.settings);
-  const logger = createLogger({ level: resolved.settings.logLevel });
-  const limits = sidecarDemoLimits(`127.0.0.1:${sidecar.grpcPort}`, logger);
+  const logger = createLogger({ level: resolved.settings.logLevel, format: resolved.settings.logFormat });
+  const adminToken = await readAdminToken(resolved.settings);
+  const limits = sidecarDemoLimits(`127.0.0.1:${sidecar.grpcPort}`, logger, {
+    url: `http://127.0.0.1:${sidecar.httpPort}`,
+    token: adminToken.ok ? adminToken.token : undefined,
+  });
   const demo = await serveDemo(createDemoApp(limits, process.env.ADMIN_TOKEN), Number(PORT ?? 3000), logger);
   logger.info(`try: for i in $(seq 10); do curl -s -o /dev/null -w '%{http_code}\\n' localhost:${demo.port}/api/expensive; done`);
   return 0;

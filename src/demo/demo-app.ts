@@ -44,6 +44,9 @@ export function localDemoLimits(store: BucketStore, storeKind: 'memory' | 'redis
   };
 }
 
+/** The paths Express serves as /api/expensive (routing is case-insensitive, a trailing slash optional). */
+const EXPENSIVE_PATH = /^(\/api)?\/expensive\/?$/i;
+
 /**
  * The descriptors envoy/envoy.yaml makes Envoy send for a request: remote_address on every route,
  * api_key when the x-api-key header is present, and ("generic_key", "expensive") + remote_address
@@ -54,12 +57,42 @@ export function demoDescriptors(req: express.Request): DescriptorEntry[][] {
   const descriptors: DescriptorEntry[][] = [[address]];
   const apiKey = req.headers['x-api-key'];
   if (typeof apiKey === 'string' && apiKey !== '') descriptors.push([{ key: 'api_key', value: apiKey }]);
-  if (req.path === '/expensive' || req.path === '/api/expensive') descriptors.push([{ key: 'generic_key', value: 'expensive' }, address]);
+  if (EXPENSIVE_PATH.test(req.path)) descriptors.push([{ key: 'generic_key', value: 'expensive' }, address]);
   return descriptors;
 }
 
+/** The sidecar's HTTP port (its admin endpoints) and the token they need, if any. */
+export interface SidecarAdmin {
+  readonly url: string;
+  readonly token: string | undefined;
+}
+
+/** The descriptors of one client address that hold buckets: every route's, and /api/expensive's. */
+function addressDescriptors(address: string): DescriptorEntry[][] {
+  const entry = { key: 'remote_address', value: address };
+  return [[entry], [{ key: 'generic_key', value: 'expensive' }, entry]];
+}
+
+/** Clears a client's buckets through the sidecar's `POST /reset`, one call per descriptor. */
+function sidecarReset(admin: SidecarAdmin) {
+  return async (id: string): Promise<number> => {
+    let cleared = 0;
+    for (const descriptor of addressDescriptors(id)) {
+      const res = await fetch(`${admin.url}/reset`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(admin.token === undefined ? {} : { authorization: `Bearer ${admin.token}` }) },
+        body: JSON.stringify({ domain: DEMO_DOMAIN, descriptor }),
+        signal: AbortSignal.timeout(5000),
+      });
+      if (!res.ok) throw new Error(`the sidecar's POST /reset answered ${res.status}`);
+      cleared += ((await res.json()) as { cleared: number }).cleared;
+    }
+    return cleared;
+  };
+}
+
 /** Limits decided by a rateguard sidecar: one ShouldRateLimit call per request, as Envoy makes. */
-export function sidecarDemoLimits(address: string, logger?: Logger): DemoLimits {
+export function sidecarDemoLimits(address: string, logger?: Logger, admin?: SidecarAdmin): DemoLimits {
   const limiter = rlsRateLimiter({
     address,
     domain: DEMO_DOMAIN,
@@ -72,9 +105,15 @@ export function sidecarDemoLimits(address: string, logger?: Logger): DemoLimits 
     api: limiter,
     expensive: (_req, _res, next) => next(),
     description: { store: 'sidecar', sidecar: address, domain: DEMO_DOMAIN },
-    reset: undefined,
+    reset: admin === undefined ? undefined : sidecarReset(admin),
     close: async () => limiter.close(),
   };
+}
+
+/** No limits in the app: a proxy in front (Envoy, envoy/docker-compose.yaml) asks rateguard. */
+export function unlimitedDemoLimits(): DemoLimits {
+  const pass: RequestHandler = (_req, _res, next) => next();
+  return { api: pass, expensive: pass, description: { store: 'none', limitedBy: 'proxy' }, reset: undefined, close: async () => undefined };
 }
 
 export function createDemoApp(limits: DemoLimits, adminToken?: string): Express {

@@ -2,18 +2,31 @@
 /**
  * `npm run demo` (memory) / `npm run demo:redis` (REDIS_URL, default redis://localhost:6379):
  * the demo API on PORT (default 3000) with local limiters.
+ * `--sidecar`: the limits come from a rateguard at RATEGUARD_ADDRESS (default 127.0.0.1:8081), as
+ * Envoy would ask it (npm run demo:stack, deploy/k8s/overlays/sidecar).
+ * `--behind-proxy`: no limits in the app, Envoy in front asks rateguard (envoy/docker-compose.yaml).
  */
 import { createLogger } from '../observe/logger.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import { RedisStore } from '../stores/redis/redis-store.js';
-import { createDemoApp, localDemoLimits } from './demo-app.js';
+import { createDemoApp, type DemoLimits, localDemoLimits, sidecarDemoLimits, unlimitedDemoLimits } from './demo-app.js';
 import { serveDemo } from './serve-demo.js';
 
 const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'info' });
-const useRedis = process.argv.includes('--redis');
-const store = useRedis ? new RedisStore({ url: process.env.REDIS_URL ?? 'redis://localhost:6379' }) : new MemoryStore();
-const limits = localDemoLimits(store, useRedis ? 'redis' : 'memory', logger);
-const server = await serveDemo(createDemoApp(limits, process.env.ADMIN_TOKEN), Number(process.env.PORT ?? 3000), logger);
+
+function chooseLimits(argv: readonly string[]): DemoLimits {
+  if (argv.includes('--sidecar')) return sidecarDemoLimits(process.env.RATEGUARD_ADDRESS ?? '127.0.0.1:8081', logger);
+  if (argv.includes('--behind-proxy')) return unlimitedDemoLimits();
+  const useRedis = argv.includes('--redis');
+  const store = useRedis ? new RedisStore({ url: process.env.REDIS_URL ?? 'redis://localhost:6379' }) : new MemoryStore();
+  return localDemoLimits(store, useRedis ? 'redis' : 'memory', logger);
+}
+
+const limits = chooseLimits(process.argv);
+const app = createDemoApp(limits, process.env.ADMIN_TOKEN);
+// Behind Envoy the client is the last X-Forwarded-For hop Envoy appended, not Envoy's address.
+if (process.argv.includes('--behind-proxy')) app.set('trust proxy', 1);
+const server = await serveDemo(app, Number(process.env.PORT ?? 3000), logger);
 const shutdown = () => void server.close().then(() => limits.close()).then(() => process.exit(0));
 process.once('SIGTERM', shutdown);
 process.once('SIGINT', shutdown);

@@ -1,12 +1,26 @@
 import { timingSafeEqual } from 'node:crypto';
+import { isIPv4 } from 'node:net';
 import type { NextFunction, Request, Response } from 'express';
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+/** Whether a socket peer is this host: 127.0.0.0/8 (plain or IPv4-mapped) or ::1. */
+export function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  if (address === '::1') return true;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return isIPv4(v4) && v4.startsWith('127.');
+}
 
 function sameToken(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Whether `req` may call a mutating admin endpoint (see `adminGuard`). */
+export function mayAdminister(req: Request, token: string | undefined): boolean {
+  if (token === undefined || token === '') return isLoopback(req.socket.remoteAddress);
+  const header = req.headers.authorization ?? '';
+  return header.startsWith('Bearer ') && sameToken(header.slice(7), token);
 }
 
 /**
@@ -16,14 +30,10 @@ function sameToken(given: string, expected: string): boolean {
  * forwarded header a client could forge.
  */
 export function adminGuard(token: string | undefined) {
+  const tokenSet = token !== undefined && token !== '';
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (token === undefined || token === '') {
-      if (LOOPBACK.has(req.socket.remoteAddress ?? '')) next();
-      else res.status(403).json({ error: 'admin endpoints accept loopback clients only unless an admin token is configured' });
-      return;
-    }
-    const header = req.headers.authorization ?? '';
-    if (header.startsWith('Bearer ') && sameToken(header.slice(7), token)) next();
-    else res.status(401).json({ error: 'missing or wrong admin token' });
+    if (mayAdminister(req, token)) next();
+    else if (tokenSet) res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'missing or wrong admin token' });
+    else res.status(403).json({ error: 'admin endpoints accept loopback clients only unless an admin token is configured' });
   };
 }

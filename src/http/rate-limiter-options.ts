@@ -7,6 +7,7 @@ import type { Request } from 'express';
 import { bucketKey, checkKeyPrefix, encodeIdentity } from '../engine/keys.js';
 import { type Limit, tokenBucket } from '../engine/limit.js';
 import type { Logger } from '../observe/logger.js';
+import type { DecisionObserver } from '../service/decision-observer.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import type { BucketStore } from '../stores/store.js';
 import {
@@ -57,11 +58,13 @@ export interface RateLimiterOptions {
   ipv6Subnet?: number;
   /** Where the store-outage warning goes. Default: a pino logger. */
   logger?: Logger;
+  /** Told about every decision: `registerRateLimitMetrics(registry)` for Prometheus counters. */
+  metrics?: DecisionObserver;
 }
 
 const KNOWN_OPTIONS = [
   'requestsPerMinute', 'capacity', 'store', 'identifier', 'skip', 'message', 'statusCode', 'cost', 'name',
-  'standardHeaders', 'legacyHeaders', 'failOpen', 'requestPropertyName', 'keyPrefix', 'ipv6Subnet', 'logger',
+  'standardHeaders', 'legacyHeaders', 'failOpen', 'requestPropertyName', 'keyPrefix', 'ipv6Subnet', 'logger', 'metrics',
 ] as const;
 
 export const DEFAULT_MESSAGE = 'Too many requests, please try again later.';
@@ -85,6 +88,7 @@ export interface LimiterConfig {
   /** `keyPrefix` + limit id, so a request only appends its identity. */
   readonly keyFor: (identity: string) => string;
   readonly logger: Logger | undefined;
+  readonly metrics: DecisionObserver | undefined;
 }
 
 let limiterCount = 0;
@@ -102,6 +106,11 @@ function costFunction(cost: RateLimiterOptions['cost']): (req: Request) => numbe
   if (typeof cost === 'function') return cost;
   const fixed = wholeNumber('cost', cost, 0, Number.MAX_SAFE_INTEGER);
   return () => fixed;
+}
+
+function observerOption(metrics: DecisionObserver): DecisionObserver {
+  requireFunction('metrics.observe', (metrics as Partial<DecisionObserver>).observe);
+  return metrics;
 }
 
 export function normaliseOptions(options: RateLimiterOptions): LimiterConfig {
@@ -136,5 +145,6 @@ export function normaliseOptions(options: RateLimiterOptions): LimiterConfig {
     requestPropertyName: options.requestPropertyName ?? 'rateLimit',
     keyFor: (identity) => bucketKey(keyPrefix, limit.id, encodeIdentity(name, [{ key: 'id', value: identity }])),
     logger: options.logger,
+    metrics: options.metrics === undefined ? undefined : observerOption(options.metrics),
   };
 }

@@ -5,6 +5,8 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { BucketResult, Plan } from '../engine/plan.js';
 import { createLogger } from '../observe/logger.js';
+import { limiterOutcome } from '../observe/middleware-metrics.js';
+import type { DecisionSource } from '../service/decision-observer.js';
 import { isStoreError } from '../stores/store.js';
 import { rateLimitHeaders, secondsUntilReset } from './rate-limit-headers.js';
 import { type LimiterConfig, normaliseOptions, type RateLimiterOptions } from './rate-limiter-options.js';
@@ -93,9 +95,18 @@ export function rateLimiter(options: RateLimiterOptions = {}): RateLimiter {
       return;
     }
     const plan: Plan = { mode: 'all_or_nothing', buckets: [{ key: config.keyFor(identity), limit: config.limit, cost }] };
+    const started = performance.now();
+    const observe = (source: DecisionSource, result: BucketResult | undefined, overLimit: boolean) =>
+      config.metrics?.observe(limiterOutcome(config.name, identity, cost, { source, result, overLimit }, started));
     config.store.decide(plan).then(
-      (decision) => onDecision(req, res, next, identity, decision.buckets[0]!),
-      (error: unknown) => onStoreError(error, res, next),
+      (decision) => {
+        observe(decision.source ?? 'store', decision.buckets[0], !decision.allowed);
+        onDecision(req, res, next, identity, decision.buckets[0]!);
+      },
+      (error: unknown) => {
+        if (isStoreError(error)) observe('failure_mode', undefined, !config.failOpen);
+        onStoreError(error, res, next);
+      },
     );
   };
 

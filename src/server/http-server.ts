@@ -1,8 +1,11 @@
 /**
  * The HTTP port, as envoyproxy/ratelimit has it: `GET /healthcheck`, `POST /json` (proto3-JSON
- * RateLimitRequest → 200 OK / 429 OVER_LIMIT with the JSON response), `GET /rlconfig`.
+ * RateLimitRequest → 200 OK / 429 OVER_LIMIT with the JSON response), `GET /rlconfig`; plus
+ * `GET /metrics` (Prometheus) and the admin routes (/stats, /buckets, POST /reset, /dashboard),
+ * so Kubernetes probes and Prometheus reach everything on one port.
  */
 import express, { type Express } from 'express';
+import { type AdminRoutesOptions, createAdminRouter } from '../admin/admin-routes.js';
 import type { ConfigSnapshot } from '../config/index.js';
 import { Code, requestFromJson, responseToJson } from '../rls/codec.js';
 import type { RateLimitService } from '../service/rate-limit-service.js';
@@ -13,9 +16,24 @@ export interface HttpAppOptions {
   readonly health: HealthState;
   readonly config: () => ConfigSnapshot;
   readonly maxBodyBytes: number;
+  readonly admin: AdminRoutesOptions;
 }
 
 const FAILURE_STATUS = { invalid_argument: 400, unavailable: 503 } as const;
+
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * body-parser's `verify` hook: invalid UTF-8 would decode to U+FFFD, so two different byte strings
+ * could name one bucket. Refused with 400, like invalid UTF-8 on the gRPC port.
+ */
+function requireUtf8(_req: unknown, _res: unknown, body: Buffer): void {
+  try {
+    utf8Strict.decode(body);
+  } catch {
+    throw Object.assign(new Error('request body is not valid UTF-8'), { status: 400 });
+  }
+}
 
 export function createHttpApp(options: HttpAppOptions): Express {
   const app = express();
@@ -26,7 +44,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
     res.status(serving ? 200 : 503).type('text/plain').send(serving ? 'OK' : 'NOT_SERVING');
   });
 
-  app.post('/json', express.json({ limit: options.maxBodyBytes, strict: false }), async (req, res) => {
+  app.post('/json', express.json({ limit: options.maxBodyBytes, strict: false, verify: requireUtf8 }), async (req, res) => {
     const decoded = requestFromJson(req.body);
     if (!decoded.ok) {
       res.status(400).json({ error: decoded.error });
@@ -43,6 +61,13 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.get('/rlconfig', (_req, res) => {
     res.type('text/plain').send(options.config().dump());
   });
+
+  app.get('/metrics', async (_req, res) => {
+    const { registry } = options.admin.observability;
+    res.type(registry.contentType).send(await registry.metrics());
+  });
+
+  app.use(createAdminRouter(options.admin));
 
   // Malformed JSON bodies and oversize payloads: a clear 4xx, never a stack trace.
   app.use((error: { status?: number; message?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {

@@ -6,17 +6,18 @@ import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type * as grpc from '@grpc/grpc-js';
 import { formatConfigError, type ConfigEvent, type ConfigWatcher, watchConfig } from '../config/index.js';
+import { readAdminToken } from '../admin/admin-token.js';
+import { BucketAdmin } from '../admin/bucket-admin.js';
 import { checkKeyPrefix } from '../engine/keys.js';
 import type { Logger } from '../observe/logger.js';
+import { Observability } from '../observe/observability.js';
 import { RateLimitService } from '../service/rate-limit-service.js';
 import type { Settings } from '../settings/settings.js';
-import { MemoryStore } from '../stores/memory-store.js';
-import { RedisStore } from '../stores/redis/redis-store.js';
 import type { BucketStore } from '../stores/store.js';
-import { bindGrpcServer, createGrpcServer } from './grpc-server.js';
+import { buildStore, describeRedis } from './build-store.js';
+import { bindGrpcServer, createGrpcServer, loadGrpcCredentials } from './grpc-server.js';
 import { HealthState } from './health.js';
 import { createHttpApp } from './http-server.js';
-import { redactUrl } from './redact.js';
 
 export interface Sidecar {
   readonly grpcPort: number;
@@ -24,6 +25,7 @@ export interface Sidecar {
   readonly health: HealthState;
   readonly watcher: ConfigWatcher;
   readonly store: BucketStore;
+  readonly observability: Observability;
   /** Health NOT_SERVING, in-flight calls finish (up to the shutdown timeout), everything closes. */
   drain(): Promise<void>;
 }
@@ -63,11 +65,20 @@ function shutdownGrpc(server: grpc.Server, timeoutMs: number): Promise<void> {
 export async function startSidecar(settings: Settings, logger: Logger): Promise<Sidecar> {
   const prefixProblem = checkKeyPrefix(settings.keyPrefix);
   if (prefixProblem !== undefined) throw new StartupError(`--key-prefix: ${prefixProblem}`);
+  const grpcCredentials = loadGrpcCredentials({ cert: settings.grpcTlsCert, key: settings.grpcTlsKey, ca: settings.grpcTlsCa });
+  if (!grpcCredentials.ok) throw new StartupError(grpcCredentials.error);
+  const adminToken = await readAdminToken(settings);
+  if (!adminToken.ok) throw new StartupError(adminToken.error);
+  const chargeMode = settings.chargeRejected ? 'independent' : 'all_or_nothing';
+  const observability = new Observability({ nearLimitRatio: settings.nearLimitRatio, chargeMode }, { redis: settings.redis !== undefined, logger });
 
   const watcher = await watchConfig({
     path: settings.config,
     defaultAlgorithm: settings.defaultAlgorithm,
-    onEvent: (event) => logConfigEvent(logger, event),
+    onEvent: (event) => {
+      logConfigEvent(logger, event);
+      observability.configEvent(event);
+    },
   });
   const initial = watcher.current;
   if (initial === undefined) {
@@ -75,34 +86,61 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
     throw new StartupError(`no valid config at ${settings.config}`);
   }
 
-  const store: BucketStore =
-    settings.redis === undefined ? new MemoryStore() : new RedisStore({ url: settings.redis, timeoutMs: settings.redisTimeoutMs });
+  const health = new HealthState();
+  const stack = buildStore(settings, logger, health, { instrument: (redis) => observability.redis?.instrument(redis) ?? redis });
+  const store = stack.store;
+  const { failureMode, cache } = stack;
+  if (failureMode !== undefined) {
+    observability.redis?.attachHealth({
+      breakerState: () => failureMode.breaker.state,
+      localCache: () => (cache === undefined ? undefined : { entries: cache.size, hits: cache.hits }),
+    });
+  }
   const config = () => watcher.current ?? initial;
+  const requestLimits = {
+    maxDescriptors: settings.maxDescriptors,
+    maxEntries: settings.maxEntries,
+    maxKeyLength: settings.maxKeyLength,
+    maxValueLength: settings.maxValueLength,
+    maxHitsAddend: settings.maxHitsAddend,
+  };
   const service = new RateLimitService({
     store,
     config,
     keyPrefix: settings.keyPrefix,
     shadowMode: settings.shadowMode,
-    chargeMode: settings.chargeRejected ? 'independent' : 'all_or_nothing',
+    chargeMode,
     responseHeaders: settings.responseHeaders,
-    requestLimits: {
-      maxDescriptors: settings.maxDescriptors,
-      maxEntries: settings.maxEntries,
-      maxKeyLength: settings.maxKeyLength,
-      maxValueLength: settings.maxValueLength,
-    },
+    requestLimits,
+    observer: observability.decisions,
   });
-  const health = new HealthState();
-  const grpcServer = createGrpcServer({ service, health, maxMessageBytes: settings.maxMessageBytes });
-  const grpcPort = await bindGrpcServer(grpcServer, settings.host, settings.grpcPort);
+  const grpcServer = createGrpcServer({
+    service,
+    health,
+    maxMessageBytes: settings.maxMessageBytes,
+    interceptors: [observability.grpcInterceptor],
+  });
+  const grpcPort = await bindGrpcServer(grpcServer, settings.host, settings.grpcPort, grpcCredentials.credentials);
   const httpServer = await listen(
-    createHttpApp({ service, health, config, maxBodyBytes: settings.maxMessageBytes }),
+    createHttpApp({
+      service,
+      health,
+      config,
+      maxBodyBytes: settings.maxMessageBytes,
+      admin: {
+        observability,
+        config,
+        buckets: new BucketAdmin({ store, config, keyPrefix: settings.keyPrefix }),
+        requestLimits,
+        adminToken: adminToken.token,
+      },
+    }),
     settings.host,
     settings.httpPort,
   );
   const httpPort = (httpServer.address() as AddressInfo).port;
   logger.info(
-    { grpcPort, httpPort, host: settings.host, store: settings.redis === undefined ? 'memory' : redactUrl(settings.redis) },
+    { grpcPort, httpPort, host: settings.host, grpcTls: grpcCredentials.tls, store: describeRedis(settings) },
     'rateguard serving',
   );
 
@@ -120,5 +158,5 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
     })();
     return drained;
   };
-  return { grpcPort, httpPort, health, watcher, store, drain };
+  return { grpcPort, httpPort, health, watcher, store, observability, drain };
 }

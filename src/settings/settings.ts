@@ -5,7 +5,10 @@
  * Precedence: flag, then the first environment name set, then the default.
  */
 import type { Algorithm } from '../engine/limit.js';
+import type { LogFormat } from '../observe/logger.js';
 import type { ResponseHeaders } from '../service/rate-limit-service.js';
+import type { FailureMode } from '../stores/failure-mode-store.js';
+import type { RedisMode } from '../stores/redis/connection.js';
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -46,6 +49,12 @@ function bool(value: string): Parsed<boolean> {
 
 const port = integer(0, 65_535);
 
+/** A share strictly above 0 and at most 1. */
+function ratio(text: string): Parsed<number> {
+  const n = Number(text);
+  return text.trim() !== '' && Number.isFinite(n) && n > 0 && n <= 1 ? ok(n) : { ok: false, error: `expected a number above 0 and at most 1, got "${text}"` };
+}
+
 export const SETTINGS = {
   config: {
     flag: '--config', env: ['CONFIG_PATH'], default: 'config', type: 'path',
@@ -55,7 +64,7 @@ export const SETTINGS = {
   grpcPort: { flag: '--grpc-port', env: ['GRPC_PORT'], default: 8081, type: 'port', doc: 'gRPC port: RLS v3 and grpc.health.v1.', parse: port },
   httpPort: {
     flag: '--http-port', env: ['HTTP_PORT', 'PORT'], default: 8080, type: 'port',
-    doc: 'HTTP port: /healthcheck, POST /json, /rlconfig.', parse: port,
+    doc: 'HTTP port: /healthcheck, POST /json, /rlconfig, /metrics, /stats, /buckets, POST /reset, /dashboard.', parse: port,
   },
   host: { flag: '--host', env: ['HOST'], default: '0.0.0.0', type: 'address', doc: 'Address both servers bind to.', parse: text },
   redis: {
@@ -67,9 +76,80 @@ export const SETTINGS = {
     flag: '--redis-timeout', env: ['REDIS_TIMEOUT_MS'], default: 10, type: 'ms',
     doc: 'Bound on every Redis call; well under Envoy\'s 20 ms default.', parse: integer(1, 60_000),
   },
+  redisMode: {
+    flag: '--redis-mode', env: ['REDIS_MODE', 'REDIS_TYPE'], default: 'single' as RedisMode, type: 'single|cluster|sentinel',
+    doc: '`cluster`: `--redis` lists one or more seed URLs, comma-separated. `sentinel`: `--redis` lists the sentinels\' URLs.',
+    parse: oneOf<RedisMode>('single', 'cluster', 'sentinel'),
+  },
+  redisSentinelName: {
+    flag: '--redis-sentinel-name', env: ['REDIS_SENTINEL_NAME'], default: undefined, type: 'name',
+    doc: 'Sentinel mode: the name of the monitored master.', parse: optionalText,
+  },
+  redisPasswordFile: {
+    flag: '--redis-password-file', env: ['REDIS_PASSWORD_FILE'], default: undefined, type: 'path',
+    doc: 'Read the Redis password from this file (a mounted Secret); it overrides a password in the URL. Never logged.',
+    parse: optionalText,
+  },
+  redisTlsCa: {
+    flag: '--redis-tls-ca', env: ['REDIS_TLS_CACERT'], default: undefined, type: 'path',
+    doc: 'PEM CA bundle to verify Redis with (TLS is on with `rediss://` or any TLS file).', parse: optionalText,
+  },
+  redisTlsCert: {
+    flag: '--redis-tls-cert', env: ['REDIS_TLS_CLIENT_CERT'], default: undefined, type: 'path',
+    doc: 'PEM client certificate for Redis (mutual TLS).', parse: optionalText,
+  },
+  redisTlsKey: {
+    flag: '--redis-tls-key', env: ['REDIS_TLS_CLIENT_KEY'], default: undefined, type: 'path',
+    doc: 'PEM private key of `--redis-tls-cert`.', parse: optionalText,
+  },
+  redisTlsSkipVerify: {
+    flag: '--redis-tls-skip-verify', env: ['REDIS_TLS_SKIP_HOSTNAME_VERIFICATION'], default: false, type: 'boolean', boolean: true,
+    doc: 'Accept any Redis server certificate (tests only).', parse: bool,
+  },
+  failureMode: {
+    flag: '--failure-mode', env: ['FAILURE_MODE'], default: 'error' as FailureMode, type: 'error|allow|deny|local',
+    doc: 'When Redis cannot answer in time: gRPC UNAVAILABLE (Envoy\'s failure_mode_deny decides), OK, OVER_LIMIT, or an in-process token bucket with each limit divided by `--local-fallback-share`.',
+    parse: oneOf<FailureMode>('error', 'allow', 'deny', 'local'),
+  },
+  localFallbackShare: {
+    flag: '--local-fallback-share', env: ['LOCAL_FALLBACK_SHARE'], default: 1, type: 'count',
+    doc: '`--failure-mode local`: divide every limit by this (the number of sidecars sharing it).', parse: integer(1, 100_000),
+  },
+  localCacheSize: {
+    flag: '--local-cache-size', env: ['LOCAL_CACHE_SIZE'], default: 100_000, type: 'entries',
+    doc: 'Over-limit buckets remembered in process until their retry time, answered without Redis (LRU). 0 turns the cache off.',
+    parse: integer(0, 10_000_000),
+  },
+  breakerThreshold: {
+    flag: '--breaker-threshold', env: ['BREAKER_THRESHOLD'], default: 5, type: 'count',
+    doc: 'Consecutive Redis failures that open the circuit breaker (calls then get the failure mode at once).', parse: integer(1, 1_000_000),
+  },
+  breakerProbeIntervalMs: {
+    flag: '--breaker-probe-interval', env: ['BREAKER_PROBE_INTERVAL_MS'], default: 500, type: 'ms',
+    doc: 'While the breaker is open, Redis is probed this often; the first answer closes it.', parse: integer(10, 600_000),
+  },
   logLevel: {
     flag: '--log-level', env: ['LOG_LEVEL'], default: 'info', type: 'level', doc: 'pino log level.',
     parse: oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'),
+  },
+  logFormat: {
+    flag: '--log-format', env: ['LOG_FORMAT'], default: 'json' as LogFormat, type: 'json|pretty',
+    doc: 'pino JSON lines, or human-readable lines (needs the optional `pino-pretty`; JSON if it is missing).',
+    parse: oneOf<LogFormat>('json', 'pretty'),
+  },
+  adminToken: {
+    flag: '--admin-token', env: ['ADMIN_TOKEN'], default: undefined, type: 'text',
+    doc: 'Bearer token every mutating admin call (`POST /reset`) must carry. Without it (or a token file) only loopback clients may mutate.',
+    parse: optionalText,
+  },
+  adminTokenFile: {
+    flag: '--admin-token-file', env: ['ADMIN_TOKEN_FILE'], default: undefined, type: 'path',
+    doc: 'A file holding the admin token (a mounted Secret); read at start, surrounding whitespace ignored.',
+    parse: optionalText,
+  },
+  nearLimitRatio: {
+    flag: '--near-limit-ratio', env: ['NEAR_LIMIT_RATIO'], default: 0.8, type: 'ratio',
+    doc: 'Hits above this share of a limit count as `near_limit` (as envoyproxy/ratelimit).', parse: ratio,
   },
   shadowMode: {
     flag: '--shadow-mode', env: ['SHADOW_MODE'], default: false, type: 'boolean', boolean: true,
@@ -117,6 +197,28 @@ export const SETTINGS = {
   maxValueLength: {
     flag: '--max-value-length', env: ['MAX_VALUE_LENGTH'], default: 1024, type: 'chars',
     doc: 'Longest descriptor entry value (and domain).', parse: integer(1, 65_536),
+  },
+  maxHitsAddend: {
+    flag: '--max-hits-addend', env: ['MAX_HITS_ADDEND'], default: 4_294_967_295, type: 'count',
+    doc: 'Largest `hits_addend` (request or descriptor) accepted; larger values are INVALID_ARGUMENT. Default: the uint32 maximum.',
+    parse: integer(1, Number.MAX_SAFE_INTEGER),
+  },
+  grpcTlsCert: {
+    flag: '--grpc-tls-cert', env: ['GRPC_TLS_CERT'], default: undefined, type: 'path',
+    doc: 'PEM certificate chain of the gRPC port; with `--grpc-tls-key` the port speaks TLS only.', parse: optionalText,
+  },
+  grpcTlsKey: {
+    flag: '--grpc-tls-key', env: ['GRPC_TLS_KEY'], default: undefined, type: 'path',
+    doc: 'PEM private key for `--grpc-tls-cert`.', parse: optionalText,
+  },
+  grpcTlsCa: {
+    flag: '--grpc-tls-ca', env: ['GRPC_TLS_CA'], default: undefined, type: 'path',
+    doc: 'PEM CA bundle: with it the gRPC port requires client certificates signed by it (mTLS).', parse: optionalText,
+  },
+  workers: {
+    flag: '--workers', env: ['WORKERS'], default: 1, type: 'count',
+    doc: 'Processes serving the same ports (node:cluster). Above 1 needs `--redis`: memory buckets would split between workers.',
+    parse: integer(1, 256),
   },
 } satisfies Record<string, Setting<unknown>>;
 

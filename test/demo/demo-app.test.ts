@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDemoApp, localDemoLimits } from '../../src/demo/demo-app.js';
+import { createDemoApp, localDemoLimits, sidecarDemoLimits } from '../../src/demo/demo-app.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
 import { listen } from '../support/http.js';
 import { spawnTs } from '../support/processes.js';
 import { findFreePort, type RedisProcess, startRedis } from '../support/redis-server.js';
+import { startTestSidecar } from '../support/sidecar.js';
 
 const get = async (url: string) => (await fetch(url)).status;
 
@@ -70,6 +72,27 @@ describe('two demo servers on one Redis', () => {
       expect(await get(`http://127.0.0.1:${ports[1]}/api/expensive`)).toBe(200);
     } finally {
       await Promise.all(servers.map((s) => s.stop()));
+    }
+  });
+});
+
+describe('demo API in sidecar mode', () => {
+  it('POST /api/admin/reset/:id clears the client\'s buckets through the sidecar\'s POST /reset', async () => {
+    const config = readFileSync('config/demo.yaml', 'utf8');
+    const rg = await startTestSidecar({ 'demo.yaml': config }, ['--admin-token', 'side-token']);
+    const limits = sidecarDemoLimits(`127.0.0.1:${rg.sidecar.grpcPort}`, undefined, { url: rg.httpUrl, token: 'side-token' });
+    const demo = await listen(createDemoApp(limits, 'demo-token'));
+    try {
+      const seen = [];
+      for (let i = 0; i < 6; i++) seen.push(await get(`${demo.url}/api/expensive`));
+      expect(seen.at(-1)).toBe(429);
+      const reset = await fetch(`${demo.url}/api/admin/reset/127.0.0.1`, { method: 'POST', headers: { authorization: 'Bearer demo-token' } });
+      expect(await reset.json()).toEqual({ id: '127.0.0.1', cleared: 2 });
+      expect(await get(`${demo.url}/api/expensive`)).toBe(200);
+    } finally {
+      await demo.close();
+      await limits.close();
+      await rg.stop();
     }
   });
 });

@@ -22,7 +22,8 @@ describe('a sidecar fleet on one Redis', () => {
   let a: TestSidecar;
   let b: TestSidecar;
   beforeAll(async () => {
-    [a, b] = await Promise.all([0, 1].map(() => startTestSidecar({ 'r.yaml': CONFIG }, ['--redis', redis.url, '--redis-timeout', '1000'])));
+    const start = () => startTestSidecar({ 'r.yaml': CONFIG }, ['--redis', redis.url, '--redis-timeout', '1000']);
+    [a, b] = await Promise.all([start(), start()]);
   });
   afterAll(async () => {
     await Promise.all([a.stop(), b.stop()]);

@@ -1,0 +1,98 @@
+/**
+ * Prometheus families for decisions, named as envoyproxy/ratelimit's stats look through the
+ * statsd exporter (`ratelimit_service_rate_limit_<counter>{domain, key}`), so existing dashboards
+ * and alerts keep working. The counters are read from DecisionStats at scrape time; only the
+ * latency histogram is fed per request.
+ */
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { DecisionObserver, RequestOutcome } from '../service/decision-observer.js';
+import { DecisionStats, type DecisionStatsOptions, type DomainTotals } from './decision-stats.js';
+import { LIMIT_COUNTERS, type LimitCounter } from './limit-counts.js';
+
+/** Seconds: from a local-cache answer (µs) to a Redis call near its timeout. */
+export const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+const LIMIT_HELP: Record<LimitCounter, string> = {
+  total_hits: 'Hits (hits_addend) that reached the limit.',
+  over_limit: 'Hits over the limit.',
+  near_limit: 'Hits above NEAR_LIMIT_RATIO of the limit, up to the limit.',
+  within_limit: 'Hits of requests the limit allowed.',
+  shadow_mode: 'Hits over a shadow-mode limit (reported OK).',
+  over_limit_with_local_cache: 'Hits denied by the local over-limit cache without asking the store.',
+};
+
+/** rateguard_requests_total's `result` label for each DomainTotals field it counts. */
+const RESULTS: readonly [string, keyof DomainTotals][] = [
+  ['allowed', 'allowed'],
+  ['over_limit', 'overLimit'],
+  ['shadow_over_limit', 'shadowOverLimit'],
+];
+
+function registerLimitCounters(registry: Registry, stats: DecisionStats): void {
+  for (const name of LIMIT_COUNTERS) {
+    new Counter({
+      name: `ratelimit_service_rate_limit_${name}`,
+      help: LIMIT_HELP[name],
+      labelNames: ['domain', 'key'],
+      registers: [registry],
+      // prom-client counters cannot be set: rebuilt from the stats at each scrape.
+      collect() {
+        this.reset();
+        for (const limit of stats.limitTotals()) this.inc({ domain: limit.domain, key: limit.key }, limit.counts[name]);
+      },
+    });
+  }
+}
+
+function registerRequestCounters(registry: Registry, stats: DecisionStats): void {
+  new Counter({
+    name: 'rateguard_requests_total',
+    help: 'Decided ShouldRateLimit requests by domain and result.',
+    labelNames: ['domain', 'result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [domain, totals] of stats.domainTotals()) {
+        for (const [result, field] of RESULTS) this.inc({ domain, result }, totals[field]);
+      }
+    },
+  });
+  new Counter({
+    name: 'rateguard_failure_mode_decisions_total',
+    help: 'Requests decided by the failure mode while the store was unavailable.',
+    labelNames: ['domain'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [domain, totals] of stats.domainTotals()) this.inc({ domain }, totals.failureMode);
+    },
+  });
+}
+
+export interface DecisionMetrics extends DecisionObserver {
+  readonly stats: DecisionStats;
+}
+
+/**
+ * Registers the decision families on `registry` and returns the observer that feeds them (pass it
+ * to the service, or to `rateLimiter({ metrics })`). Call once per registry.
+ */
+export function registerDecisionMetrics(registry: Registry, options: DecisionStatsOptions): DecisionMetrics {
+  const stats = new DecisionStats(options);
+  registerLimitCounters(registry, stats);
+  registerRequestCounters(registry, stats);
+  const latency = new Histogram({
+    name: 'rateguard_should_rate_limit_duration_seconds',
+    help: 'Time to decide one ShouldRateLimit request, by what decided it (store, local_cache, failure_mode).',
+    labelNames: ['source'],
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  return {
+    stats,
+    observe(outcome: RequestOutcome) {
+      stats.observe(outcome);
+      latency.observe({ source: outcome.source }, outcome.durationSeconds);
+    },
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * Everything the sidecar measures, on one Prometheus registry: decisions (from the service's
+ * DecisionObserver hook), config loads, Redis, gRPC status codes and the default process metrics.
+ * `GET /metrics` serves `registry`; `/stats` and the dashboard read the same sources.
+ */
+import type { ServerInterceptor } from '@grpc/grpc-js';
+import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
+import type { ConfigEvent } from '../config/index.js';
+import { type DecisionMetrics, registerDecisionMetrics } from './decision-metrics.js';
+import type { DecisionStats } from './decision-stats.js';
+import { grpcMetricsInterceptor } from './grpc-metrics.js';
+import type { CountingRules } from './limit-counts.js';
+import type { Logger } from './logger.js';
+import { RedisTelemetry } from './redis-telemetry.js';
+
+export interface ConfigLoads {
+  success: number;
+  error: number;
+  /** The latest load or rejection. */
+  last: { readonly type: ConfigEvent['type']; readonly reason: string; readonly at: string } | undefined;
+}
+
+export class Observability {
+  readonly registry = new Registry();
+  readonly decisions: DecisionMetrics;
+  /** Undefined when buckets live in memory: no Redis families then, rather than a misleading "up". */
+  readonly redis: RedisTelemetry | undefined;
+  readonly configLoads: ConfigLoads = { success: 0, error: 0, last: undefined };
+  readonly grpcInterceptor: ServerInterceptor;
+  private readonly loadCounters: Record<ConfigEvent['type'], Counter>;
+
+  constructor(rules: CountingRules, options: { readonly redis: boolean; readonly logger?: Logger }) {
+    collectDefaultMetrics({ register: this.registry });
+    this.decisions = registerDecisionMetrics(this.registry, {
+      ...rules,
+      onOverflow: (kind, key) =>
+        options.logger?.warn({ kind, firstFolded: key.slice(0, 200) }, `too many distinct ${kind}s: further ones are counted under "_other"`),
+    });
+    this.redis = options.redis ? new RedisTelemetry(this.registry) : undefined;
+    this.grpcInterceptor = grpcMetricsInterceptor(this.registry);
+    this.loadCounters = {
+      loaded: new Counter({ name: 'ratelimit_service_config_load_success', help: 'Configs loaded (the first one included).', registers: [this.registry] }),
+      rejected: new Counter({ name: 'ratelimit_service_config_load_error', help: 'Configs rejected; the last good one kept serving.', registers: [this.registry] }),
+    };
+  }
+
+  get stats(): DecisionStats {
+    return this.decisions.stats;
+  }
+
+  configEvent(event: ConfigEvent): void {
+    this.loadCounters[event.type].inc();
+    if (event.type === 'loaded') this.configLoads.success += 1;
+    else this.configLoads.error += 1;
+    this.configLoads.last = { type: event.type, reason: event.reason, at: new Date().toISOString() };
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Redis as the operator sees it: round-trip histogram, errors by kind (timeouts apart), up/down
+ * from the last call, and the breaker and local cache read from StoreHealth. The wrapper goes
+ * innermost, right around the Redis store, so it times Redis itself, not the layers above it.
+ * It logs nothing: the breaker above it logs each state change once.
+ */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Decision, Plan } from '../engine/plan.js';
+import { isStoreError, type BucketStore, type StoreErrorKind } from '../stores/store.js';
+import { LATENCY_BUCKETS } from './decision-metrics.js';
+import { BREAKER_STATES, type StoreHealth } from './store-health.js';
+
+const ERROR_KINDS: readonly StoreErrorKind[] = ['timeout', 'unavailable', 'failed'];
+
+export interface RedisStatus {
+  readonly up: boolean;
+  readonly errors: Readonly<Record<StoreErrorKind, number>>;
+  readonly breaker: ReturnType<StoreHealth['breakerState']> | undefined;
+  readonly localCache: ReturnType<StoreHealth['localCache']>;
+}
+
+export class RedisTelemetry {
+  private up = true;
+  private readonly errors: Record<StoreErrorKind, number> = { timeout: 0, unavailable: 0, failed: 0 };
+  private readonly roundTrip: Histogram<'operation'>;
+  private readonly errorCounter: Counter<'kind'>;
+  private health: StoreHealth | undefined;
+
+  constructor(registry: Registry) {
+    this.roundTrip = new Histogram({
+      name: 'rateguard_redis_round_trip_seconds',
+      help: 'Redis round trips by operation (decide, reset, probe), successful or not.',
+      labelNames: ['operation'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    });
+    this.errorCounter = new Counter({
+      name: 'rateguard_redis_errors_total',
+      help: 'Redis calls that failed, by kind: timeout, unavailable (no connection), failed (an error reply).',
+      labelNames: ['kind'],
+      registers: [registry],
+    });
+    for (const kind of ERROR_KINDS) this.errorCounter.inc({ kind }, 0);
+    const status = () => this.status();
+    new Gauge({
+      name: 'rateguard_redis_up',
+      help: '1 when the last Redis call succeeded, 0 when it failed.',
+      registers: [registry],
+      collect() {
+        this.set(status().up ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'rateguard_redis_breaker_state',
+      help: 'The circuit breaker in front of Redis: 1 for its current state.',
+      labelNames: ['state'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const current = status().breaker;
+        if (current !== undefined) for (const state of BREAKER_STATES) this.set({ state }, state === current ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'rateguard_local_cache_entries',
+      help: 'Keys held in the local over-limit cache.',
+      registers: [registry],
+      collect() {
+        this.set(status().localCache?.entries ?? 0);
+      },
+    });
+    let mirroredHits = 0;
+    new Counter({
+      name: 'rateguard_local_cache_hits_total',
+      help: 'Decisions answered by the local over-limit cache without asking Redis.',
+      registers: [registry],
+      collect() {
+        const hits = status().localCache?.hits ?? 0;
+        if (hits > mirroredHits) this.inc(hits - mirroredHits);
+        mirroredHits = hits;
+      },
+    });
+  }
+
+  /** The breaker and local cache of the store layers, once they exist. */
+  attachHealth(health: StoreHealth): void {
+    this.health = health;
+  }
+
+  status(): RedisStatus {
+    return { up: this.up, errors: { ...this.errors }, breaker: this.health?.breakerState(), localCache: this.health?.localCache() };
+  }
+
+  /** Wraps the Redis store: every call timed, every failure counted by kind. */
+  instrument(store: BucketStore): BucketStore {
+    return {
+      decide: (plan: Plan): Promise<Decision> => this.timed('decide', () => store.decide(plan)),
+      reset: (keys: readonly string[]) => this.timed('reset', () => store.reset(keys)),
+      probe: () => this.timed('probe', () => store.probe()),
+      close: () => store.close(),
+    };
+  }
+
+  private async timed<T>(operation: 'decide' | 'reset' | 'probe', call: () => Promise<T>): Promise<T> {
+    const end = this.roundTrip.startTimer({ operation });
+    try {
+      const result = await call();
+      end();
+      this.up = true;
+      return result;
+    } catch (error) {
+      end();
+      if (isStoreError(error)) this.markFailed(error.kind);
+      throw error;
+    }
+  }
+
+  private markFailed(kind: StoreErrorKind): void {
+    this.up = false;
+    this.errors[kind] += 1;
+    this.errorCounter.inc({ kind });
+  }
+}

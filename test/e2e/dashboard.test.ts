@@ -1,0 +1,103 @@
+/**
+ * The dashboard in a real headless Chromium (Debian's /usr/bin/chromium, driven by
+ * playwright-core; no browser download): it loads, shows what /stats says after known traffic,
+ * and resets a limited client through its button once the admin token is entered.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Code } from '../../src/rls/codec.js';
+import { request, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
+import { WEB_CONFIG } from '../observe/web-config.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const TOKEN = 'dash-token-71c';
+
+let rg: TestSidecar;
+let profile: string;
+let context: BrowserContext;
+let page: Page;
+const pageErrors: string[] = [];
+
+interface Stats {
+  totals: Record<string, number>;
+  topLimited: { domain: string; descriptor: { key: string; value: string }[]; limited: number }[];
+}
+
+const stats = async () => (await (await fetch(`${rg.httpUrl}/stats`)).json()) as Stats;
+
+beforeAll(async () => {
+  rg = await startTestSidecar({ 'web.yaml': WEB_CONFIG }, ['--admin-token', TOKEN]);
+  for (let i = 0; i < 13; i++) await rg.call(request('web', [['user', 'alice']]));
+  for (let i = 0; i < 11; i++) await rg.call(request('web', [['user', 'bob']]));
+  for (let i = 0; i < 3; i++) await rg.call(request('web', [['path', '/beta']]));
+  profile = mkdtempSync(join(tmpdir(), 'rg-chromium-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageErrors.push(message.text());
+  });
+}, 60_000);
+afterAll(async () => {
+  await context?.close();
+  await rg?.stop();
+  if (profile !== undefined) rmSync(profile, { recursive: true, force: true });
+});
+
+/** The top-limited table as [domain, descriptor, limited] rows. */
+const topRows = () =>
+  page.$$eval('#top-limited tbody tr', (rows) => rows.map((row) => [...row.querySelectorAll('td')].slice(0, 3).map((td) => td.textContent ?? '')));
+
+describe('GET /dashboard', () => {
+  it('loads and shows the numbers /stats gives after known traffic', async () => {
+    const res = await page.goto(`${rg.httpUrl}/dashboard?refresh=300`);
+    expect(res?.status()).toBe(200);
+    expect(res?.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
+    await page.waitForSelector('body[data-generated-at]', { timeout: 10_000 });
+    const expected = await stats();
+    expect(expected.totals).toMatchObject({ requests: 27, allowed: 22, overLimit: 4, shadowOverLimit: 1, failureMode: 0 });
+    const shown = await page.$$eval(
+      ['requests', 'allowed', 'over-limit', 'shadow', 'failure-mode'].map((id) => `#total-${id}`).join(','),
+      (cells) => cells.map((c) => c.textContent),
+    );
+    expect(shown).toEqual([27, 22, 4, 1, 0].map(String));
+    expect(await topRows()).toEqual([
+      ['web', 'user=alice', '3'],
+      ['web', 'user=bob', '1'],
+    ]);
+    expect(await page.textContent('#store-kind')).toBe('memory');
+    expect(await page.textContent('#rlconfig')).toContain('web.user: unit=MINUTE requests_per_unit=10');
+    expect(await page.textContent('#config-loads')).toMatch(/^1 ok, 0 rejected/);
+    // No token yet: no reset buttons.
+    expect(await page.$$('button.reset')).toHaveLength(0);
+    expect(await page.textContent('#admin-state')).toBe('enter the token to reset');
+  });
+
+  it('refreshes itself', async () => {
+    for (let i = 0; i < 2; i++) await rg.call(request('web', [['user', 'carol']]));
+    await expect.poll(() => page.textContent('#total-requests'), { timeout: 10_000 }).toBe('29');
+  });
+
+  it('resets a client through its button once the token is entered', async () => {
+    await page.fill('#token', TOKEN);
+    await page.click('#token-save');
+    await page.waitForSelector('button.reset', { timeout: 10_000 });
+    expect(await page.textContent('#admin-state')).toBe('reset enabled');
+    const aliceRow = page.locator('#top-limited tbody tr', { hasText: 'user=alice' });
+    await aliceRow.locator('button.reset').click();
+    await expect.poll(() => page.textContent('#message'), { timeout: 10_000 }).toBe('reset web user=alice: 1 of 1 buckets cleared');
+    const bucket = (await (await fetch(`${rg.httpUrl}/buckets?domain=web&descriptor=user=alice`)).json()) as { buckets: { remaining: number }[] };
+    expect(bucket.buckets.map((b) => b.remaining)).toEqual([10]);
+    expect((await rg.call(request('web', [['user', 'alice']]))).overallCode).toBe(Code.OK);
+    await expect.poll(async () => (await topRows()).map((row) => row[1]), { timeout: 10_000 }).toEqual(['user=bob']);
+    expect((await stats()).topLimited.map((t) => t.descriptor[0]!.value)).toEqual(['bob']);
+    expect(pageErrors).toEqual([]);
+  });
+});
