@@ -15,21 +15,30 @@ export const DECIDE_LUA = readFileSync(SCRIPT_PATH, 'utf8');
 type ScriptCommand = (...keysAndArgs: string[]) => Promise<unknown>;
 
 /**
- * The script as an ioredis command taking `keyCount` keys. One command per key count (all with the
- * same SHA): with a fixed `numberOfKeys` the first argument is a key, which is what ioredis Cluster's
- * auto-pipelining routes by (with a leading key count it would route every call by "1", "2", ...).
+ * How a call is written: `batched` goes through ioredis auto-pipelining (every call of one
+ * event-loop tick in one write: best under load), `direct` is written at once (no wait for the
+ * next tick: best when nothing else is in flight). Measured in docs/benchmarks.md.
  */
-const commands = new WeakMap<RedisClient, ScriptCommand[]>();
+export type Dispatch = 'batched' | 'direct';
 
-function commandFor(client: RedisClient, keyCount: number): ScriptCommand {
-  let byCount = commands.get(client);
-  if (byCount === undefined) commands.set(client, (byCount = []));
-  let command = byCount[keyCount];
+/**
+ * The script as an ioredis command taking `keyCount` keys. One command per key count and dispatch
+ * (all with the same SHA): with a fixed `numberOfKeys` the first argument is a key, which is what
+ * ioredis Cluster's auto-pipelining routes by (with a leading key count it would route every call
+ * by "1", "2", ...). Direct commands are listed in `autoPipeliningIgnoredCommands`.
+ */
+const commands = new WeakMap<RedisClient, Map<string, ScriptCommand>>();
+
+function commandFor(client: RedisClient, keyCount: number, dispatch: Dispatch): ScriptCommand {
+  let byName = commands.get(client);
+  if (byName === undefined) commands.set(client, (byName = new Map()));
+  const name = dispatch === 'batched' ? `rateguardDecide${keyCount}` : `rateguardDecideDirect${keyCount}`;
+  let command = byName.get(name);
   if (command === undefined) {
-    const name = `rateguardDecide${keyCount}`;
     client.defineCommand(name, { lua: DECIDE_LUA, numberOfKeys: keyCount });
+    if (dispatch === 'direct') (client.options.autoPipeliningIgnoredCommands ??= []).push(name);
     command = (client as unknown as Record<string, ScriptCommand>)[name]!.bind(client);
-    byCount[keyCount] = command;
+    byName.set(name, command);
   }
   return command;
 }
@@ -42,7 +51,13 @@ export function scriptMode(plan: Plan): ScriptMode {
 }
 
 /** Runs the script over `buckets`; `nowUs` overrides Redis TIME (shared test vectors only). */
-export function runDecideScript(client: RedisClient, mode: ScriptMode, buckets: Plan['buckets'], nowUs?: number): Promise<unknown> {
+export function runDecideScript(
+  client: RedisClient,
+  mode: ScriptMode,
+  buckets: Plan['buckets'],
+  nowUs?: number,
+  dispatch: Dispatch = 'batched',
+): Promise<unknown> {
   const count = buckets.length;
   const keysAndArgs = new Array<string>(count + 2 + count * 6);
   let a = count;
@@ -58,7 +73,7 @@ export function runDecideScript(client: RedisClient, mode: ScriptMode, buckets: 
     keysAndArgs[a++] = String(cost);
     keysAndArgs[a++] = shadow === true ? '1' : '0';
   }
-  return commandFor(client, count)(...keysAndArgs);
+  return commandFor(client, count, dispatch)(...keysAndArgs);
 }
 
 /** Turns the script's flat reply into a Decision; throws on a reply of the wrong shape. */

@@ -3,7 +3,7 @@ import type { BucketResult, Decision, Plan } from '../../engine/plan.js';
 import { type BucketStore, StoreError } from '../store.js';
 import { createRedisClient, type RedisClient, type RedisConnectionOptions } from './connection.js';
 import { refundedResult, slotGroups, wasCharged } from './cross-slot.js';
-import { parseDecideReply, runDecideScript, scriptMode } from './decide-script.js';
+import { parseDecideReply, runDecideScript, type ScriptMode, scriptMode } from './decide-script.js';
 
 export interface RedisStoreOptions extends RedisConnectionOptions {
   /**
@@ -35,6 +35,8 @@ export class RedisStore implements BucketStore {
   /** Settles when the client is first ready; until then calls wait for it (within their timeout). */
   private readonly firstReady: Promise<void>;
   private everReady = false;
+  /** Decisions sent and not yet answered: with none, the next one is written at once. */
+  private inFlight = 0;
 
   constructor(options: RedisStoreOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 50;
@@ -68,17 +70,32 @@ export class RedisStore implements BucketStore {
     const groups = this.client instanceof Cluster ? slotGroups(plan.buckets) : undefined;
     const call = () =>
       groups === undefined || groups.length === 1
-        ? runDecideScript(this.client, scriptMode(plan), plan.buckets, nowUs).then((reply) => parseDecideReply(plan, reply))
+        ? this.runScript(scriptMode(plan), plan.buckets, nowUs).then((reply) => parseDecideReply(plan, reply))
         : this.decideAcrossSlots(plan, groups, nowUs);
     // Before the first connection there is no offline queue to hold the call: wait for it instead.
     return this.bounded(this.everReady ? call() : this.firstReady.then(call));
+  }
+
+  /**
+   * One script call. Alone in flight it is written at once; with others in flight it joins
+   * ioredis' auto-pipeline for this tick (one write for many decisions).
+   */
+  private runScript(mode: ScriptMode, buckets: Plan['buckets'], nowUs: number | undefined): Promise<unknown> {
+    const dispatch = this.inFlight === 0 ? 'direct' : 'batched';
+    this.inFlight += 1;
+    const done = () => {
+      this.inFlight -= 1;
+    };
+    const reply = runDecideScript(this.client, mode, buckets, nowUs, dispatch);
+    reply.then(done, done);
+    return reply;
   }
 
   /** One script call per slot; an all-or-nothing plan denied by any slot is refunded where it charged. */
   private async decideAcrossSlots(plan: Plan, groups: number[][], nowUs: number | undefined): Promise<Decision> {
     const subplans = groups.map((indexes): Plan => ({ mode: plan.mode, buckets: indexes.map((i) => plan.buckets[i]!) }));
     const settled = await Promise.allSettled(
-      subplans.map((sub) => runDecideScript(this.client, scriptMode(sub), sub.buckets, nowUs).then((reply) => parseDecideReply(sub, reply))),
+      subplans.map((sub) => this.runScript(scriptMode(sub), sub.buckets, nowUs).then((reply) => parseDecideReply(sub, reply))),
     );
     const decisions = settled.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
     const allowed = decisions.every((d) => d?.allowed === true);
@@ -107,7 +124,7 @@ export class RedisStore implements BucketStore {
       return decision?.allowed === true ? sub.buckets.filter((bucket, i) => wasCharged(bucket, decision.buckets[i]!)) : [];
     });
     const bySlot = slotGroups(charged).map((indexes) => indexes.map((i) => charged[i]!));
-    await Promise.all(bySlot.map((buckets) => runDecideScript(this.client, 'r', buckets, nowUs))).catch(() => undefined);
+    await Promise.all(bySlot.map((buckets) => this.runScript('r', buckets, nowUs))).catch(() => undefined);
   }
 
   reset(keys: readonly string[]): Promise<number> {

@@ -1,0 +1,30 @@
+/** What every scenario of one bench run shares: the mode's timings, Redis, scratch space, progress output. */
+import type { RedisProcess } from '../test/support/redis-server.js';
+
+export interface Timings {
+  /** Interleaved rounds per comparison (the median is reported). */
+  readonly rounds: number;
+  /** Measured seconds per load run. */
+  readonly seconds: number;
+  /** Unmeasured seconds before each load run. */
+  readonly warmupSeconds: number;
+  /** Seconds per store-level run. */
+  readonly storeSeconds: number;
+  /** Keys for the MemoryStore heap measurement. */
+  readonly memoryKeys: number;
+}
+
+export const TIMINGS: Record<'quick' | 'full', Timings> = {
+  quick: { rounds: 3, seconds: 1, warmupSeconds: 0.5, storeSeconds: 0.5, memoryKeys: 1_000_000 },
+  full: { rounds: 5, seconds: 3, warmupSeconds: 1, storeSeconds: 2, memoryKeys: 1_000_000 },
+};
+
+export interface BenchContext {
+  readonly timings: Timings;
+  readonly redis: RedisProcess;
+  /** Scratch directory for request bodies and logs. */
+  readonly scratch: string;
+  /** Directory for V8 CPU profiles of the sidecars, when profiling. */
+  readonly cpuProfileDir: string | undefined;
+  progress(line: string): void;
+}

@@ -1,0 +1,238 @@
+/**
+ * The sidecar under gRPC load, beside the baseline, in interleaved rounds:
+ * saturating (few connections, many streams, as Envoy does) and closed-loop latency; memory and
+ * Redis store; 1 and 5 descriptors; one hot key and 100k distinct keys; an over-limit flood with
+ * the local over-limit cache on and off; 1 and 2 workers.
+ */
+import { join } from 'node:path';
+import { Code } from '../src/rls/codec.js';
+import { SETTINGS } from '../src/settings/settings.js';
+import type { BenchContext } from './context.js';
+import { benchRequest, floodRequest, grpcFrame, SHOULD_RATE_LIMIT_PATH, writeBody } from './grpc-bodies.js';
+import type { GrpcLoadOptions } from './grpc-load.js';
+import { h2loadArgs, runH2load } from './h2load.js';
+import type { Column, Group, Metrics, Row } from './results.js';
+import { type GrpcTarget, redisCommandCount, spawnTracked, startBaseline, startSidecarProcess, verifyBody } from './servers.js';
+import { type Contender, interleave, skippedRow } from './stats.js';
+
+const SATURATING = { connections: 2, streams: 100 };
+const CLOSED_LOOP = { connections: 1, streams: 1 };
+/** The workers scenario needs more connections than workers: the cluster deals out connections, not streams. */
+const SPREAD = { connections: 4, streams: 50 };
+const DISTINCT_KEYS = 100_000;
+
+const LOAD_COLUMNS: Column[] = [
+  { metric: 'rps', label: 'req/s', digits: 0, compare: 'ratio', chart: true },
+  { metric: 'meanMs', label: 'mean ms', digits: 2, compare: 'difference', chart: true },
+  { metric: 'p50Ms', label: 'p50 ms', digits: 2 },
+  { metric: 'p99Ms', label: 'p99 ms', digits: 2, compare: 'difference' },
+  { metric: 'failed', label: 'failed', digits: 0 },
+  { metric: 'scriptCallsPerDecision', label: 'Redis script calls/decision', digits: 3 },
+];
+
+type Shape = { connections: number; streams: number };
+
+export async function grpcGroups(ctx: BenchContext, publish: (group: Group) => void): Promise<void> {
+  const { timings, redis } = ctx;
+  ctx.progress('gRPC: starting the baseline and the sidecars (memory, Redis)');
+  const baseline = await startBaseline(profiled(ctx, 'baseline').cpuProfileDir);
+  const memory = await startSidecarProcess({ label: 'sidecar, memory store', ...profiled(ctx, 'memory') });
+  const redisSidecar = await startSidecarProcess({ label: 'sidecar, Redis store', redisUrl: redis.url, ...profiled(ctx, 'redis') });
+  const targets = [baseline, memory, redisSidecar];
+  try {
+    const one = benchRequest(1, '203.0.113.1');
+    const five = benchRequest(5, '203.0.113.1');
+    for (const target of targets) {
+      await verifyBody(target, grpcFrame(one), [Code.OK]);
+      await verifyBody(target, grpcFrame(five), [Code.OK]);
+    }
+    const oneBody = writeBody(ctx.scratch, 'one-descriptor', one);
+    const fiveBody = writeBody(ctx.scratch, 'five-descriptors', five);
+    const h2 = (target: GrpcTarget, body: string, shape: Shape) => () => h2load(ctx, target, body, shape);
+
+    const loadGroup = async (id: string, title: string, description: string, body: string, shape: Shape): Promise<Group> => {
+      ctx.progress(`gRPC: ${title}`);
+      const rows = await interleave(
+        [
+          { id: 'baseline', label: 'baseline (grpc-js + proto-loader)', kind: 'baseline', measure: h2(baseline, body, shape) },
+          { id: 'memory', label: 'rateguard, memory store', kind: 'rateguard', measure: h2(memory, body, shape) },
+          { id: 'redis', label: 'rateguard, Redis store', kind: 'rateguard', measure: h2(redisSidecar, body, shape) },
+        ],
+        timings.rounds,
+        ctx.progress,
+      );
+      return { id, title, description, commands: h2loadCommands(ctx, shape), columns: LOAD_COLUMNS, baseline: 'baseline', compareLabel: 'vs baseline', rows };
+    };
+    publish(await loadGroup('grpc-saturating-1', 'gRPC, saturating, 1 descriptor', `h2load, ${shapeText(SATURATING)}, one hot key.`, oneBody, SATURATING));
+    publish(await loadGroup('grpc-saturating-5', 'gRPC, saturating, 5 descriptors', `h2load, ${shapeText(SATURATING)}, five descriptors (five buckets decided in one store call).`, fiveBody, SATURATING));
+    publish(await loadGroup('grpc-latency', 'gRPC, closed-loop latency, 1 descriptor', `h2load, ${shapeText(CLOSED_LOOP)}: one call at a time, so the latency is the service time.`, oneBody, CLOSED_LOOP));
+    publish(await keysGroup(ctx, baseline, memory, redisSidecar));
+    await memory.stop();
+    publish(await floodGroup(ctx, baseline));
+    publish(await workersGroup(ctx, baseline, redisSidecar));
+  } finally {
+    await Promise.all(targets.map((t) => t.stop()));
+  }
+}
+
+function profiled(ctx: BenchContext, name: string): { cpuProfileDir?: string } {
+  return ctx.cpuProfileDir === undefined ? {} : { cpuProfileDir: join(ctx.cpuProfileDir, name) };
+}
+
+function shapeText(shape: Shape): string {
+  return `${shape.connections} connection${shape.connections > 1 ? 's' : ''} × ${shape.streams} stream${shape.streams > 1 ? 's' : ''} in flight`;
+}
+
+/**
+ * An unmeasured warm-up run, then the measured one. On a Redis target, INFO commandstats is read
+ * around the measured run: script calls per decision of exactly 1 on the allowed path prove that
+ * every answer h2load counted was a real decision (h2load does not read gRPC statuses).
+ */
+async function h2load(ctx: BenchContext, target: GrpcTarget, bodyFile: string, shape: Shape): Promise<Metrics> {
+  const run = (seconds: number) =>
+    runH2load({ url: target.url + SHOULD_RATE_LIMIT_PATH, bodyFile, ...shape, seconds, logFile: join(ctx.scratch, 'h2load.log') });
+  if (ctx.timings.warmupSeconds > 0) await run(ctx.timings.warmupSeconds);
+  if (!target.redis) return run(ctx.timings.seconds);
+  const before = await commandCounts(ctx);
+  const metrics = await run(ctx.timings.seconds);
+  const after = await commandCounts(ctx);
+  return {
+    ...metrics,
+    commandsPerDecision: (after.all - before.all) / metrics.requests!,
+    scriptCallsPerDecision: (after.scripts - before.scripts) / metrics.requests!,
+  };
+}
+
+function h2loadCommands(ctx: BenchContext, shape: Shape): string[] {
+  const args = h2loadArgs({ url: `http://127.0.0.1:PORT${SHOULD_RATE_LIMIT_PATH}`, bodyFile: 'BODY.bin', ...shape, seconds: ctx.timings.seconds, logFile: 'LOG' });
+  return [`h2load ${args.map((a) => (a.includes(' ') ? `'${a}'` : a)).join(' ')}   # after an unmeasured run of ${ctx.timings.warmupSeconds} s`];
+}
+
+/** One hot key vs 100k distinct keys: h2load sends one body per run, so this group uses bench/grpc-load.ts for every row. */
+async function keysGroup(ctx: BenchContext, baseline: GrpcTarget, memory: GrpcTarget, redisSidecar: GrpcTarget): Promise<Group> {
+  ctx.progress(`gRPC: one hot key vs ${DISTINCT_KEYS} distinct keys (node:http2 load generator)`);
+  const load = (target: GrpcTarget, keys: number) => () =>
+    nodeLoad({ url: target.url, ...SATURATING, seconds: ctx.timings.seconds, warmupSeconds: ctx.timings.warmupSeconds, keys });
+  const rows = await interleave(
+    [
+      { id: 'baseline', label: 'baseline, 100k keys', kind: 'baseline', measure: load(baseline, DISTINCT_KEYS) },
+      { id: 'memory-hot', label: 'rateguard memory, 1 hot key', kind: 'rateguard', measure: load(memory, 1) },
+      { id: 'memory-100k', label: 'rateguard memory, 100k keys', kind: 'rateguard', measure: load(memory, DISTINCT_KEYS) },
+      { id: 'redis-hot', label: 'rateguard Redis, 1 hot key', kind: 'rateguard', measure: load(redisSidecar, 1) },
+      { id: 'redis-100k', label: 'rateguard Redis, 100k keys', kind: 'rateguard', measure: load(redisSidecar, DISTINCT_KEYS) },
+    ],
+    ctx.timings.rounds,
+    ctx.progress,
+  );
+  const options: GrpcLoadOptions = { url: 'http://127.0.0.1:PORT', ...SATURATING, seconds: ctx.timings.seconds, warmupSeconds: ctx.timings.warmupSeconds, keys: DISTINCT_KEYS };
+  return {
+    id: 'grpc-keys',
+    title: 'gRPC, one hot key vs 100k distinct keys',
+    description:
+      `bench/grpc-load.ts (node:http2, its own process), ${shapeText(SATURATING)}, 1 descriptor; the 100k rows cycle through ` +
+      `${DISTINCT_KEYS} pre-encoded bodies, one client address each. h2load sends a single body per run, hence this generator; ` +
+      'it is slower than h2load, so compare rows within this table only.',
+    commands: [`node --import tsx bench/grpc-load.ts '${JSON.stringify(options)}'   (keys: 1 for the hot-key rows)`],
+    columns: LOAD_COLUMNS,
+    baseline: 'baseline',
+    compareLabel: 'vs baseline',
+    rows,
+  };
+}
+
+async function nodeLoad(options: GrpcLoadOptions): Promise<Metrics> {
+  const child = spawnTracked('bench/grpc-load.ts', [JSON.stringify(options)]);
+  try {
+    const line = await child.waitForLine(/^\{/, (options.seconds + options.warmupSeconds + 60) * 1000);
+    return JSON.parse(line) as Metrics;
+  } finally {
+    await child.stop();
+  }
+}
+
+/** The local over-limit cache's flag (issue 4), when this tree has it. */
+function localCacheFlags(): { on: string[]; off: string[] } | undefined {
+  const setting = Object.values(SETTINGS).find((s) => s.flag === '--local-cache-size') as
+    | { default: unknown; parse: (text: string) => { ok: boolean } }
+    | undefined;
+  if (setting === undefined || !setting.parse('0').ok) return undefined;
+  return { on: typeof setting.default === 'number' && setting.default > 0 ? [] : ['--local-cache-size', '100000'], off: ['--local-cache-size', '0'] };
+}
+
+/** One client over its limit for good, flooding; Redis commands per decision from INFO commandstats deltas. */
+async function floodGroup(ctx: BenchContext, baseline: GrpcTarget): Promise<Group> {
+  ctx.progress('gRPC: over-limit flood, local cache off and on');
+  const cache = localCacheFlags();
+  const body = writeBody(ctx.scratch, 'flood', floodRequest());
+  const off = await startSidecarProcess({ label: 'flood, cache off', redisUrl: ctx.redis.url, flags: cache?.off ?? [] });
+  const on = cache === undefined ? undefined : await startSidecarProcess({ label: 'flood, cache on', redisUrl: ctx.redis.url, flags: cache.on });
+  try {
+    const floodTargets = on === undefined ? [off] : [off, on];
+    for (const target of floodTargets) {
+      await verifyBody(target, grpcFrame(floodRequest()), [Code.OK, Code.OVER_LIMIT]);
+      await verifyBody(target, grpcFrame(floodRequest()), [Code.OVER_LIMIT]);
+    }
+    const flood = (target: GrpcTarget) => () => h2load(ctx, target, body, SATURATING);
+    const contenders: Contender[] = [
+      { id: 'baseline', label: 'baseline (answers OK)', kind: 'baseline', measure: flood(baseline) },
+      { id: 'cache-off', label: 'rateguard Redis, local cache off', kind: 'rateguard', measure: flood(off) },
+      ...(on === undefined ? [] : [{ id: 'cache-on', label: 'rateguard Redis, local cache on', kind: 'rateguard' as const, measure: flood(on) }]),
+    ];
+    const rows: Row[] = await interleave(contenders, ctx.timings.rounds, ctx.progress);
+    if (on === undefined) rows.push(skippedRow('cache-on', 'rateguard Redis, local cache on', 'rateguard', '`--local-cache-size` does not exist in this tree yet (issue 4)'));
+    return {
+      id: 'grpc-flood',
+      title: 'gRPC, flood from one over-limit client',
+      description:
+        `h2load, ${shapeText(SATURATING)}; every call is denied (limit 1/hour, already spent). Redis commands per decision = ` +
+        '`INFO commandstats` calls delta (all commands, including those the Lua script runs; INFO excluded) / decisions; script calls = EVAL + EVALSHA only.',
+      commands: [...h2loadCommands(ctx, SATURATING), `cache off: ${cache?.off.join(' ') || '(no flag)'}; cache on: ${cache === undefined ? 'n/a' : cache.on.join(' ') || '(default)'}`],
+      columns: [...LOAD_COLUMNS.slice(0, -1), { metric: 'commandsPerDecision', label: 'Redis commands/decision', digits: 4 }, { ...LOAD_COLUMNS.at(-1)!, digits: 4 }],
+      baseline: 'baseline',
+      compareLabel: 'vs baseline',
+      rows,
+    };
+  } finally {
+    await Promise.all([off.stop(), on?.stop()]);
+  }
+}
+
+async function commandCounts(ctx: BenchContext): Promise<{ all: number; scripts: number }> {
+  return { all: await redisCommandCount(ctx.redis), scripts: await redisCommandCount(ctx.redis, /^(eval|evalsha)$/) };
+}
+
+/** `rateguard serve --workers 2` against one process, both on Redis. */
+async function workersGroup(ctx: BenchContext, baseline: GrpcTarget, single: GrpcTarget): Promise<Group> {
+  ctx.progress('gRPC: --workers 2 vs one process (Redis store)');
+  const two = await startSidecarProcess({ label: 'sidecar, Redis, 2 workers', redisUrl: ctx.redis.url, workers: 2 });
+  try {
+    const request = benchRequest(1, '203.0.113.1');
+    for (let i = 0; i < SPREAD.connections; i++) await verifyBody(two, grpcFrame(request), [Code.OK]);
+    const body = writeBody(ctx.scratch, 'workers', request);
+    const load = (target: GrpcTarget) => () => h2load(ctx, target, body, SPREAD);
+    const rows = await interleave(
+      [
+        { id: 'baseline', label: 'baseline (one process)', kind: 'baseline', measure: load(baseline) },
+        { id: 'workers-1', label: 'rateguard Redis, 1 process', kind: 'rateguard', measure: load(single) },
+        { id: 'workers-2', label: 'rateguard Redis, --workers 2', kind: 'rateguard', measure: load(two), compareTo: 'workers-1' },
+      ],
+      ctx.timings.rounds,
+      ctx.progress,
+    );
+    return {
+      id: 'grpc-workers',
+      title: 'gRPC, scale on one host: --workers',
+      description:
+        `h2load, ${shapeText(SPREAD)}, 1 descriptor, Redis store. node:cluster hands connections to workers round-robin, so the ` +
+        'load uses more connections than workers. The `--workers 2` row is compared with the 1-process row; on a 2-core machine ' +
+        'h2load and Redis share the same cores, which caps the gain.',
+      commands: [...h2loadCommands(ctx, SPREAD), 'node dist/cli/main.js serve --redis URL --workers 2 ...'],
+      columns: LOAD_COLUMNS,
+      baseline: 'baseline',
+      compareLabel: 'vs baseline (workers-2: vs 1 process)',
+      rows,
+    };
+  } finally {
+    await two.stop();
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The shape of a bench run's JSON (bench/results/*.json): what the report and the charts are drawn
+ * from. Every figure is a median over interleaved rounds; the rounds are kept too.
+ */
+
+/** Named figures of one measurement: `rps`, `meanMs`, `p99Ms`, `commandsPerDecision`, ... */
+export type Metrics = Record<string, number>;
+
+export interface Row {
+  readonly id: string;
+  readonly label: string;
+  /** One entry per round, in run order. */
+  readonly rounds: Metrics[];
+  /** Per metric, the median over the rounds. */
+  readonly median: Metrics;
+  /** Shown instead of figures when the row could not run (e.g. a flag that does not exist yet). */
+  readonly skipped?: string;
+  /** Id of the row this one is compared with, when not the group's baseline. */
+  readonly compareTo?: string;
+  /** Colours the chart: the baseline, rateguard, or a peer library. */
+  readonly kind: RowKind;
+}
+
+export type RowKind = 'baseline' | 'rateguard' | 'peer';
+
+export interface Column {
+  readonly metric: string;
+  readonly label: string;
+  /** Digits after the point. */
+  readonly digits: number;
+  /** How the row compares to the group's baseline row: a ratio (throughput) or a difference (latency). */
+  readonly compare?: 'ratio' | 'difference';
+  /** Drawn as a bar chart. */
+  readonly chart?: boolean;
+}
+
+export interface Group {
+  readonly id: string;
+  readonly title: string;
+  /** What is measured and how, in a sentence or two (Markdown). */
+  readonly description: string;
+  /** The exact load-generator and server commands. */
+  readonly commands: string[];
+  readonly columns: Column[];
+  /** Row every other row is compared with (unless it names its own `compareTo`). */
+  readonly baseline?: string;
+  /** Header of the comparison columns, e.g. "vs baseline". */
+  readonly compareLabel?: string;
+  readonly rows: Row[];
+}
+
+export interface Machine {
+  readonly cores: number;
+  readonly cpu: string;
+  readonly memoryGb: number;
+  readonly os: string;
+  readonly node: string;
+  readonly redis: string;
+  readonly loadGenerators: Record<string, string>;
+  /** 1-minute load average when the run started: how busy the machine was. */
+  readonly loadAverage: number;
+}
+
+export interface TargetResult {
+  readonly target: string;
+  readonly measured: string;
+  /** undefined: could not be measured in this run. */
+  readonly met: boolean | undefined;
+}
+
+export interface BenchResults {
+  readonly mode: 'quick' | 'full';
+  readonly command: string;
+  readonly startedAt: string;
+  readonly durationSeconds: number;
+  readonly settings: { readonly rounds: number; readonly seconds: number; readonly warmupSeconds: number };
+  readonly machine: Machine;
+  readonly groups: Group[];
+  readonly targets: TargetResult[];
+  /** Sections that failed to run, with the error. */
+  readonly failures: { readonly section: string; readonly error: string }[];
+}

@@ -1,0 +1,84 @@
+/**
+ * Store level: decisions/s of RedisStore vs rate-limiter-flexible's RateLimiterRedis at several
+ * concurrencies on the same Redis (bench/store-level.ts), and MemoryStore bytes per idle key
+ * (bench/memory-per-key.ts).
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { BenchContext } from './context.js';
+import type { Group, Metrics } from './results.js';
+import { spawnTracked } from './servers.js';
+import { type Contender, interleave } from './stats.js';
+
+const STORE_CONTENDERS = {
+  rateguard: 'rateguard RedisStore',
+  flexible: 'rate-limiter-flexible RateLimiterRedis',
+  'flexible-pipelined': 'RateLimiterRedis + ioredis auto-pipelining',
+} as const;
+export const STORE_CONCURRENCY = [1, 16, 64, 256] as const;
+
+export async function storeGroup(ctx: BenchContext): Promise<Group> {
+  ctx.progress('Store level: RedisStore vs RateLimiterRedis');
+  const names = Object.keys(STORE_CONTENDERS) as (keyof typeof STORE_CONTENDERS)[];
+  const children = names.map((name) => spawnTracked('bench/store-level.ts', [name, ctx.redis.url]));
+  try {
+    await Promise.all(children.map((child) => child.waitForLine(/^ready$/, 60_000)));
+    const seconds = ctx.timings.storeSeconds;
+    let runs = 0;
+    const contenders: Contender[] = STORE_CONCURRENCY.flatMap((concurrency) =>
+      names.map((name, i): Contender => ({
+        id: `${name}-${concurrency}`,
+        label: `${STORE_CONTENDERS[name]}, ${concurrency} in flight`,
+        kind: name === 'rateguard' ? 'rateguard' : 'peer',
+        ...(name === 'flexible' ? {} : { compareTo: `flexible-${concurrency}` }),
+        measure: async () => {
+          const run = ++runs;
+          children[i]!.send(`run ${run} ${concurrency} ${seconds}`);
+          const line = await children[i]!.waitForLine(new RegExp(`^result ${run} `), (seconds + 60) * 1000);
+          return JSON.parse(line.slice(`result ${run} `.length)) as Metrics;
+        },
+      })),
+    );
+    return {
+      id: 'store',
+      title: 'Store level: Redis decisions per second',
+      description:
+        `One process per contender, ${seconds} s per run, closed loop with N decisions in flight, keys rotating over 10 000 clients, ` +
+        'limits that never deny, same Redis. RateLimiterRedis is set up as its README does (ioredis, offline queue off); the third ' +
+        'contender adds ioredis auto-pipelining, which RedisStore uses. Ratios are against plain RateLimiterRedis at the same concurrency.',
+      commands: ['node --import tsx bench/store-level.ts rateguard|flexible|flexible-pipelined REDIS_URL   (stdin: run ID CONCURRENCY SECONDS)'],
+      columns: [
+        { metric: 'rps', label: 'decisions/s', digits: 0, compare: 'ratio', chart: true },
+        { metric: 'failed', label: 'failed', digits: 0 },
+      ],
+      compareLabel: 'vs RateLimiterRedis, same in-flight',
+      rows: await interleave(contenders, ctx.timings.rounds, ctx.progress),
+    };
+  } finally {
+    for (const child of children) child.send('stop');
+    await Promise.all(children.map((child) => child.stop()));
+  }
+}
+
+export async function memoryGroup(ctx: BenchContext): Promise<Group> {
+  const keys = ctx.timings.memoryKeys;
+  ctx.progress(`Store level: MemoryStore heap at ${keys} idle keys`);
+  const args = ['--expose-gc', '--import', 'tsx', 'bench/memory-per-key.ts', String(keys)];
+  const { stdout } = await promisify(execFile)(process.execPath, args, { timeout: 300_000 });
+  const metrics = JSON.parse(stdout.trim().split('\n').pop()!) as Metrics;
+  ctx.progress(`  ${metrics.bytesPerKey!.toFixed(0)} bytes per key`);
+  return {
+    id: 'memory',
+    title: 'MemoryStore bytes per idle key',
+    description:
+      `Heap used after ${keys} one-token decisions on ${keys} distinct clients, minus before, over ${keys}; both read after a full GC. ` +
+      'Counts the Map, its entries and the key strings (a sidecar key for a remote_address descriptor).',
+    commands: [`node ${args.join(' ')}`],
+    columns: [
+      { metric: 'bytesPerKey', label: 'bytes/key', digits: 0 },
+      { metric: 'keyLength', label: 'key length (chars)', digits: 0 },
+      { metric: 'heapMb', label: 'heap MB', digits: 0 },
+    ],
+    rows: [{ id: 'memory-store', label: 'rateguard MemoryStore', kind: 'rateguard', rounds: [metrics], median: metrics }],
+  };
+}

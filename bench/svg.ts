@@ -1,0 +1,47 @@
+/**
+ * Horizontal bar charts as plain SVG, one per (group, metric): a bar per row, its value at the end,
+ * coloured by kind (baseline grey, rateguard blue, peers orange). No chart library needed.
+ */
+import type { Column, Group, RowKind } from './results.js';
+
+const COLOURS: Record<RowKind, string> = { baseline: '#9e9e9e', rateguard: '#1f6feb', peer: '#e8833a' };
+const WIDTH = 760;
+const LABEL_WIDTH = 330;
+const BAR_HEIGHT = 22;
+const GAP = 8;
+const TOP = 34;
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+export function barChart(group: Group, column: Column): string {
+  const rows = group.rows.filter((row) => !row.skipped && Number.isFinite(row.median[column.metric]));
+  const max = Math.max(...rows.map((row) => row.median[column.metric]!), Number.MIN_VALUE);
+  const barSpace = WIDTH - LABEL_WIDTH - 90;
+  const height = TOP + rows.length * (BAR_HEIGHT + GAP) + 10;
+  const bars = rows.map((row, i) => {
+    const value = row.median[column.metric]!;
+    const y = TOP + i * (BAR_HEIGHT + GAP);
+    const width = Math.max(1, (value / max) * barSpace);
+    const text = value.toLocaleString('en-US', { maximumFractionDigits: column.digits, minimumFractionDigits: column.digits });
+    return [
+      `<text x="${LABEL_WIDTH - 8}" y="${y + 15}" text-anchor="end">${escapeXml(row.label)}</text>`,
+      `<rect x="${LABEL_WIDTH}" y="${y}" width="${width.toFixed(1)}" height="${BAR_HEIGHT}" fill="${COLOURS[row.kind]}"/>`,
+      `<text x="${(LABEL_WIDTH + width + 6).toFixed(1)}" y="${y + 15}">${text}</text>`,
+    ].join('');
+  });
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
+    `<text x="8" y="20" font-size="14" font-weight="bold">${escapeXml(`${group.title}: ${column.label} (median)`)}</text>`,
+    ...bars,
+    '</svg>',
+    '',
+  ].join('\n');
+}
+
+/** File name of a chart, relative to the charts directory. */
+export function chartFile(group: Group, column: Column): string {
+  return `${group.id}-${column.metric}.svg`;
+}

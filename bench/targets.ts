@@ -1,0 +1,75 @@
+/** The issue's targets, judged from a run's groups: met, not met, or not measured in this run. */
+import type { Group, TargetResult } from './results.js';
+
+function figure(groups: readonly Group[], group: string, row: string, metric: string): number | undefined {
+  const value = groups.find((g) => g.id === group)?.rows.find((r) => r.id === row)?.median[metric];
+  return value === undefined || Number.isNaN(value) ? undefined : value;
+}
+
+interface Target {
+  readonly text: string;
+  /** The measured figure as text and whether it meets the target; undefined when not measured. */
+  readonly judge: (groups: readonly Group[]) => { measured: string; met: boolean | undefined } | undefined;
+}
+
+/** A target on how one row's figure compares with another's (a ratio or a difference). */
+function comparisonTarget(
+  text: string,
+  [group, row, over, metric]: [string, string, string, string],
+  compare: (a: number, b: number) => number,
+  format: (value: number) => string,
+  meets: (value: number) => boolean | undefined,
+): Target {
+  return {
+    text,
+    judge: (groups) => {
+      const a = figure(groups, group, row, metric);
+      const b = figure(groups, group, over, metric);
+      if (a === undefined || b === undefined) return undefined;
+      const value = compare(a, b);
+      return { measured: format(value), met: meets(value) };
+    },
+  };
+}
+
+const ratioTarget = (text: string, group: string, row: string, over: string, metric: string, atLeast: number): Target =>
+  comparisonTarget(text, [group, row, over, metric], (a, b) => a / b, (v) => `${v.toFixed(2)}×`, (v) => v >= atLeast);
+
+const differenceTarget = (text: string, group: string, row: string, over: string, metric: string, atMost: number): Target =>
+  comparisonTarget(text, [group, row, over, metric], (a, b) => a - b, (v) => `${v >= 0 ? '+' : ''}${v.toFixed(3)} ms`, (v) => v <= atMost);
+
+export const TARGETS: readonly Target[] = [
+  ratioTarget('Sidecar, Redis, 1 descriptor, saturating: ≥ 1.0× baseline throughput', 'grpc-saturating-1', 'redis', 'baseline', 'rps', 1.0),
+  ratioTarget('Sidecar, memory, 1 descriptor, saturating: ≥ 1.2× baseline throughput', 'grpc-saturating-1', 'memory', 'baseline', 'rps', 1.2),
+  differenceTarget('Closed-loop latency, Redis store: mean ≤ baseline + 0.2 ms', 'grpc-latency', 'redis', 'baseline', 'meanMs', 0.2),
+  {
+    text: 'Over-limit flood with the local cache: ≤ 0.01 Redis commands per decision',
+    judge: (groups) => {
+      const value = figure(groups, 'grpc-flood', 'cache-on', 'commandsPerDecision');
+      return value === undefined ? undefined : { measured: value.toFixed(4), met: value <= 0.01 };
+    },
+  },
+  differenceTarget('Express: RedisStore adds ≤ 0.1 ms mean over no limiter', 'express', 'rateguard-redis', 'none', 'meanMs', 0.1),
+  ratioTarget('Express: RedisStore ≥ 1.2× express-rate-limit + rate-limit-redis throughput', 'express', 'rateguard-redis', 'erl-redis', 'rps', 1.2),
+  ratioTarget('Store: RedisStore ≥ 1.5× RateLimiterRedis decisions/s at 64 in flight', 'store', 'rateguard-64', 'flexible-64', 'rps', 1.5),
+  comparisonTarget(
+    'Scale on one host: `--workers 2` vs one process (shown, no threshold)',
+    ['grpc-workers', 'workers-2', 'workers-1', 'rps'],
+    (a, b) => a / b,
+    (v) => `${v.toFixed(2)}×`,
+    () => undefined, // no threshold: shown only
+  ),
+];
+
+export function judgeTargets(groups: readonly Group[]): TargetResult[] {
+  return TARGETS.map((target) => {
+    const judged = target.judge(groups);
+    return { target: target.text, measured: judged?.measured ?? 'not measured', met: judged?.met };
+  });
+}
+
+export function verdict(result: TargetResult): string {
+  if (result.met === true) return 'met';
+  if (result.met === false) return 'NOT MET';
+  return result.measured === 'not measured' ? 'not measured' : 'shown';
+}
