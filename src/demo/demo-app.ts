@@ -92,13 +92,13 @@ function sidecarReset(admin: SidecarAdmin) {
 }
 
 /** Limits decided by a rateguard sidecar: one ShouldRateLimit call per request, as Envoy makes. */
-export function sidecarDemoLimits(address: string, logger?: Logger, admin?: SidecarAdmin): DemoLimits {
+export function sidecarDemoLimits(address: string, logger?: Logger, admin?: SidecarAdmin, timeoutMs = 250): DemoLimits {
   const limiter = rlsRateLimiter({
     address,
     domain: DEMO_DOMAIN,
     descriptors: demoDescriptors,
     // Looser than Envoy's 20 ms: a demo on a busy laptop should not fail open by accident.
-    timeoutMs: 250,
+    timeoutMs,
     ...(logger === undefined ? {} : { logger }),
   });
   return {

@@ -3,7 +3,8 @@
  * `npm run demo` (memory) / `npm run demo:redis` (REDIS_URL, default redis://localhost:6379):
  * the demo API on PORT (default 3000) with local limiters.
  * `--sidecar`: the limits come from a rateguard at RATEGUARD_ADDRESS (default 127.0.0.1:8081), as
- * Envoy would ask it (npm run demo:stack, deploy/k8s/overlays/sidecar).
+ * Envoy would ask it, failing open after RATEGUARD_TIMEOUT_MS (default 250) — npm run demo:stack,
+ * deploy/k8s/overlays/sidecar.
  * `--behind-proxy`: no limits in the app, Envoy in front asks rateguard (envoy/docker-compose.yaml).
  */
 import { createLogger } from '../observe/logger.js';
@@ -15,7 +16,10 @@ import { serveDemo } from './serve-demo.js';
 const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'info' });
 
 function chooseLimits(argv: readonly string[]): DemoLimits {
-  if (argv.includes('--sidecar')) return sidecarDemoLimits(process.env.RATEGUARD_ADDRESS ?? '127.0.0.1:8081', logger);
+  if (argv.includes('--sidecar')) {
+    const timeoutMs = process.env.RATEGUARD_TIMEOUT_MS === undefined ? undefined : Number(process.env.RATEGUARD_TIMEOUT_MS);
+    return sidecarDemoLimits(process.env.RATEGUARD_ADDRESS ?? '127.0.0.1:8081', logger, undefined, timeoutMs);
+  }
   if (argv.includes('--behind-proxy')) return unlimitedDemoLimits();
   const useRedis = argv.includes('--redis');
   const store = useRedis ? new RedisStore({ url: process.env.REDIS_URL ?? 'redis://localhost:6379' }) : new MemoryStore();

@@ -1,0 +1,135 @@
+/**
+ * The Dockerfile's steps replayed without Docker: the build context as .dockerignore leaves it,
+ * the build stage's own RUN line (compile, npm pack, unpack), the deps stage's `npm ci` with
+ * production dependencies only, then the runtime's ENTRYPOINT + CMD started from that folder alone —
+ * healthy, answering gRPC, passing its HEALTHCHECK command, stopping cleanly on SIGTERM. Proves the
+ * image needs no dev dependency and no file the pack leaves out.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Code, RateLimitServiceClient, shouldRateLimit } from '../../src/rls/codec.js';
+import { type Json, REPO, readRepoText, repoFile } from './deploy-files.js';
+import { execForm, instructionsOf, readDockerfile } from './dockerfile.js';
+
+const dockerfile = readDockerfile();
+const stage = (name: string | undefined) => dockerfile.stages.find((s) => s.name === name)!;
+const root = mkdtempSync(join(tmpdir(), 'rg-image-'));
+const app = join(root, 'app');
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** A Dockerfile RUN line with the image's absolute /tmp and /app pointed into this test's folder. */
+const localize = (command: string) => command.replace(/(^|\s)\/(tmp|app)(?=[\s/]|$)/g, `$1${root}/$2`);
+
+function sh(command: string, cwd: string): string {
+  return execFileSync('sh', ['-c', command], {
+    cwd,
+    encoding: 'utf8',
+    stdio: 'pipe',
+    timeout: 120_000,
+    // From npm's cache only: installing this repository (npm ci, as .ci/run does) put every package
+    // there, and the lockfile names no download addresses that would send npm to the registry anyway.
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, npm_config_offline: 'true', npm_config_update_notifier: 'false' },
+  });
+}
+
+/** `.dockerignore` patterns (top-level names and * globs), as the context copy below applies them. */
+function ignoredByDocker(): RegExp[] {
+  return readRepoText('.dockerignore')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .map((pattern) => new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`));
+}
+
+const filesUnder = (dir: string, suffix: string) =>
+  readdirSync(join(REPO, dir), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith(suffix)).map((f) => join(REPO, dir, f));
+
+/** dist/ has a .js for every source file, and each was written after the newest source file. */
+function builtFromCurrentSources(): boolean {
+  if (!existsSync(join(REPO, 'dist'))) return false;
+  const sources = filesUnder('src', '.ts');
+  const newestSource = Math.max(...sources.map((f) => statSync(f).mtimeMs));
+  return sources.every((f) => {
+    const output = f.replace(join(REPO, 'src'), join(REPO, 'dist')).replace(/\.ts$/, '.js');
+    return existsSync(output) && statSync(output).mtimeMs >= newestSource;
+  });
+}
+
+beforeAll(() => {
+  // Build context: the repository minus what .dockerignore drops.
+  const context = join(root, 'context');
+  const ignored = ignoredByDocker();
+  for (const name of readdirSync(REPO)) {
+    if (!ignored.some((pattern) => pattern.test(name))) cpSync(join(REPO, name), join(context, name), { recursive: true });
+  }
+  mkdirSync(join(root, 'tmp'));
+  // Build stage. Its first RUN (npm ci with dev dependencies) is stood in for by the repository's own
+  // node_modules; the second — compile, pack, unpack — runs as written, except that the compile's
+  // output is taken from the repository when `npm run build` there is already newer than src/
+  // (as under `npm test`, which builds first): the same files, without compiling twice.
+  const build = instructionsOf(stage('build'), 'RUN');
+  expect(build[0]).toBe('npm ci --ignore-scripts --no-audit --no-fund');
+  const [compile, ...pack] = build[1]!.split(' && ');
+  expect(compile).toBe('npm run build');
+  symlinkSync(join(REPO, 'node_modules'), join(context, 'node_modules'), 'dir');
+  if (builtFromCurrentSources()) cpSync(join(REPO, 'dist'), join(context, 'dist'), { recursive: true });
+  else sh(compile!, context);
+  sh(localize(pack.join(' && ')), context);
+  // Deps stage: production dependencies only.
+  for (const command of instructionsOf(stage('deps'), 'RUN')) sh(localize(command), app);
+}, 180_000);
+
+it('holds the packed files and exactly the production dependency tree of the lockfile', () => {
+  expect(readdirSync(app).sort()).toEqual(expect.arrayContaining(['config', 'dist', 'lua', 'node_modules', 'package-lock.json', 'package.json', 'proto']));
+  expect(existsSync(join(app, 'src'))).toBe(false);
+  expect(existsSync(join(app, 'test'))).toBe(false);
+  const lock = JSON.parse(readFileSync(repoFile('package-lock.json'), 'utf8')) as { packages: Record<string, Json> };
+  const installed = Object.entries(lock.packages).filter(([path]) => path.startsWith('node_modules/'));
+  const devOnly = installed.filter(([, meta]) => meta.dev === true).map(([path]) => path);
+  const production = installed.filter(([, meta]) => meta.dev !== true && meta.optional !== true && meta.devOptional !== true).map(([path]) => path);
+  expect(devOnly.length).toBeGreaterThan(0);
+  expect(devOnly.filter((path) => existsSync(join(app, path)))).toEqual([]);
+  expect(production.filter((path) => !existsSync(join(app, path)))).toEqual([]);
+});
+
+it('the runtime ENTRYPOINT + CMD serve from that folder alone: healthy, answering, HEALTHCHECK passing, SIGTERM exits 0', async () => {
+  const runtime = stage(undefined);
+  const [node, ...entrypoint] = execForm(instructionsOf(runtime, 'ENTRYPOINT')[0]!);
+  expect(node).toBe('node');
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, NODE_ENV: 'production', GRPC_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1' };
+  const child = spawn(process.execPath, [...entrypoint, ...execForm(instructionsOf(runtime, 'CMD')[0]!)], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  try {
+    const serving = await new Promise<{ grpcPort: number; httpPort: number }>((resolve, reject) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        if (line.includes('"msg":"rateguard serving"')) resolve(JSON.parse(line) as { grpcPort: number; httpPort: number });
+      });
+      void exited.then((code) => reject(new Error(`exited ${code} before serving: ${stderr}`)));
+    });
+
+    const health = await fetch(`http://127.0.0.1:${serving.httpPort}/healthcheck`);
+    expect([health.status, await health.text()]).toEqual([200, 'OK']);
+
+    const [, ...check] = execForm(instructionsOf(runtime, 'HEALTHCHECK')[0]!);
+    expect(() => execFileSync(process.execPath, check, { cwd: app, env: { ...env, HTTP_PORT: String(serving.httpPort) }, timeout: 10_000 })).not.toThrow();
+
+    const client = new RateLimitServiceClient(`127.0.0.1:${serving.grpcPort}`, grpc.credentials.createInsecure());
+    try {
+      const answer = await shouldRateLimit(client, { domain: 'rateguard-demo', descriptors: [{ entries: [{ key: 'remote_address', value: '192.0.2.1' }] }], hitsAddend: 0 }, { deadline: Date.now() + 5000 });
+      expect(answer.overallCode).toBe(Code.OK);
+      expect(answer.statuses[0]?.currentLimit?.requestsPerUnit).toBe(60);
+    } finally {
+      client.close();
+    }
+  } finally {
+    child.kill('SIGTERM');
+  }
+  expect(await exited).toBe(0);
+}, 60_000);
