@@ -4,7 +4,7 @@
  * Server: `server.addService(rateLimitServiceDefinition, { ShouldRateLimit: handler })`. The handler
  * receives `call.request` as a DecodeResult — malformed requests arrive as `{ ok: false, error }` so
  * the handler can answer INVALID_ARGUMENT (grpc-js would answer INTERNAL if requestDeserialize threw).
- * `makeShouldRateLimitHandler` does that wrapping.
+ * The handler must check `call.request.ok` itself (src/server/grpc-server.ts does).
  *
  * Client: `new RateLimitServiceClient(address, credentials)` + `shouldRateLimit(client, request)`.
  */
@@ -12,7 +12,10 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { DecodeResult, RateLimitRequest, RateLimitResponse } from './codec-types.js';
-import { decodeRateLimitRequest, decodeRateLimitResponse, encodeRateLimitRequest, encodeRateLimitResponse } from './codec-wire.js';
+import { decodeRateLimitRequest } from './codec-request-decode.js';
+import { encodeRateLimitRequest } from './codec-request-encode.js';
+import { decodeRateLimitResponse } from './codec-response-decode.js';
+import { encodeRateLimitResponse } from './codec-response-encode.js';
 
 export const RATE_LIMIT_SERVICE_NAME = 'envoy.service.ratelimit.v3.RateLimitService';
 export const SHOULD_RATE_LIMIT_PATH = '/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit';
@@ -118,38 +121,4 @@ export function shouldRateLimit(
       },
     );
   });
-}
-
-/**
- * Wraps `decide` into a grpc-js unary handler: decode failures answer INVALID_ARGUMENT with the codec's
- * message; a rejection/throw from `decide` answers its `code` if it carries a numeric grpc status code,
- * otherwise INTERNAL.
- */
-export function makeShouldRateLimitHandler(
-  decide: (request: RateLimitRequest, call: ShouldRateLimitServerCall) => RateLimitResponse | Promise<RateLimitResponse>,
-): grpc.handleUnaryCall<DecodeResult, RateLimitResponse> {
-  return (call, callback) => {
-    const r = call.request;
-    if (!r.ok) {
-      callback({ code: grpc.status.INVALID_ARGUMENT, details: r.error, metadata: new grpc.Metadata() });
-      return;
-    }
-    let p: RateLimitResponse | Promise<RateLimitResponse>;
-    try {
-      p = decide(r.request, call);
-    } catch (e) {
-      callback(toServiceError(e));
-      return;
-    }
-    Promise.resolve(p).then(
-      (res) => callback(null, res),
-      (e: unknown) => callback(toServiceError(e)),
-    );
-  };
-}
-
-function toServiceError(e: unknown): Partial<grpc.ServiceError> {
-  const code = typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'number' ? (e as { code: number }).code : grpc.status.INTERNAL;
-  const details = e instanceof Error ? e.message : String(e);
-  return { code, details, metadata: new grpc.Metadata() };
 }

@@ -1,17 +1,55 @@
 /**
  * The gRPC port: RLS v3 `ShouldRateLimit` through the hand-written codec, and `grpc.health.v1`.
- * Service results map to status codes here and nowhere else.
+ * Service results map to status codes here and nowhere else. Connection bounds and TLS: docs/hardening.md.
  */
+import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { loadProtoPackageDefinition, rateLimitServiceDefinition, type RateLimitServiceImplementation } from '../rls/codec.js';
 import type { RateLimitService, ServiceFailure } from '../service/rate-limit-service.js';
-import { HEALTH_SERVICES, type HealthState, type ServingStatus } from './health.js';
+import type { HealthState, ServingStatus } from './health.js';
 
 export interface GrpcServerOptions {
   readonly service: RateLimitService;
   readonly health: HealthState;
   readonly maxMessageBytes: number;
+  /** Overrides of GRPC_CONNECTION_LIMITS (tests shorten the timers). */
+  readonly connectionLimits?: Partial<GrpcConnectionLimits>;
+  /** Cross-cutting call handling (metrics by status code) that no handler does itself. */
+  readonly interceptors?: grpc.ServerInterceptor[];
 }
+
+/** How long connections and streams may live and how many there may be: the peer cannot choose. */
+export interface GrpcConnectionLimits {
+  /** Streams one connection may have open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS). */
+  readonly maxConcurrentStreams: number;
+  /** Server pings after this long without activity, to find dead peers. */
+  readonly keepaliveTimeMs: number;
+  /** A ping unanswered this long closes the connection. */
+  readonly keepaliveTimeoutMs: number;
+  /** A connection without streams this long is closed (GOAWAY): idle sockets cannot pile up. */
+  readonly maxConnectionIdleMs: number;
+  /** Every connection gets a GOAWAY after this long (+-10% jitter): clients rebalance, stalled streams end. */
+  readonly maxConnectionAgeMs: number;
+  /** After that GOAWAY, in-flight calls get this long before the connection is destroyed. */
+  readonly maxConnectionAgeGraceMs: number;
+}
+
+/**
+ * Chosen for Envoy's usage (a few long-lived HTTP/2 connections carrying many short streams) and for
+ * hostile peers: a stalled or idle connection is bounded in time, a greedy one in streams.
+ */
+export const GRPC_CONNECTION_LIMITS: GrpcConnectionLimits = Object.freeze({
+  maxConcurrentStreams: 1024,
+  keepaliveTimeMs: 60_000,
+  keepaliveTimeoutMs: 20_000,
+  maxConnectionIdleMs: 300_000,
+  maxConnectionAgeMs: 1_800_000,
+  maxConnectionAgeGraceMs: 30_000,
+});
+
+/** Responses are small (one status per descriptor); this only guards against a runaway encoder. */
+const MAX_SEND_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 const FAILURE_CODES: Record<ServiceFailure['kind'], grpc.status> = {
   invalid_argument: grpc.status.INVALID_ARGUMENT,
@@ -19,17 +57,19 @@ const FAILURE_CODES: Record<ServiceFailure['kind'], grpc.status> = {
 };
 
 /**
- * Connection settings chosen for Envoy's usage (few long-lived HTTP/2 connections, many streams)
- * and for hostile peers: bounded messages and streams, keepalive to find dead peers.
+ * A message over maxMessageBytes is refused by grpc-js before it reaches the codec, with
+ * RESOURCE_EXHAUSTED ("Received message larger than max"): the status gRPC defines for it.
  */
-function serverOptions(maxMessageBytes: number): grpc.ServerOptions {
+function serverOptions(maxMessageBytes: number, limits: GrpcConnectionLimits): grpc.ServerOptions {
   return {
     'grpc.max_receive_message_length': maxMessageBytes,
-    'grpc.max_send_message_length': 4 * 1024 * 1024,
-    'grpc.max_concurrent_streams': 1024,
-    'grpc.keepalive_time_ms': 60_000,
-    'grpc.keepalive_timeout_ms': 20_000,
-    'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+    'grpc.max_send_message_length': MAX_SEND_MESSAGE_BYTES,
+    'grpc.max_concurrent_streams': limits.maxConcurrentStreams,
+    'grpc.keepalive_time_ms': limits.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': limits.keepaliveTimeoutMs,
+    'grpc.max_connection_idle_ms': limits.maxConnectionIdleMs,
+    'grpc.max_connection_age_ms': limits.maxConnectionAgeMs,
+    'grpc.max_connection_age_grace_ms': limits.maxConnectionAgeGraceMs,
   };
 }
 
@@ -38,7 +78,7 @@ interface HealthCheckRequest {
 }
 
 function healthImplementation(health: HealthState): grpc.UntypedServiceImplementation {
-  const statusOf = (service: string): ServingStatus | 'SERVICE_UNKNOWN' => (HEALTH_SERVICES.includes(service) ? health.status : 'SERVICE_UNKNOWN');
+  const statusOf = (service: string): ServingStatus | 'SERVICE_UNKNOWN' => health.statusOf(service) ?? 'SERVICE_UNKNOWN';
   return {
     Check(call: grpc.ServerUnaryCall<HealthCheckRequest, unknown>, callback: grpc.sendUnaryData<unknown>) {
       const status = statusOf(call.request.service);
@@ -56,7 +96,10 @@ function healthImplementation(health: HealthState): grpc.UntypedServiceImplement
 }
 
 export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
-  const server = new grpc.Server(serverOptions(options.maxMessageBytes));
+  const server = new grpc.Server({
+    ...serverOptions(options.maxMessageBytes, { ...GRPC_CONNECTION_LIMITS, ...options.connectionLimits }),
+    ...(options.interceptors === undefined ? {} : { interceptors: options.interceptors }),
+  });
   const implementation: RateLimitServiceImplementation = {
     ShouldRateLimit(call, callback) {
       const decoded = call.request;
@@ -81,10 +124,51 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
   return server;
 }
 
+/** PEM files for the gRPC port; all absent means plaintext. */
+export interface GrpcTlsFiles {
+  readonly cert: string | undefined;
+  readonly key: string | undefined;
+  /** With a CA the port requires client certificates it signed (mTLS). */
+  readonly ca: string | undefined;
+}
+
+export type GrpcCredentialsResult = { ok: true; credentials: grpc.ServerCredentials; tls: 'off' | 'tls' | 'mtls' } | { ok: false; error: string };
+
+function readPem(flag: string, path: string): { ok: true; pem: Buffer } | { ok: false; error: string } {
+  try {
+    return { ok: true, pem: readFileSync(path) };
+  } catch (error) {
+    return { ok: false, error: `${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}` };
+  }
+}
+
+/** Server credentials from the TLS settings; a missing pair half or an unreadable file is an error. */
+export function loadGrpcCredentials(files: GrpcTlsFiles): GrpcCredentialsResult {
+  if (files.cert === undefined && files.key === undefined) {
+    if (files.ca !== undefined) return { ok: false, error: '--grpc-tls-ca needs --grpc-tls-cert and --grpc-tls-key' };
+    return { ok: true, credentials: grpc.ServerCredentials.createInsecure(), tls: 'off' };
+  }
+  if (files.cert === undefined || files.key === undefined) return { ok: false, error: '--grpc-tls-cert and --grpc-tls-key go together' };
+  const cert = readPem('--grpc-tls-cert', files.cert);
+  if (!cert.ok) return cert;
+  const key = readPem('--grpc-tls-key', files.key);
+  if (!key.ok) return key;
+  const ca = files.ca === undefined ? undefined : readPem('--grpc-tls-ca', files.ca);
+  if (ca !== undefined && !ca.ok) return ca;
+  try {
+    // grpc-js would only find a bad PEM at bind time; parse it now for a message naming the flags.
+    createSecureContext({ cert: cert.pem, key: key.pem, ...(ca === undefined ? {} : { ca: ca.pem }) });
+  } catch (error) {
+    return { ok: false, error: `--grpc-tls-cert/--grpc-tls-key/--grpc-tls-ca: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  const credentials = grpc.ServerCredentials.createSsl(ca?.pem ?? null, [{ cert_chain: cert.pem, private_key: key.pem }], ca !== undefined);
+  return { ok: true, credentials, tls: ca === undefined ? 'tls' : 'mtls' };
+}
+
 /** Binds and resolves with the bound port (useful with port 0). */
-export function bindGrpcServer(server: grpc.Server, host: string, port: number): Promise<number> {
+export function bindGrpcServer(server: grpc.Server, host: string, port: number, credentials: grpc.ServerCredentials): Promise<number> {
   const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
+    server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound)));
   });
 }

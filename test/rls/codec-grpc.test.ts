@@ -4,8 +4,8 @@ import {
   RateLimitServiceClient,
   SHOULD_RATE_LIMIT_PATH,
   loadProtoPackageDefinition,
-  makeShouldRateLimitHandler,
   rateLimitServiceDefinition,
+  type RateLimitServiceImplementation,
   shouldRateLimit,
   type RateLimitRequest,
   type RateLimitResponse,
@@ -18,7 +18,6 @@ const seen: RateLimitRequest[] = [];
 
 function decide(req: RateLimitRequest): RateLimitResponse {
   seen.push(req);
-  if (req.domain === 'boom') throw Object.assign(new Error('store unavailable'), { code: grpc.status.UNAVAILABLE });
   const over = req.descriptors.some((d) => d.entries.some((e) => e.value === 'blocked'));
   return {
     overallCode: over ? 2 : 1,
@@ -34,9 +33,19 @@ function decide(req: RateLimitRequest): RateLimitResponse {
   };
 }
 
+/** The handler checks the DecodeResult itself, as src/server/grpc-server.ts does. */
+const implementation: RateLimitServiceImplementation = {
+  ShouldRateLimit(call, callback) {
+    const decoded = call.request;
+    if (!decoded.ok) callback({ code: grpc.status.INVALID_ARGUMENT, details: decoded.error });
+    else if (decoded.request.domain === 'boom') callback({ code: grpc.status.UNAVAILABLE, details: 'store unavailable' });
+    else callback(null, decide(decoded.request));
+  },
+};
+
 beforeAll(async () => {
   server = new grpc.Server();
-  server.addService(rateLimitServiceDefinition, { ShouldRateLimit: makeShouldRateLimitHandler(decide) });
+  server.addService(rateLimitServiceDefinition, implementation);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
   );
@@ -125,7 +134,7 @@ describe('grpc-js integration', () => {
     }
   });
 
-  it('propagates a grpc status code thrown by the decision function', async () => {
+  it('carries a status code the handler answers with to the codec-backed client', async () => {
     const client = new RateLimitServiceClient(address, grpc.credentials.createInsecure());
     try {
       const e = await shouldRateLimit(client, { domain: 'boom', descriptors: [], hitsAddend: 0 }).then(
