@@ -2,10 +2,11 @@ import type { BucketState } from '../engine/bucket-math.js';
 import { decidePlan } from '../engine/bucket-math.js';
 import { type Clock, systemClock } from '../engine/clock.js';
 import type { Decision, Plan } from '../engine/plan.js';
+import { trimToSize } from './lru.js';
 import type { BucketStore } from './store.js';
 
 export interface MemoryStoreOptions {
-  /** Most buckets kept; past it the least recently charged bucket is evicted (LRU). Default 1,000,000. */
+  /** Most buckets kept; past it the least recently used bucket is evicted (LRU). Default 1,000,000. */
   maxKeys?: number;
   /** How often expired buckets are swept, in ms. Default 1000. */
   sweepIntervalMs?: number;
@@ -26,7 +27,8 @@ const SWEEP_BATCH = 10_000;
 /**
  * Buckets in process memory, with the same math as the Redis script (src/engine/bucket-math.ts).
  * A JavaScript turn is atomic, so a decision needs no lock. The Map's insertion order is the LRU
- * order: a charged bucket is re-inserted at the end.
+ * order: every bucket a decision reads is moved to the end, so a client that keeps being denied
+ * stays in memory (and denied) however many new identities arrive.
  */
 export class MemoryStore implements BucketStore {
   private readonly entries = new Map<string, Entry>();
@@ -85,20 +87,16 @@ export class MemoryStore implements BucketStore {
   private read(key: string, now: number): BucketState | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
-    if (entry.expiresAt <= now) {
-      this.entries.delete(key);
-      return undefined;
-    }
+    this.entries.delete(key);
+    if (entry.expiresAt <= now) return undefined;
+    this.entries.set(key, entry);
     return entry;
   }
 
   private write(key: string, state: BucketState, expiresAt: number): void {
     this.entries.delete(key);
     this.entries.set(key, { level: state.level, stamp: state.stamp, expiresAt });
-    if (this.entries.size > this.maxKeys) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done !== true) this.entries.delete(oldest.value);
-    }
+    trimToSize(this.entries, this.maxKeys);
   }
 
   /** Removes expired buckets, a batch per tick, resuming where the last tick stopped. */

@@ -11,6 +11,7 @@
  */
 import { type Clock, systemClock } from '../engine/clock.js';
 import type { BucketResult, Decision, Plan } from '../engine/plan.js';
+import { trimToSize } from './lru.js';
 import type { BucketStore } from './store.js';
 
 export interface OverLimitCacheOptions {
@@ -111,7 +112,7 @@ export class OverLimitCache implements BucketStore {
       if (result.allowed || shadow === true || result.retryUs <= 0) return;
       this.denials.delete(key);
       this.denials.set(key, { until: now + result.retryUs, resetAt: now + result.resetUs, cost });
-      if (this.denials.size > this.options.maxEntries) this.denials.delete(this.denials.keys().next().value!);
+      trimToSize(this.denials, this.options.maxEntries);
     });
   }
 }

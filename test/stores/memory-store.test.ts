@@ -46,16 +46,25 @@ describe('MemoryStore', () => {
     expect(store.size).toBe(0);
   });
 
-  it('evicts the least recently charged bucket past maxKeys', () => {
+  it('evicts the least recently used bucket past maxKeys', () => {
     const store = make(2);
     store.decideNow(planFor('a', 3));
     store.decideNow(planFor('b', 3));
-    store.decideNow(planFor('a', 0)); // a peek does not refresh recency
+    store.decideNow(planFor('a', 1)); // denied, but used: a is now the most recent
     store.decideNow(planFor('c', 1));
     expect(store.size).toBe(2);
-    // a was evicted: it starts full again; b is still empty.
-    expect(store.decideNow(planFor('a', 0)).buckets[0]!.remaining).toBe(3);
-    expect(store.decideNow(planFor('b', 0)).buckets[0]!.remaining).toBe(0);
+    // b was evicted: it starts full again; a is still empty (and still denied).
+    expect(store.decideNow(planFor('b', 0)).buckets[0]!.remaining).toBe(3);
+    expect(store.decideNow(planFor('a', 0)).buckets[0]!.remaining).toBe(0);
+  });
+
+  it('keeps a denied client denied under a flood of new identities', () => {
+    const store = make(100);
+    store.decideNow(planFor('hot', 3));
+    for (let i = 0; i < 10_000; i++) {
+      store.decideNow(planFor(`new-${i}`, 1));
+      if (i % 50 === 0) expect(store.decideNow(planFor('hot', 1)).allowed).toBe(false);
+    }
   });
 
   it('resets one bucket and reports how many existed', async () => {
