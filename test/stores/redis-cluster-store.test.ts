@@ -75,6 +75,8 @@ describe('RedisStore on Redis Cluster', () => {
     let stop = false;
     const load = (async () => {
       while (!stop) {
+        // Yield to the event loop: a call that fails at once would otherwise starve the client's reconnect timers.
+        await new Promise((resolve) => setImmediate(resolve));
         await quick.decide({ mode: 'all_or_nothing', buckets: [{ key: slotKey, limit, cost: 0 }] }).then(
           (d) => (d.allowed ? seen.allowed++ : seen.denied++),
           (e: unknown) => (e instanceof StoreError ? seen.storeErrors++ : seen.otherErrors++),
@@ -88,6 +90,7 @@ describe('RedisStore on Redis Cluster', () => {
       const deadline = Date.now() + 15_000;
       let recovered = false;
       while (!recovered && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
         recovered = await quick.decide(one(id, 0)).then(
           () => true,
           () => false,
