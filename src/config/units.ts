@@ -4,22 +4,14 @@
  * YEAR=6, WEEK=7). Config units are case-insensitive, as in envoyproxy/ratelimit.
  */
 import { UNIT_SECONDS, type Unit } from '../engine/limit.js';
+import { ResponseUnit } from '../rls/codec-types.js';
 
-export type RateLimitUnitName = 'UNKNOWN' | 'SECOND' | 'MINUTE' | 'HOUR' | 'DAY' | 'WEEK' | 'MONTH' | 'YEAR';
+export type RateLimitUnitName = keyof typeof ResponseUnit;
 
 export const UNIT_NAMES: readonly Unit[] = Object.freeze(Object.keys(UNIT_SECONDS) as Unit[]);
 
-/** The proto enum number of each unit name. */
-export const UNIT_ENUM: Readonly<Record<RateLimitUnitName, number>> = Object.freeze({
-  UNKNOWN: 0,
-  SECOND: 1,
-  MINUTE: 2,
-  HOUR: 3,
-  DAY: 4,
-  MONTH: 5,
-  YEAR: 6,
-  WEEK: 7,
-});
+/** The proto enum number of each unit name (the wire's own table). */
+export const UNIT_ENUM: Readonly<Record<RateLimitUnitName, number>> = ResponseUnit;
 
 /** A config unit string (any case) to the engine unit, or undefined when unknown. */
 export function parseUnit(text: string): Unit | undefined {

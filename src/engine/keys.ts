@@ -3,7 +3,7 @@
  *
  * - Injective: the identity is a list of length-prefixed parts (`3:api5:user1`), so no two different
  *   (domain, entries) lists share a key, whatever characters the values hold. Callers pass
- *   well-formed strings (input validation rejects lone surrogates, which UTF-8 cannot carry).
+ *   well-formed strings (the RLS decoders reject lone surrogates, which UTF-8 cannot carry).
  * - Bounded: an identity longer than MAX_IDENTITY_LENGTH is replaced by `#` + its SHA-256; a plain
  *   identity starts with a digit, so the two forms never meet.
  * - Cluster-safe: the slot tag is our own hex hash of the identity, written first, so Redis Cluster

@@ -147,15 +147,12 @@ export class RateLimitService {
     // Per descriptor, the bucket that decides what it reports: its first non-shadow denial, else
     // its bucket with the fewest tokens left.
     const deciding = new Array<number | undefined>(matches.length);
-    const quotas: QuotaState[] = [];
     // Lower rank decides: a non-shadow denial (-1), else fewer tokens left; ties keep the first.
     const rank = (b: number) => {
       const result = decision!.buckets[b]!;
       return !result.allowed && !this.isShadow(planned[b]!.limit) ? -1 : result.remaining;
     };
-    planned.forEach(({ descriptor, limit }, b) => {
-      // Planned buckets are never unlimited, so they have a policy.
-      quotas.push({ policy: limitView(limit).policy!, result: decision!.buckets[b]! });
+    planned.forEach(({ descriptor }, b) => {
       const current = deciding[descriptor];
       if (current === undefined || rank(b) < rank(current)) deciding[descriptor] = b;
     });
@@ -184,7 +181,7 @@ export class RateLimitService {
     return {
       overallCode: overLimit ? Code.OVER_LIMIT : Code.OK,
       statuses,
-      responseHeadersToAdd: this.headers(quotas, overLimit, retryUs),
+      responseHeadersToAdd: this.options.responseHeaders === 'off' ? [] : this.headers(planned, decision, overLimit, retryUs),
       requestHeadersToAdd: [],
     };
   }
@@ -193,9 +190,11 @@ export class RateLimitService {
     return this.options.shadowMode || limit.shadowMode;
   }
 
-  private headers(quotas: readonly QuotaState[], overLimit: boolean, retryUs: number): HeaderValue[] {
+  private headers(planned: readonly PlannedBucket[], decision: Decision | undefined, overLimit: boolean, retryUs: number): HeaderValue[] {
     const style = this.options.responseHeaders;
-    if (style === 'off' || quotas.length === 0) return [];
+    if (style === 'off' || decision === undefined) return [];
+    // Planned buckets are never unlimited, so they have a policy.
+    const quotas: QuotaState[] = planned.map(({ limit }, b) => ({ policy: limitView(limit).policy!, result: decision.buckets[b]! }));
     const nowMs = (this.options.now ?? Date.now)();
     const headers = rateLimitHeaders(style, quotas, nowMs).map(([key, value]) => ({ key, value }));
     if (overLimit && retryUs >= 0) {

@@ -17,40 +17,35 @@ export interface RequestLimits {
   readonly maxHitsAddend: number;
 }
 
-/** Lone UTF-16 surrogates cannot be carried in UTF-8: two such strings could share one bucket key. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-function checkText(what: string, text: string, max: number): string | undefined {
-  if (text.length > max) return `${what} is ${text.length} characters long; at most ${max} are allowed`;
-  if (LONE_SURROGATE.test(text)) return `${what} is not valid Unicode (lone surrogate)`;
-  return undefined;
+function tooLong(what: string, length: number, max: number): string {
+  return `${what} is ${length} characters long; at most ${max} are allowed`;
 }
 
-function checkHits(what: string, hits: number | undefined, max: number): string | undefined {
-  if (hits === undefined || hits <= max) return undefined;
+function tooManyHits(what: string, hits: number, max: number): string {
   return `${what} is ${hits}; at most ${max} is allowed`;
 }
 
+/**
+ * The request's problem, or undefined. Strings are already valid Unicode here: both decoders (wire
+ * and JSON) reject what UTF-8 cannot carry. Messages are built only on failure: this runs on every call.
+ */
 export function checkRequest(request: RateLimitRequest, limits: RequestLimits): string | undefined {
   const basic = validateRateLimitRequest(request);
   if (basic !== undefined) return basic;
-  if (request.descriptors.length > limits.maxDescriptors) {
-    return `${request.descriptors.length} descriptors; at most ${limits.maxDescriptors} are allowed`;
-  }
-  const requestProblem =
-    checkText('domain', request.domain, limits.maxValueLength) ?? checkHits('hits_addend', request.hitsAddend, limits.maxHitsAddend);
-  if (requestProblem !== undefined) return requestProblem;
-  for (const [i, descriptor] of request.descriptors.entries()) {
-    if (descriptor.entries.length > limits.maxEntries) {
-      return `descriptors[${i}] has ${descriptor.entries.length} entries; at most ${limits.maxEntries} are allowed`;
+  const { descriptors } = request;
+  if (descriptors.length > limits.maxDescriptors) return `${descriptors.length} descriptors; at most ${limits.maxDescriptors} are allowed`;
+  if (request.domain.length > limits.maxValueLength) return tooLong('domain', request.domain.length, limits.maxValueLength);
+  if (request.hitsAddend > limits.maxHitsAddend) return tooManyHits('hits_addend', request.hitsAddend, limits.maxHitsAddend);
+  for (let i = 0; i < descriptors.length; i++) {
+    const { entries, hitsAddend } = descriptors[i]!;
+    if (entries.length > limits.maxEntries) return `descriptors[${i}] has ${entries.length} entries; at most ${limits.maxEntries} are allowed`;
+    if (hitsAddend !== undefined && hitsAddend > limits.maxHitsAddend) {
+      return tooManyHits(`descriptors[${i}].hits_addend`, hitsAddend, limits.maxHitsAddend);
     }
-    const hitsProblem = checkHits(`descriptors[${i}].hits_addend`, descriptor.hitsAddend, limits.maxHitsAddend);
-    if (hitsProblem !== undefined) return hitsProblem;
-    for (const [j, entry] of descriptor.entries.entries()) {
-      const problem =
-        checkText(`descriptors[${i}].entries[${j}].key`, entry.key, limits.maxKeyLength) ??
-        checkText(`descriptors[${i}].entries[${j}].value`, entry.value, limits.maxValueLength);
-      if (problem !== undefined) return problem;
+    for (let j = 0; j < entries.length; j++) {
+      const { key, value } = entries[j]!;
+      if (key.length > limits.maxKeyLength) return tooLong(`descriptors[${i}].entries[${j}].key`, key.length, limits.maxKeyLength);
+      if (value.length > limits.maxValueLength) return tooLong(`descriptors[${i}].entries[${j}].value`, value.length, limits.maxValueLength);
     }
   }
   return undefined;

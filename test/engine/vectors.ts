@@ -35,6 +35,20 @@ export interface ExpectedBucket {
   write?: { state: BucketState; ttlUs: number };
 }
 
+/** The BucketResult a vector expects for bucket `i`. */
+export function expectedResult(vector: Vector, i: number) {
+  const want = vector.expect[i]!;
+  return {
+    allowed: want.allowed,
+    reason: want.reason,
+    limit: vector.buckets[i]!.limit.capacity,
+    level: want.level,
+    remaining: want.remaining,
+    resetUs: want.resetUs,
+    retryUs: want.retryUs,
+  };
+}
+
 export interface Vector {
   name: string;
   mode: ChargeMode;
