@@ -1,6 +1,6 @@
-import { ensureRedisInstalled } from './redis-install.js';
+import { ensureSystemPackages } from './system-packages.js';
 
-/** Runs once before the suite: the tests need real redis-server binaries, never mocks. */
+/** Runs once before the suite: the tests need real redis-server binaries and Chromium, never mocks. */
 export default function setup(): void {
-  ensureRedisInstalled();
+  ensureSystemPackages();
 }
