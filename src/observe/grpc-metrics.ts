@@ -1,8 +1,9 @@
 /**
  * gRPC calls by method and status code, as go-grpc-prometheus names them
- * (`grpc_server_handled_total{grpc_service, grpc_method, grpc_code}`), counted by a server
- * interceptor so no handler counts anything itself. Codes include the ones the transport decides
- * (a malformed message, a deadline), which the service never sees.
+ * (`grpc_server_handled_total{grpc_service, grpc_method, grpc_code}`). The gRPC server reports each
+ * ShouldRateLimit call's code where it decides it; codes grpc-js decides alone (a message over the
+ * size limit, an unknown method) are not seen there. A grpc-js interceptor would see them, but it
+ * cost every call more than the rest of the decision (docs/benchmarks.md).
  */
 import * as grpc from '@grpc/grpc-js';
 import { Counter, type Registry } from 'prom-client';
@@ -13,27 +14,24 @@ const CODE_NAMES = new Map<number, string>(
     .map(([name, code]) => [code, name]),
 );
 
-/** `/pkg.Service/Method` → [`pkg.Service`, `Method`]. */
-function splitPath(path: string): [string, string] {
-  const slash = path.lastIndexOf('/');
-  return [path.slice(1, slash), path.slice(slash + 1)];
-}
-
-export function grpcMetricsInterceptor(registry: Registry): grpc.ServerInterceptor {
+/**
+ * A counter of ShouldRateLimit calls by status code, with one pre-labelled child per code so a call
+ * only increments (no label hashing per call).
+ */
+export function grpcCallCounter(registry: Registry, service: string, method: string): (code: grpc.status) => void {
   const handled = new Counter({
     name: 'grpc_server_handled_total',
     help: 'gRPC calls completed on the server, by service, method and status code.',
     labelNames: ['grpc_service', 'grpc_method', 'grpc_code'],
     registers: [registry],
   });
-  return (method, call) => {
-    const [grpcService, grpcMethod] = splitPath(method.path);
-    const responder = new grpc.ResponderBuilder()
-      .withSendStatus((status, next) => {
-        handled.inc({ grpc_service: grpcService, grpc_method: grpcMethod, grpc_code: CODE_NAMES.get(status.code) ?? String(status.code) });
-        next(status);
-      })
-      .build();
-    return new grpc.ServerInterceptingCall(call, responder);
+  const byCode = new Map<number, { inc(): void }>();
+  return (code) => {
+    let child = byCode.get(code);
+    if (child === undefined) {
+      child = handled.labels({ grpc_service: service, grpc_method: method, grpc_code: CODE_NAMES.get(code) ?? String(code) });
+      byCode.set(code, child);
+    }
+    child.inc();
   };
 }

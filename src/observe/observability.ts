@@ -3,12 +3,11 @@
  * DecisionObserver hook), config loads, Redis, gRPC status codes and the default process metrics.
  * `GET /metrics` serves `registry`; `/stats` and the dashboard read the same sources.
  */
-import type { ServerInterceptor } from '@grpc/grpc-js';
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import type { ConfigEvent } from '../config/index.js';
 import { type DecisionMetrics, registerDecisionMetrics } from './decision-metrics.js';
 import type { DecisionStats } from './decision-stats.js';
-import { grpcMetricsInterceptor } from './grpc-metrics.js';
+import { grpcCallCounter } from './grpc-metrics.js';
 import type { CountingRules } from './limit-counts.js';
 import type { Logger } from './logger.js';
 import { RedisTelemetry } from './redis-telemetry.js';
@@ -26,7 +25,8 @@ export class Observability {
   /** Undefined when buckets live in memory: no Redis families then, rather than a misleading "up". */
   readonly redis: RedisTelemetry | undefined;
   readonly configLoads: ConfigLoads = { success: 0, error: 0, last: undefined };
-  readonly grpcInterceptor: ServerInterceptor;
+  /** Counts one ShouldRateLimit call by its status code. */
+  readonly grpcCallEnded: (code: number) => void;
   private readonly loadCounters: Record<ConfigEvent['type'], Counter>;
 
   constructor(rules: CountingRules, options: { readonly redis: boolean; readonly logger?: Logger }) {
@@ -37,7 +37,7 @@ export class Observability {
         options.logger?.warn({ kind, firstFolded: key.slice(0, 200) }, `too many distinct ${kind}s: further ones are counted under "_other"`),
     });
     this.redis = options.redis ? new RedisTelemetry(this.registry) : undefined;
-    this.grpcInterceptor = grpcMetricsInterceptor(this.registry);
+    this.grpcCallEnded = grpcCallCounter(this.registry, 'envoy.service.ratelimit.v3.RateLimitService', 'ShouldRateLimit');
     this.loadCounters = {
       loaded: new Counter({ name: 'ratelimit_service_config_load_success', help: 'Configs loaded (the first one included).', registers: [this.registry] }),
       rejected: new Counter({ name: 'ratelimit_service_config_load_error', help: 'Configs rejected; the last good one kept serving.', registers: [this.registry] }),

@@ -15,8 +15,11 @@ export interface GrpcServerOptions {
   readonly maxMessageBytes: number;
   /** Overrides of GRPC_CONNECTION_LIMITS (tests shorten the timers). */
   readonly connectionLimits?: Partial<GrpcConnectionLimits>;
-  /** Cross-cutting call handling (metrics by status code) that no handler does itself. */
-  readonly interceptors?: grpc.ServerInterceptor[];
+  /**
+   * Told the status code of every ShouldRateLimit call (metrics). Counted here, where codes are
+   * decided, rather than by a grpc-js interceptor, which measurably slowed every call.
+   */
+  readonly onCallEnd?: (code: grpc.status) => void;
 }
 
 /** How long connections and streams may live and how many there may be: the peer cannot choose. */
@@ -98,21 +101,28 @@ function healthImplementation(health: HealthState): grpc.UntypedServiceImplement
 export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
   const server = new grpc.Server({
     ...serverOptions(options.maxMessageBytes, { ...GRPC_CONNECTION_LIMITS, ...options.connectionLimits }),
-    ...(options.interceptors === undefined ? {} : { interceptors: options.interceptors }),
   });
   const implementation: RateLimitServiceImplementation = {
     ShouldRateLimit(call, callback) {
+      const fail = (code: grpc.status, details: string) => {
+        options.onCallEnd?.(code);
+        callback({ code, details });
+      };
       const decoded = call.request;
       if (!decoded.ok) {
-        callback({ code: grpc.status.INVALID_ARGUMENT, details: decoded.error });
+        fail(grpc.status.INVALID_ARGUMENT, decoded.error);
         return;
       }
       options.service.shouldRateLimit(decoded.request).then(
         (result) => {
-          if (result.ok) callback(null, result.response);
-          else callback({ code: FAILURE_CODES[result.kind], details: result.message });
+          if (!result.ok) {
+            fail(FAILURE_CODES[result.kind], result.message);
+            return;
+          }
+          options.onCallEnd?.(grpc.status.OK);
+          callback(null, result.response);
         },
-        (error: unknown) => callback({ code: grpc.status.INTERNAL, details: error instanceof Error ? error.message : String(error) }),
+        (error: unknown) => fail(grpc.status.INTERNAL, error instanceof Error ? error.message : String(error)),
       );
     },
   };

@@ -118,7 +118,7 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
     service,
     health,
     maxMessageBytes: settings.maxMessageBytes,
-    interceptors: [observability.grpcInterceptor],
+    onCallEnd: observability.grpcCallEnded,
   });
   const grpcPort = await bindGrpcServer(grpcServer, settings.host, settings.grpcPort, grpcCredentials.credentials);
   const httpServer = await listen(
