@@ -66,6 +66,31 @@ describe('RedisStore on Redis Cluster', () => {
     expect([await peek(store, ids[0]), await peek(store, ids[1])]).toEqual([97, 97]);
   });
 
+  it('absorbs a slot migration (ASK, then MOVED): no error reaches the caller, the bucket moves with its state', async () => {
+    const { keySlot } = await import('../support/redis-cluster.js');
+    const id = 'migrating';
+    const key = keyOf(id);
+    const slot = keySlot(key);
+    for (let i = 0; i < 3; i++) await store.decide(one(id));
+    const source = await cluster.masterForSlot(slot);
+    await cluster.refreshRoles();
+    const target = cluster.nodes.find((n) => n.role === 'master' && n.port !== source.port && n.running)!;
+    await target.command('CLUSTER', 'SETSLOT', slot, 'IMPORTING', source.nodeId);
+    await source.command('CLUSTER', 'SETSLOT', slot, 'MIGRATING', target.nodeId);
+    // Mid-migration the key still lives on the source: calls are answered there (or ASK-redirected).
+    expect((await store.decide(one(id))).buckets[0]!.remaining).toBe(96);
+    await source.command('MIGRATE', '127.0.0.1', target.port, '', 0, 5000, 'KEYS', key);
+    // Now the key is on the target while the slot still says source: ASK redirects.
+    expect((await store.decide(one(id))).buckets[0]!.remaining).toBe(95);
+    for (const node of cluster.nodes.filter((n) => n.role === 'master' && n.running)) {
+      await node.command('CLUSTER', 'SETSLOT', slot, 'NODE', target.nodeId);
+    }
+    // The slot has moved: MOVED, then the client's refreshed map.
+    const after = [];
+    for (let i = 0; i < 5; i++) after.push((await store.decide(one(id))).buckets[0]!.remaining);
+    expect(after).toEqual([94, 93, 92, 91, 90]);
+  });
+
   it('absorbs a master failover: callers see failure-mode errors only while it lasts, then decisions resume', async () => {
     const quick = new RedisStore({ url: cluster.seeds.join(','), mode: 'cluster', timeoutMs: 100 });
     await quick.ready(10_000);
