@@ -1,6 +1,8 @@
 /** rateguard's public API: the Express middleware, the stores, and the engine's building blocks. */
 export { rateLimiter, type RateLimiter, type RateLimitInfo } from './http/rate-limiter.js';
 export type { RateLimiterOptions, StandardHeaders } from './http/rate-limiter-options.js';
+export { rlsRateLimiter, type RlsRateLimiter, type RlsRateLimiterOptions } from './http/rls-rate-limiter.js';
+export type { RedisMode, RedisConnectionOptions } from './stores/redis/connection.js';
 export { rateLimitHeaders, quotaPolicy, type HeaderStyle } from './http/rate-limit-headers.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory-store.js';
 export { RedisStore, type RedisStoreOptions } from './stores/redis/redis-store.js';

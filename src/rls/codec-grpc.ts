@@ -41,8 +41,6 @@ export function loadProtoPackageDefinition(options: protoLoader.Options = PROTO_
   });
 }
 
-export type ShouldRateLimitServerCall = grpc.ServerUnaryCall<DecodeResult, RateLimitResponse>;
-
 /** Implementation type for `server.addService(rateLimitServiceDefinition, impl)`. */
 export interface RateLimitServiceImplementation extends grpc.UntypedServiceImplementation {
   ShouldRateLimit: grpc.handleUnaryCall<DecodeResult, RateLimitResponse>;

@@ -10,7 +10,6 @@
 
 /** RateLimitResponse.Code */
 export const Code = { UNKNOWN: 0, OK: 1, OVER_LIMIT: 2 } as const;
-export type CodeValue = (typeof Code)[keyof typeof Code];
 
 /** envoy.type.v3.RateLimitUnit (request side: RateLimitDescriptor.RateLimitOverride.unit). No WEEK. */
 export const RateLimitUnit = {
