@@ -90,10 +90,12 @@ describe('the Envoy demo across two rateguard processes on one Redis', () => {
     const started = performance.now();
     const answers = await Promise.all(Array.from({ length: 70 }, () => throughEnvoy({ path: '/api/hello', peer: '198.51.100.20' })));
     const elapsedMs = performance.now() - started;
-    // The bucket refills one request per second; within that second the count is exact.
-    expect(elapsedMs).toBeLessThan(1000);
-    expect(count(answers, 200)).toBe(60);
-    expect(count(answers, 429)).toBe(10);
+    // The bucket refills one request per second: exactly 60 when the batch takes under a second
+    // (it takes well under one), one more per second it took on a very busy machine.
+    const refilled = Math.floor(elapsedMs / 1000);
+    expect(count(answers, 200)).toBeGreaterThanOrEqual(60);
+    expect(count(answers, 200)).toBeLessThanOrEqual(60 + refilled);
+    expect(count(answers, 200) + count(answers, 429)).toBe(70);
     expect((await throughEnvoy({ path: '/api/hello', peer: '198.51.100.21' })).status).toBe(200);
   });
 
