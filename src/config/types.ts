@@ -17,7 +17,7 @@ export interface ResponseRateLimit {
   /** The limit's `name`; '' when it has none (proto3 default). */
   readonly name: string;
   readonly requestsPerUnit: number;
-  /** The proto enum name; UNKNOWN for an unlimited descriptor, as the reference answers. */
+  /** The proto enum name; UNKNOWN for an unlimited limit (whose status carries no current_limit, as in the reference). */
   readonly unit: RateLimitUnitName;
 }
 
