@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { Cluster } from 'ioredis';
 import { LOCALHOST, done, info, notYet, poll, redisCommand, type RespValue } from './redis-resp.js';
-import { startRedis, type RedisProcess } from './redis-server.js';
+import { startRedis, trackClient, type RedisProcess } from './redis-server.js';
 
 /** Options exactly as ioredis' Cluster constructor types them (see TestRedisOptions for why). */
 export type TestClusterOptions = NonNullable<ConstructorParameters<typeof Cluster>[1]>;
@@ -321,12 +321,7 @@ class ClusterHandleImpl implements RedisClusterHandle {
   }
 
   client(options: TestClusterOptions = {}): Cluster {
-    const c = new Cluster(this.startupNodes, options);
-    // Tests kill nodes on purpose: keep ioredis' "Unhandled error event" noise out (commands still reject).
-    c.on('error', () => undefined);
-    this.clients.add(c);
-    c.once('end', () => this.clients.delete(c));
-    return c;
+    return trackClient(this.clients, new Cluster(this.startupNodes, options));
   }
 
   async stop(): Promise<void> {

@@ -7,7 +7,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { LOCALHOST, done, info, notYet, pairs, poll, redisCommand } from './redis-resp.js';
-import { launchRedisProcess, startRedis, type RedisProcess, type TestRedisOptions } from './redis-server.js';
+import { launchRedisProcess, startRedis, trackClient, type RedisProcess, type TestRedisOptions } from './redis-server.js';
 
 export interface StartRedisSentinelOptions {
   /** Default 3. */
@@ -231,12 +231,7 @@ class SentinelHandleImpl implements RedisSentinelHandle {
   }
 
   client(options: TestRedisOptions = {}): Redis {
-    const c = new Redis({ ...options, sentinels: this.sentinels, name: this.masterName });
-    // Tests kill nodes on purpose: keep ioredis' "Unhandled error event" noise out (commands still reject).
-    c.on('error', () => undefined);
-    this.clients.add(c);
-    c.once('end', () => this.clients.delete(c));
-    return c;
+    return trackClient(this.clients, new Redis({ ...options, sentinels: this.sentinels, name: this.masterName }));
   }
 
   async stop(): Promise<void> {

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis, type RedisOptions } from 'ioredis';
+import { type Cluster, Redis, type RedisOptions } from 'ioredis';
 import { LOCALHOST, info, redisCommand, type RespValue } from './redis-resp.js';
 
 export { LOCALHOST } from './redis-resp.js';
@@ -118,6 +118,17 @@ function killWatchdog(wd: ChildProcess | undefined): void {
   } catch {
     /* gone */
   }
+}
+
+/**
+ * Registers a test client in `clients` until it ends. Tests kill servers on purpose: an error
+ * listener keeps ioredis' "Unhandled error event" noise out (commands still reject).
+ */
+export function trackClient<C extends Redis | Cluster>(clients: Set<C>, client: C): C {
+  client.on('error', () => undefined);
+  clients.add(client);
+  client.once('end', () => clients.delete(client));
+  return client;
 }
 
 export function makeTempDir(prefix: string): string {
@@ -433,12 +444,7 @@ class RedisProcessImpl implements RedisProcess {
   }
 
   client(options: TestRedisOptions = {}): Redis {
-    const c = new Redis({ ...options, host: this.host, port: this.port });
-    // Tests kill servers on purpose: keep ioredis' "Unhandled error event" noise out (commands still reject).
-    c.on('error', () => undefined);
-    this.clients.add(c);
-    c.once('end', () => this.clients.delete(c));
-    return c;
+    return trackClient(this.clients, new Redis({ ...options, host: this.host, port: this.port }));
   }
 
   command(...args: (string | number)[]): Promise<RespValue> {
