@@ -4,7 +4,7 @@
  * they agree bit for bit; test/engine/vectors.ts holds them together.
  */
 import type { Limit } from './limit.js';
-import type { BucketResult, Decision, DenyReason, Plan } from './plan.js';
+import type { BucketRequest, BucketResult, Decision, DenyReason, Plan } from './plan.js';
 
 /**
  * What a store keeps per bucket.
@@ -18,6 +18,7 @@ export interface BucketState {
 
 /** A state to store, and how long it must live (µs) before it is equivalent to no state at all. */
 export interface BucketWrite {
+  /** The bucket's position in the plan (for a repeated key, its first). */
   readonly index: number;
   readonly state: BucketState;
   readonly ttlUs: number;
@@ -100,24 +101,64 @@ function isCharged(plan: Plan, ok: boolean, allOk: boolean, limit: Limit): boole
   return ok || limit.algorithm === 'fixed_window';
 }
 
+/** The buckets of a plan that share one key, as the one bucket they are (spec, "Deciding a plan", step 1). */
+interface MergedBucket {
+  /** Where the key first appears in the plan: its stored state and its write are there. */
+  readonly first: number;
+  readonly limit: Limit;
+  /** The sum of the costs, added in plan order as the Lua script adds them. */
+  readonly cost: number;
+  /** Shadow only if every one of them is. */
+  readonly shadow: boolean;
+}
+
+function mergeRepeatedKeys(buckets: readonly BucketRequest[]): { merged: MergedBucket[]; mergedIndexOf: number[] } {
+  const indexOfKey = new Map<string, number>();
+  const merged: MergedBucket[] = [];
+  const mergedIndexOf = buckets.map((bucket, i) => {
+    const seen = indexOfKey.get(bucket.key);
+    const shadow = bucket.shadow === true;
+    if (seen === undefined) {
+      indexOfKey.set(bucket.key, merged.length);
+      return merged.push({ first: i, limit: bucket.limit, cost: bucket.cost, shadow }) - 1;
+    }
+    const earlier = merged[seen]!;
+    merged[seen] = { ...earlier, cost: earlier.cost + bucket.cost, shadow: earlier.shadow && shadow };
+    return seen;
+  });
+  return { merged, mergedIndexOf };
+}
+
+/**
+ * The cost a plan asks of `key`: the sum over its buckets with that key, in plan order. For a
+ * reader of the script's reply, which gives one verdict per key but no reason.
+ */
+export function costOfKey(buckets: readonly BucketRequest[], key: string): number {
+  let cost = 0;
+  for (const bucket of buckets) if (bucket.key === key) cost += bucket.cost;
+  return cost;
+}
+
 /**
  * Decides a plan against the stored states (one per bucket, in plan order; undefined = none) at
- * `nowUs`. Pure: returns the decision and the states to write; the caller stores them.
+ * `nowUs`. Pure: returns the decision and the states to write; the caller stores them. Buckets
+ * that share a key are decided as one (their entries repeat its result) and written once.
  */
 export function decidePlan(
   plan: Plan,
   stored: readonly (BucketState | undefined)[],
   nowUs: number,
 ): { decision: Decision; writes: BucketWrite[] } {
-  const evaluations = plan.buckets.map((bucket, i) => evaluate(stored[i], bucket.limit, bucket.cost, nowUs));
-  const allOk = evaluations.every((e, i) => e.ok || plan.buckets[i]!.shadow === true);
+  const { merged, mergedIndexOf } = mergeRepeatedKeys(plan.buckets);
+  const evaluations = merged.map((bucket) => evaluate(stored[bucket.first], bucket.limit, bucket.cost, nowUs));
+  const allOk = evaluations.every((e, m) => e.ok || merged[m]!.shadow);
   const writes: BucketWrite[] = [];
-  const results = evaluations.map((e, index): BucketResult => {
-    const { limit, cost } = plan.buckets[index]!;
+  const results = evaluations.map((e, m): BucketResult => {
+    const { first, limit, cost } = merged[m]!;
     const charge = cost > 0 && isCharged(plan, e.ok, allOk, limit);
     const state = charge ? e.charged : e.current;
     const reset = resetUs(state, limit, nowUs);
-    if (charge) writes.push({ index, state, ttlUs: reset > 0 ? reset : 1 });
+    if (charge) writes.push({ index: first, state, ttlUs: reset > 0 ? reset : 1 });
     const level = tokensLeft(state, limit);
     return {
       allowed: e.ok,
@@ -129,5 +170,5 @@ export function decidePlan(
       retryUs: e.retryUs,
     };
   });
-  return { decision: { allowed: allOk, buckets: results }, writes };
+  return { decision: { allowed: allOk, buckets: mergedIndexOf.map((m) => results[m]!) }, writes };
 }

@@ -9,14 +9,19 @@ import type { Limit } from './limit.js';
 export type ChargeMode = 'all_or_nothing' | 'independent';
 
 export interface BucketRequest {
-  /** The store key, from `bucketKey()`. */
+  /**
+   * The store key, from `bucketKey()`. Buckets of one plan with the same key are one bucket,
+   * decided once for the sum of their costs (docs/token-bucket-spec.md, "Deciding a plan", step 1):
+   * two descriptors of a request that resolve to one key are charged for both.
+   */
   readonly key: string;
   readonly limit: Limit;
   /** Tokens to take; 0 looks without consuming. A whole number >= 0. */
   readonly cost: number;
   /**
    * Shadow mode: decided and charged like any bucket, but its denial never denies the request
-   * (nor stops the other buckets from being charged). Default false.
+   * (nor stops the other buckets from being charged). Default false. A repeated key is shadow
+   * only if every one of its buckets is.
    */
   readonly shadow?: boolean;
 }
@@ -41,14 +46,17 @@ export interface BucketResult {
   readonly level: number;
   /** Token bucket: µs until the bucket is full again. Fixed window: µs until the window ends. */
   readonly resetUs: number;
-  /** 0 when allowed; µs until `cost` tokens are available when denied; -1 when they never will be. */
+  /**
+   * 0 when allowed; µs until `cost` tokens (a repeated key: the summed cost) are available when
+   * denied; -1 when they never will be.
+   */
   readonly retryUs: number;
 }
 
 export interface Decision {
   /** True when every non-shadow bucket allowed (in `independent` mode, too: the request as a whole). */
   readonly allowed: boolean;
-  /** One result per bucket of the plan, in plan order. */
+  /** One result per bucket of the plan, in plan order; the buckets of a repeated key share one result. */
   readonly buckets: readonly BucketResult[];
   /**
    * Who decided when it was not the store itself: the local over-limit cache, or a failure mode

@@ -6,13 +6,14 @@
  */
 import type { BucketState } from '../../src/engine/bucket-math.js';
 import { fixedWindow, type Limit, tokenBucket } from '../../src/engine/limit.js';
-import type { ChargeMode, DenyReason } from '../../src/engine/plan.js';
+import type { ChargeMode, DenyReason, Plan } from '../../src/engine/plan.js';
 
 export const NOW = 1_700_000_000_000_000; // µs
 /** Start of the 60 s window containing NOW: floor(NOW / 60e6) * 60e6. */
 export const WINDOW_START = 1_699_999_980_000_000;
 
 const tb10 = tokenBucket({ capacity: 10, refillTokens: 10, periodUs: 1_000_000 });
+const tb5 = tokenBucket({ capacity: 5, refillTokens: 5, periodUs: 1_000_000 });
 const tbThird = tokenBucket({ capacity: 5, refillTokens: 1, periodUs: 3_000_000 });
 const tbBlocked = tokenBucket({ capacity: 0, refillTokens: 1, periodUs: 1_000_000 });
 const fw3 = fixedWindow(3, 60_000_000);
@@ -20,8 +21,11 @@ const fw3 = fixedWindow(3, 60_000_000);
 export interface VectorBucket {
   limit: Limit;
   cost: number;
+  /** The stored state; for a repeated key, given on its first bucket only. */
   state?: BucketState;
   shadow?: boolean;
+  /** Buckets with the same `key` share one store key (a repeated key); default: a key of its own. */
+  key?: string;
 }
 
 export interface ExpectedBucket {
@@ -31,7 +35,7 @@ export interface ExpectedBucket {
   remaining: number;
   resetUs: number;
   retryUs: number;
-  /** The state written, or absent when this bucket is not written. */
+  /** The state written, or absent when this bucket is not written (a repeated key: on its first bucket). */
   write?: { state: BucketState; ttlUs: number };
 }
 
@@ -55,6 +59,25 @@ export interface Vector {
   buckets: VectorBucket[];
   allowed: boolean;
   expect: ExpectedBucket[];
+}
+
+/** Each bucket's store key, under `prefix`: its `key` when it has one, else one of its own. */
+export function vectorKeys(buckets: readonly VectorBucket[], prefix: string): string[] {
+  return buckets.map((bucket, i) => `${prefix}${bucket.key ?? `#${i}`}`);
+}
+
+/** The vector as a plan, its keys under `prefix`. */
+export function vectorPlan(vector: Vector, prefix: string): Plan {
+  const keys = vectorKeys(vector.buckets, prefix);
+  return {
+    mode: vector.mode,
+    buckets: vector.buckets.map((b, i) => ({ key: keys[i]!, limit: b.limit, cost: b.cost, shadow: b.shadow === true })),
+  };
+}
+
+/** The state a store reads for each bucket: a repeated key's buckets all read the one of its first. */
+export function storedStates(buckets: readonly VectorBucket[]): (BucketState | undefined)[] {
+  return buckets.map((bucket) => (bucket.key === undefined ? bucket : buckets.find((b) => b.key === bucket.key)!).state);
 }
 
 export const VECTORS: Vector[] = [
@@ -258,5 +281,214 @@ export const VECTORS: Vector[] = [
       { allowed: true, level: 8, remaining: 8, resetUs: 200_000, retryUs: 0, write: { state: { level: 8, stamp: NOW }, ttlUs: 200_000 } },
       { allowed: true, level: 2, remaining: 2, resetUs: 40_000_000, retryUs: 0, write: { state: { level: 1, stamp: WINDOW_START }, ttlUs: 40_000_000 } },
     ],
+  },
+];
+
+/**
+ * Plans that name one key more than once (spec, "Deciding a plan", step 1): one bucket, decided
+ * once for the summed cost, charged once, every entry reporting its result. Decided entry by entry,
+ * each would report or write something else.
+ */
+export const REPEATED_KEY_VECTORS: Vector[] = [
+  {
+    name: 'repeated key: hits 5 + hits 1 on capacity 5 is a cost of 6: both denied for good, nothing charged',
+    mode: 'all_or_nothing',
+    buckets: [
+      { key: 'a', limit: tb5, cost: 5 },
+      { key: 'a', limit: tb5, cost: 1 },
+    ],
+    allowed: false,
+    expect: [
+      { allowed: false, reason: 'cost_exceeds_capacity', level: 5, remaining: 5, resetUs: 0, retryUs: -1 },
+      { allowed: false, reason: 'cost_exceeds_capacity', level: 5, remaining: 5, resetUs: 0, retryUs: -1 },
+    ],
+  },
+  {
+    name: 'repeated key: hits 2 + hits 3 on capacity 5 are both allowed and leave level 0, written once',
+    mode: 'all_or_nothing',
+    buckets: [
+      { key: 'a', limit: tb5, cost: 2 },
+      { key: 'a', limit: tb5, cost: 3 },
+    ],
+    allowed: true,
+    expect: [
+      { allowed: true, level: 0, remaining: 0, resetUs: 1_000_000, retryUs: 0, write: { state: { level: 0, stamp: NOW }, ttlUs: 1_000_000 } },
+      { allowed: true, level: 0, remaining: 0, resetUs: 1_000_000, retryUs: 0 },
+    ],
+  },
+  {
+    name: 'repeated key: the retry time is for the summed cost',
+    mode: 'all_or_nothing',
+    buckets: [
+      { key: 'a', limit: tb5, cost: 2, state: { level: 2, stamp: NOW } },
+      { key: 'a', limit: tb5, cost: 1 },
+    ],
+    allowed: false,
+    expect: [
+      { allowed: false, reason: 'insufficient_tokens', level: 2, remaining: 2, resetUs: 600_000, retryUs: 200_000 },
+      { allowed: false, reason: 'insufficient_tokens', level: 2, remaining: 2, resetUs: 600_000, retryUs: 200_000 },
+    ],
+  },
+  {
+    name: 'repeated key: a look (cost 0) reports the charge of its duplicate',
+    mode: 'all_or_nothing',
+    buckets: [
+      { key: 'a', limit: tb10, cost: 0, state: { level: 4, stamp: NOW - 100_000 } },
+      { key: 'a', limit: tb10, cost: 1 },
+    ],
+    allowed: true,
+    expect: [
+      { allowed: true, level: 4, remaining: 4, resetUs: 600_000, retryUs: 0, write: { state: { level: 4, stamp: NOW }, ttlUs: 600_000 } },
+      { allowed: true, level: 4, remaining: 4, resetUs: 600_000, retryUs: 0 },
+    ],
+  },
+  {
+    name: 'repeated key, fixed window: 2 counted + 1 + 1 is over 3, both denied, nothing counted',
+    mode: 'all_or_nothing',
+    buckets: [
+      { key: 'w', limit: fw3, cost: 1, state: { level: 2, stamp: WINDOW_START } },
+      { key: 'w', limit: fw3, cost: 1 },
+    ],
+    allowed: false,
+    expect: [
+      { allowed: false, reason: 'insufficient_tokens', level: 1, remaining: 1, resetUs: 40_000_000, retryUs: 40_000_000 },
+      { allowed: false, reason: 'insufficient_tokens', level: 1, remaining: 1, resetUs: 40_000_000, retryUs: 40_000_000 },
+    ],
+  },
+  {
+    name: 'repeated key, independent: the denied fixed window counts both hits, once',
+    mode: 'independent',
+    buckets: [
+      { key: 'w', limit: fw3, cost: 1, state: { level: 2, stamp: WINDOW_START } },
+      { key: 'w', limit: fw3, cost: 1 },
+    ],
+    allowed: false,
+    expect: [
+      { allowed: false, reason: 'insufficient_tokens', level: 0, remaining: 0, resetUs: 40_000_000, retryUs: 40_000_000, write: { state: { level: 4, stamp: WINDOW_START }, ttlUs: 40_000_000 } },
+      { allowed: false, reason: 'insufficient_tokens', level: 0, remaining: 0, resetUs: 40_000_000, retryUs: 40_000_000 },
+    ],
+  },
+  {
+    name: 'repeated key, independent: the summed cost denies the token bucket, the other key is still charged',
+    mode: 'independent',
+    buckets: [
+      { key: 'a', limit: tb5, cost: 2, state: { level: 4, stamp: NOW } },
+      { key: 'b', limit: tb10, cost: 1 },
+      { key: 'a', limit: tb5, cost: 3 },
+    ],
+    allowed: false,
+    expect: [
+      { allowed: false, reason: 'insufficient_tokens', level: 4, remaining: 4, resetUs: 200_000, retryUs: 200_000 },
+      { allowed: true, level: 9, remaining: 9, resetUs: 100_000, retryUs: 0, write: { state: { level: 9, stamp: NOW }, ttlUs: 100_000 } },
+      { allowed: false, reason: 'insufficient_tokens', level: 4, remaining: 4, resetUs: 200_000, retryUs: 200_000 },
+    ],
+  },
+  {
+    name: 'repeated key among others, all-or-nothing: every key allows, each is charged once',
+    mode: 'all_or_nothing',
+    buckets: [
+      { key: 'a', limit: tb5, cost: 2 },
+      { key: 'w', limit: fw3, cost: 1 },
+      { key: 'a', limit: tb5, cost: 2 },
+    ],
+    allowed: true,
+    expect: [
+      { allowed: true, level: 1, remaining: 1, resetUs: 800_000, retryUs: 0, write: { state: { level: 1, stamp: NOW }, ttlUs: 800_000 } },
+      { allowed: true, level: 2, remaining: 2, resetUs: 40_000_000, retryUs: 0, write: { state: { level: 1, stamp: WINDOW_START }, ttlUs: 40_000_000 } },
+      { allowed: true, level: 1, remaining: 1, resetUs: 800_000, retryUs: 0 },
+    ],
+  },
+  {
+    name: 'repeated key among others, all-or-nothing: the summed cost denies, and the other key is not charged',
+    mode: 'all_or_nothing',
+    buckets: [
+      { key: 'a', limit: tb5, cost: 3 },
+      { key: 'b', limit: tb10, cost: 1 },
+      { key: 'a', limit: tb5, cost: 3 },
+    ],
+    allowed: false,
+    expect: [
+      { allowed: false, reason: 'cost_exceeds_capacity', level: 5, remaining: 5, resetUs: 0, retryUs: -1 },
+      { allowed: true, level: 10, remaining: 10, resetUs: 0, retryUs: 0 },
+      { allowed: false, reason: 'cost_exceeds_capacity', level: 5, remaining: 5, resetUs: 0, retryUs: -1 },
+    ],
+  },
+  {
+    name: 'repeated key, shadow on one entry only: not a shadow bucket, its denial denies',
+    mode: 'all_or_nothing',
+    buckets: [
+      { key: 'a', limit: tb5, cost: 3, shadow: true },
+      { key: 'a', limit: tb5, cost: 3 },
+    ],
+    allowed: false,
+    expect: [
+      { allowed: false, reason: 'cost_exceeds_capacity', level: 5, remaining: 5, resetUs: 0, retryUs: -1 },
+      { allowed: false, reason: 'cost_exceeds_capacity', level: 5, remaining: 5, resetUs: 0, retryUs: -1 },
+    ],
+  },
+  {
+    name: 'repeated key, shadow on every entry: a shadow bucket, its denial stops no charge',
+    mode: 'all_or_nothing',
+    buckets: [
+      { key: 'a', limit: tb5, cost: 3, shadow: true },
+      { key: 'b', limit: tb10, cost: 1 },
+      { key: 'a', limit: tb5, cost: 3, shadow: true },
+    ],
+    allowed: true,
+    expect: [
+      { allowed: false, reason: 'cost_exceeds_capacity', level: 5, remaining: 5, resetUs: 0, retryUs: -1 },
+      { allowed: true, level: 9, remaining: 9, resetUs: 100_000, retryUs: 0, write: { state: { level: 9, stamp: NOW }, ttlUs: 100_000 } },
+      { allowed: false, reason: 'cost_exceeds_capacity', level: 5, remaining: 5, resetUs: 0, retryUs: -1 },
+    ],
+  },
+];
+
+export interface RefundVector {
+  name: string;
+  /** The charges given back (script mode `r`), with the stored state on each key's first bucket. */
+  buckets: VectorBucket[];
+  /** The state each key holds afterwards, by `key`; absent: the key holds none. */
+  after: Record<string, BucketState | undefined>;
+}
+
+/**
+ * Refunds of a repeated key give back the sum of its costs, once (spec, "Refunds"). For the Lua
+ * script: the TypeScript side of a refund (src/stores/redis/cross-slot.ts) only reports it.
+ */
+export const REFUND_VECTORS: RefundVector[] = [
+  {
+    // Given back one cost at a time, the level would be (0.0033 + 2) + 3 = 5.003299999999999.
+    name: 'refund, token bucket: the summed cost is added once, to a fractional level',
+    buckets: [
+      { key: 'a', limit: tb10, cost: 2, state: { level: 0.0033, stamp: NOW - 1_000 } },
+      { key: 'a', limit: tb10, cost: 3 },
+    ],
+    after: { a: { level: 5.0033, stamp: NOW - 1_000 } },
+  },
+  {
+    name: 'refund, token bucket: the summed cost stops at the capacity',
+    buckets: [
+      { key: 'a', limit: tb5, cost: 2, state: { level: 2, stamp: NOW } },
+      { key: 'a', limit: tb5, cost: 2 },
+    ],
+    after: { a: { level: 5, stamp: NOW } },
+  },
+  {
+    name: 'refund, fixed window: the summed cost is uncounted in the same window, never below 0',
+    buckets: [
+      { key: 'w', limit: fw3, cost: 1, state: { level: 4, stamp: WINDOW_START } },
+      { key: 'w', limit: fw3, cost: 2 },
+      { key: 'v', limit: fw3, cost: 2, state: { level: 3, stamp: WINDOW_START } },
+      { key: 'v', limit: fw3, cost: 2 },
+    ],
+    after: { w: { level: 1, stamp: WINDOW_START }, v: { level: 0, stamp: WINDOW_START } },
+  },
+  {
+    name: 'refund: a key without state stays without',
+    buckets: [
+      { key: 'a', limit: tb5, cost: 1 },
+      { key: 'a', limit: tb5, cost: 1 },
+    ],
+    after: { a: undefined },
   },
 ];
