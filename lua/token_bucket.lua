@@ -9,6 +9,8 @@
 -- ARGV[3+6(i-1)..] per bucket: algorithm ("t" token bucket, "f" fixed window), capacity,
 --                refill tokens per period, period µs, cost, shadow ("1": its denial denies nothing)
 -- Returns { all_ok, then per bucket: ok, level (string, "%.17g"), reset µs, retry µs }
+-- A key given more than once is one bucket (the spec's "Deciding a plan", step 1): decided once for
+-- the summed cost, written once, each of its entries in the reply repeating its one result.
 
 local now
 if ARGV[1] == '' then
@@ -20,21 +22,44 @@ end
 local all_or_nothing = ARGV[2] == 'a'
 local n = #KEYS
 
+-- Repeated keys: one table insert per key finds them; a plan without any does nothing more here,
+-- and below only tests `repeat_of == nil`. With them, every later position i of a key gets
+-- repeat_of[i] = its first position f, and merged[f] holds the key's cost (the costs added in plan
+-- order, as the TypeScript twin adds them) and shadow flag (shadow only if every entry is).
+local function param(i, field) return ARGV[2 + (i - 1) * 6 + field] end
+local first_of, repeat_of, merged = {}, nil, nil
+for i = 1, n do
+  local f = first_of[KEYS[i]]
+  if f == nil then
+    first_of[KEYS[i]] = i
+  else
+    if repeat_of == nil then repeat_of, merged = {}, {} end
+    repeat_of[i] = f
+    local m = merged[f] or { cost = tonumber(param(f, 5)), shadow = param(f, 6) == '1' }
+    m.cost = m.cost + tonumber(param(i, 5))
+    m.shadow = m.shadow and param(i, 6) == '1'
+    merged[f] = m
+  end
+end
+
 if ARGV[2] == 'r' then
   for i = 1, n do
-    local base = 2 + (i - 1) * 6
-    local cap, period, cost = tonumber(ARGV[base + 2]), tonumber(ARGV[base + 4]), tonumber(ARGV[base + 5])
-    local stored = redis.call('HMGET', KEYS[i], 'l', 's')
-    local level, stamp = tonumber(stored[1]), tonumber(stored[2])
-    if level ~= nil and stamp ~= nil then
-      if ARGV[base + 1] == 't' then
-        level = level + cost
-        if level > cap then level = cap end
-        redis.call('HSET', KEYS[i], 'l', string.format('%.17g', level))
-      elseif stamp == math.floor(now / period) * period then
-        level = level - cost
-        if level < 0 then level = 0 end
-        redis.call('HSET', KEYS[i], 'l', string.format('%.17g', level))
+    if repeat_of == nil or repeat_of[i] == nil then
+      local base = 2 + (i - 1) * 6
+      local cap, period, cost = tonumber(ARGV[base + 2]), tonumber(ARGV[base + 4]), tonumber(ARGV[base + 5])
+      if merged ~= nil and merged[i] ~= nil then cost = merged[i].cost end
+      local stored = redis.call('HMGET', KEYS[i], 'l', 's')
+      local level, stamp = tonumber(stored[1]), tonumber(stored[2])
+      if level ~= nil and stamp ~= nil then
+        if ARGV[base + 1] == 't' then
+          level = level + cost
+          if level > cap then level = cap end
+          redis.call('HSET', KEYS[i], 'l', string.format('%.17g', level))
+        elseif stamp == math.floor(now / period) * period then
+          level = level - cost
+          if level < 0 then level = 0 end
+          redis.call('HSET', KEYS[i], 'l', string.format('%.17g', level))
+        end
       end
     end
   end
@@ -46,80 +71,90 @@ local ok, retry, cur_level, cur_stamp, chg_level, chg_stamp = {}, {}, {}, {}, {}
 local all_ok = true
 
 for i = 1, n do
-  local base = 2 + (i - 1) * 6
-  algo[i] = ARGV[base + 1]
-  cap[i] = tonumber(ARGV[base + 2])
-  refill[i] = tonumber(ARGV[base + 3])
-  period[i] = tonumber(ARGV[base + 4])
-  cost[i] = tonumber(ARGV[base + 5])
-  shadow[i] = ARGV[base + 6] == '1'
-  local stored = redis.call('HMGET', KEYS[i], 'l', 's')
-  local level, stamp = tonumber(stored[1]), tonumber(stored[2])
+  if repeat_of == nil or repeat_of[i] == nil then
+    local base = 2 + (i - 1) * 6
+    algo[i] = ARGV[base + 1]
+    cap[i] = tonumber(ARGV[base + 2])
+    refill[i] = tonumber(ARGV[base + 3])
+    period[i] = tonumber(ARGV[base + 4])
+    cost[i] = tonumber(ARGV[base + 5])
+    shadow[i] = ARGV[base + 6] == '1'
+    if merged ~= nil and merged[i] ~= nil then cost[i], shadow[i] = merged[i].cost, merged[i].shadow end
+    local stored = redis.call('HMGET', KEYS[i], 'l', 's')
+    local level, stamp = tonumber(stored[1]), tonumber(stored[2])
 
-  if algo[i] == 't' then
-    if level == nil or stamp == nil then
-      level = cap[i]
-      stamp = now
-    end
-    local elapsed = 0
-    if now > stamp then elapsed = now - stamp end
-    local tokens = level + (elapsed * refill[i]) / period[i]
-    if tokens > cap[i] then tokens = cap[i] end
-    cur_level[i], cur_stamp[i] = tokens, now
-    chg_level[i], chg_stamp[i] = tokens, now
-    if cost[i] > cap[i] then
-      ok[i], retry[i] = false, -1
-    elseif tokens >= cost[i] then
-      ok[i], retry[i] = true, 0
-      chg_level[i] = tokens - cost[i]
+    if algo[i] == 't' then
+      if level == nil or stamp == nil then
+        level = cap[i]
+        stamp = now
+      end
+      local elapsed = 0
+      if now > stamp then elapsed = now - stamp end
+      local tokens = level + (elapsed * refill[i]) / period[i]
+      if tokens > cap[i] then tokens = cap[i] end
+      cur_level[i], cur_stamp[i] = tokens, now
+      chg_level[i], chg_stamp[i] = tokens, now
+      if cost[i] > cap[i] then
+        ok[i], retry[i] = false, -1
+      elseif tokens >= cost[i] then
+        ok[i], retry[i] = true, 0
+        chg_level[i] = tokens - cost[i]
+      else
+        ok[i], retry[i] = false, math.ceil(((cost[i] - tokens) * period[i]) / refill[i])
+      end
     else
-      ok[i], retry[i] = false, math.ceil(((cost[i] - tokens) * period[i]) / refill[i])
+      local start = math.floor(now / period[i]) * period[i]
+      local count = 0
+      if level ~= nil and stamp == start then count = level end
+      cur_level[i], cur_stamp[i] = count, start
+      chg_level[i], chg_stamp[i] = count + cost[i], start
+      if cost[i] > cap[i] then
+        ok[i], retry[i] = false, -1
+      elseif count + cost[i] <= cap[i] then
+        ok[i], retry[i] = true, 0
+      else
+        ok[i], retry[i] = false, start + period[i] - now
+      end
     end
-  else
-    local start = math.floor(now / period[i]) * period[i]
-    local count = 0
-    if level ~= nil and stamp == start then count = level end
-    cur_level[i], cur_stamp[i] = count, start
-    chg_level[i], chg_stamp[i] = count + cost[i], start
-    if cost[i] > cap[i] then
-      ok[i], retry[i] = false, -1
-    elseif count + cost[i] <= cap[i] then
-      ok[i], retry[i] = true, 0
-    else
-      ok[i], retry[i] = false, start + period[i] - now
-    end
+    if not ok[i] and not shadow[i] then all_ok = false end
   end
-  if not ok[i] and not shadow[i] then all_ok = false end
 end
 
 local reply = { all_ok and 1 or 0 }
 for i = 1, n do
-  local charge
-  if all_or_nothing then charge = all_ok and ok[i] else charge = ok[i] or algo[i] == 'f' end
-  charge = charge and cost[i] > 0
-  local level, stamp = cur_level[i], cur_stamp[i]
-  if charge then level, stamp = chg_level[i], chg_stamp[i] end
-
-  local reset, left
-  if algo[i] == 't' then
-    reset = math.ceil(((cap[i] - level) * period[i]) / refill[i])
-    left = level
+  local f = repeat_of and repeat_of[i]
+  if f then
+    -- A repeated key's result is in the reply already, at its first position.
+    local at = 1 + (f - 1) * 4
+    for j = 1, 4 do reply[#reply + 1] = reply[at + j] end
   else
-    reset = stamp + period[i] - now
-    left = cap[i] - level
-    if left < 0 then left = 0 end
-  end
+    local charge
+    if all_or_nothing then charge = all_ok and ok[i] else charge = ok[i] or algo[i] == 'f' end
+    charge = charge and cost[i] > 0
+    local level, stamp = cur_level[i], cur_stamp[i]
+    if charge then level, stamp = chg_level[i], chg_stamp[i] end
 
-  if charge then
-    local ttl_ms = math.ceil(reset / 1000)
-    if ttl_ms < 1 then ttl_ms = 1 end
-    redis.call('HSET', KEYS[i], 'l', string.format('%.17g', level), 's', string.format('%.17g', stamp))
-    redis.call('PEXPIRE', KEYS[i], ttl_ms)
-  end
+    local reset, left
+    if algo[i] == 't' then
+      reset = math.ceil(((cap[i] - level) * period[i]) / refill[i])
+      left = level
+    else
+      reset = stamp + period[i] - now
+      left = cap[i] - level
+      if left < 0 then left = 0 end
+    end
 
-  reply[#reply + 1] = ok[i] and 1 or 0
-  reply[#reply + 1] = string.format('%.17g', left)
-  reply[#reply + 1] = reset
-  reply[#reply + 1] = retry[i]
+    if charge then
+      local ttl_ms = math.ceil(reset / 1000)
+      if ttl_ms < 1 then ttl_ms = 1 end
+      redis.call('HSET', KEYS[i], 'l', string.format('%.17g', level), 's', string.format('%.17g', stamp))
+      redis.call('PEXPIRE', KEYS[i], ttl_ms)
+    end
+
+    reply[#reply + 1] = ok[i] and 1 or 0
+    reply[#reply + 1] = string.format('%.17g', left)
+    reply[#reply + 1] = reset
+    reply[#reply + 1] = retry[i]
+  end
 end
 return reply

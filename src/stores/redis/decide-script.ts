@@ -4,6 +4,7 @@
  * plus the argument encoding and reply parsing for it.
  */
 import { readFileSync } from 'node:fs';
+import { costOfKey } from '../../engine/bucket-math.js';
 import type { Decision, Plan } from '../../engine/plan.js';
 import type { RedisClient } from './connection.js';
 
@@ -76,19 +77,22 @@ export function runDecideScript(
   return commandFor(client, count, dispatch)(...keysAndArgs);
 }
 
-/** Turns the script's flat reply into a Decision; throws on a reply of the wrong shape. */
+/**
+ * Turns the script's flat reply into a Decision; throws on a reply of the wrong shape. A denial's
+ * reason is about the cost of its key, summed over the plan: a repeated key is decided as one.
+ */
 export function parseDecideReply(plan: Plan, reply: unknown): Decision {
   const count = plan.buckets.length;
   if (!Array.isArray(reply) || reply.length !== 1 + count * 4) {
     throw new TypeError(`unexpected reply from the decide script: ${JSON.stringify(reply)}`);
   }
-  const buckets = plan.buckets.map(({ limit, cost }, i) => {
+  const buckets = plan.buckets.map(({ key, limit }, i) => {
     const at = 1 + i * 4;
     const allowed = Number(reply[at]) === 1;
     const level = Number(reply[at + 1]);
     return {
       allowed,
-      reason: allowed ? undefined : cost > limit.capacity ? ('cost_exceeds_capacity' as const) : ('insufficient_tokens' as const),
+      reason: allowed ? undefined : costOfKey(plan.buckets, key) > limit.capacity ? ('cost_exceeds_capacity' as const) : ('insufficient_tokens' as const),
       limit: limit.capacity,
       remaining: Math.floor(level),
       level,
