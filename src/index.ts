@@ -6,7 +6,7 @@ export type { RedisMode, RedisConnectionOptions } from './stores/redis/connectio
 export { rateLimitHeaders, quotaPolicy, type HeaderStyle } from './http/rate-limit-headers.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory-store.js';
 export { RedisStore, type RedisStoreOptions } from './stores/redis/redis-store.js';
-export { LIMITER_CLIENT_OPTIONS } from './stores/redis/connection.js';
+export { LIMITER_CLIENT_OPTIONS, limiterClusterOptions } from './stores/redis/connection.js';
 export { StoreError, isStoreError, type BucketStore, type StoreErrorKind } from './stores/store.js';
 export { tokenBucket, fixedWindow, type Limit, type Algorithm, type Unit } from './engine/limit.js';
 export { bucketKey, encodeIdentity } from './engine/keys.js';

@@ -5,7 +5,7 @@
  * latency histogram is fed per request.
  */
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { DecisionObserver, RequestOutcome } from '../service/decision-observer.js';
+import type { DecisionObserver, RequestOutcome, ShedReason } from '../service/decision-observer.js';
 import { DecisionStats, type DecisionStatsOptions, type DomainTotals } from './decision-stats.js';
 import { LIMIT_COUNTERS, type LimitCounter } from './limit-counts.js';
 
@@ -88,11 +88,22 @@ export function registerDecisionMetrics(registry: Registry, options: DecisionSta
     buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
+  const overload = new Counter({
+    name: 'rateguard_overload_total',
+    help: 'Calls shed without a decision because this process was overloaded: in_flight (too many decisions waiting on the store), deadline (the caller had given up).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const shedBy: Record<ShedReason, { inc(): void }> = { in_flight: overload.labels({ reason: 'in_flight' }), deadline: overload.labels({ reason: 'deadline' }) };
+  for (const reason of Object.keys(shedBy) as ShedReason[]) overload.inc({ reason }, 0);
   return {
     stats,
     observe(outcome: RequestOutcome) {
       stats.observe(outcome);
       latency.observe({ source: outcome.source }, outcome.durationSeconds);
+    },
+    shed(reason: ShedReason) {
+      shedBy[reason].inc();
     },
   };
 }

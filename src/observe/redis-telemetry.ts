@@ -10,18 +10,20 @@ import { isStoreError, type BucketStore, type StoreErrorKind } from '../stores/s
 import { LATENCY_BUCKETS } from './decision-metrics.js';
 import { BREAKER_STATES, type StoreHealth } from './store-health.js';
 
-const ERROR_KINDS: readonly StoreErrorKind[] = ['timeout', 'unavailable', 'failed'];
+/** Overload is counted apart (rateguard_overload_total): it is not a Redis error. */
+type RedisErrorKind = Exclude<StoreErrorKind, 'overloaded'>;
+const ERROR_KINDS: readonly RedisErrorKind[] = ['timeout', 'unavailable', 'auth', 'failed'];
 
 export interface RedisStatus {
   readonly up: boolean;
-  readonly errors: Readonly<Record<StoreErrorKind, number>>;
+  readonly errors: Readonly<Record<RedisErrorKind, number>>;
   readonly breaker: ReturnType<StoreHealth['breakerState']> | undefined;
   readonly localCache: ReturnType<StoreHealth['localCache']>;
 }
 
 export class RedisTelemetry {
   private up = true;
-  private readonly errors: Record<StoreErrorKind, number> = { timeout: 0, unavailable: 0, failed: 0 };
+  private readonly errors: Record<RedisErrorKind, number> = { timeout: 0, unavailable: 0, auth: 0, failed: 0 };
   private readonly roundTrip: Histogram<'operation'>;
   private readonly errorCounter: Counter<'kind'>;
   private health: StoreHealth | undefined;
@@ -36,7 +38,7 @@ export class RedisTelemetry {
     });
     this.errorCounter = new Counter({
       name: 'rateguard_redis_errors_total',
-      help: 'Redis calls that failed, by kind: timeout, unavailable (no connection), failed (an error reply).',
+      help: 'Redis calls that failed, by kind: timeout (Redis silent), unavailable (no connection), auth (credentials refused), failed (an error reply).',
       labelNames: ['kind'],
       registers: [registry],
     });
@@ -110,12 +112,12 @@ export class RedisTelemetry {
       return result;
     } catch (error) {
       end();
-      if (isStoreError(error)) this.markFailed(error.kind);
+      if (isStoreError(error) && error.kind !== 'overloaded') this.markFailed(error.kind);
       throw error;
     }
   }
 
-  private markFailed(kind: StoreErrorKind): void {
+  private markFailed(kind: RedisErrorKind): void {
     this.up = false;
     this.errors[kind] += 1;
     this.errorCounter.inc({ kind });

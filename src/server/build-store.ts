@@ -1,12 +1,14 @@
 /**
  * The sidecar's store stack, from the settings:
- *   ResetBroadcastStore → OverLimitCache → FailureModeStore (circuit breaker, failure mode) → RedisStore
+ *   ResetBroadcastStore → OverLimitCache → InFlightLimit → FailureModeStore (circuit breaker,
+ *   failure mode) → RedisStore
  * or a plain MemoryStore without Redis. State changes are logged once each, never per request.
  */
 import type { Logger } from '../observe/logger.js';
 import type { Settings } from '../settings/settings.js';
 import type { BreakerState } from '../stores/circuit-breaker.js';
 import { FailureModeStore } from '../stores/failure-mode-store.js';
+import { InFlightLimit } from '../stores/in-flight-limit.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import { OverLimitCache } from '../stores/over-limit-cache.js';
 import { RedisStore } from '../stores/redis/redis-store.js';
@@ -47,6 +49,12 @@ export function buildStore(settings: Settings, logger: Logger, health: HealthSta
     ...(settings.redisTlsCert === undefined ? {} : { tlsCertFile: settings.redisTlsCert }),
     ...(settings.redisTlsKey === undefined ? {} : { tlsKeyFile: settings.redisTlsKey }),
     tlsSkipVerify: settings.redisTlsSkipVerify,
+    onAvailabilityChange: (available, reason) => {
+      health.setRedisConnected(available);
+      const redis = describeRedis(settings);
+      if (available) logger.info({ redis, reason }, 'redis available');
+      else logger.warn({ redis, reason, failureMode: settings.failureMode }, 'redis unavailable');
+    },
   });
   const failureMode = new FailureModeStore(events.instrument?.(redis) ?? redis, {
     mode: settings.failureMode,
@@ -54,15 +62,16 @@ export function buildStore(settings: Settings, logger: Logger, health: HealthSta
     breakerThreshold: settings.breakerThreshold,
     breakerProbeIntervalMs: settings.breakerProbeIntervalMs,
     onBreakerChange: (state) => {
-      health.setRedisAvailable(state === 'closed');
+      health.setBreakerClosed(state === 'closed');
       if (state === 'open') logger.warn({ redis: describeRedis(settings), failureMode: settings.failureMode }, 'redis unavailable: circuit breaker open');
       else logger.info({ redis: describeRedis(settings) }, 'redis available again: circuit breaker closed');
       events.onBreakerChange?.(state);
     },
     ...(events.onStoreError === undefined ? {} : { onStoreError: events.onStoreError }),
   });
-  if (settings.localCacheSize === 0) return { store: failureMode, redis, failureMode, cache: undefined };
-  const cache = new OverLimitCache(failureMode, { maxEntries: settings.localCacheSize });
+  const bounded = new InFlightLimit(failureMode, { maxInFlight: settings.maxInFlight });
+  if (settings.localCacheSize === 0) return { store: bounded, redis, failureMode, cache: undefined };
+  const cache = new OverLimitCache(bounded, { maxEntries: settings.localCacheSize });
   const store = new ResetBroadcastStore(cache, redis.client, `${settings.keyPrefix}resets`);
   return { store, redis, failureMode, cache };
 }

@@ -54,10 +54,20 @@ export const GRPC_CONNECTION_LIMITS: GrpcConnectionLimits = Object.freeze({
 /** Responses are small (one status per descriptor); this only guards against a runaway encoder. */
 const MAX_SEND_MESSAGE_BYTES = 4 * 1024 * 1024;
 
+/** RESOURCE_EXHAUSTED for a shed call: distinct from UNAVAILABLE (Redis failed), see docs/redis.md#overload. */
 const FAILURE_CODES: Record<ServiceFailure['kind'], grpc.status> = {
   invalid_argument: grpc.status.INVALID_ARGUMENT,
   unavailable: grpc.status.UNAVAILABLE,
+  overloaded: grpc.status.RESOURCE_EXHAUSTED,
+  deadline_exceeded: grpc.status.DEADLINE_EXCEEDED,
 };
+
+/** The caller's deadline in epoch ms, or undefined without one. */
+function deadlineOf(call: grpc.ServerUnaryCall<unknown, unknown>): number | undefined {
+  const deadline = call.getDeadline();
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(ms) ? ms : undefined;
+}
 
 /**
  * A message over maxMessageBytes is refused by grpc-js before it reaches the codec, with
@@ -113,7 +123,8 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
         fail(grpc.status.INVALID_ARGUMENT, decoded.error);
         return;
       }
-      options.service.shouldRateLimit(decoded.request).then(
+      const deadlineMs = deadlineOf(call);
+      options.service.shouldRateLimit(decoded.request, deadlineMs === undefined ? {} : { deadlineMs }).then(
         (result) => {
           if (!result.ok) {
             fail(FAILURE_CODES[result.kind], result.message);

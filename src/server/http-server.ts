@@ -19,7 +19,7 @@ export interface HttpAppOptions {
   readonly admin: AdminRoutesOptions;
 }
 
-const FAILURE_STATUS = { invalid_argument: 400, unavailable: 503 } as const;
+const FAILURE_STATUS = { invalid_argument: 400, unavailable: 503, overloaded: 503, deadline_exceeded: 504 } as const;
 
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 

@@ -86,7 +86,7 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
     throw new StartupError(`no valid config at ${settings.config}`);
   }
 
-  const health = new HealthState();
+  const health = new HealthState({ waitForRedis: settings.redis !== undefined });
   const stack = buildStore(settings, logger, health, { instrument: (redis) => observability.redis?.instrument(redis) ?? redis });
   const store = stack.store;
   const { failureMode, cache } = stack;
@@ -147,7 +147,7 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
   let drained: Promise<void> | undefined;
   const drain = () => {
     drained ??= (async () => {
-      health.set('NOT_SERVING');
+      health.drain();
       logger.info({ timeoutMs: settings.shutdownTimeoutMs }, 'draining');
       httpServer.close();
       httpServer.closeIdleConnections();

@@ -35,6 +35,14 @@ export interface RequestOutcome {
   readonly durationSeconds: number;
 }
 
+/**
+ * Why a call was shed without a decision: too many decisions already waiting on the store, or the
+ * caller's deadline had passed before the store was asked (docs/redis.md#overload).
+ */
+export type ShedReason = 'in_flight' | 'deadline';
+
 export interface DecisionObserver {
   observe(outcome: RequestOutcome): void;
+  /** A call shed without a decision. */
+  shed?(reason: ShedReason): void;
 }

@@ -32,10 +32,21 @@ export interface RateLimitServiceOptions {
   readonly observer?: DecisionObserver;
 }
 
-/** Why a call could not be decided: the adapters map these to gRPC status codes / HTTP statuses. */
-export type ServiceFailure =
-  | { readonly kind: 'invalid_argument'; readonly message: string }
-  | { readonly kind: 'unavailable'; readonly message: string };
+/**
+ * Why a call could not be decided: the adapters map these to gRPC status codes / HTTP statuses.
+ * `unavailable`: the store failed (Redis) and the failure mode is `error`. `overloaded`: this
+ * process shed the call. `deadline_exceeded`: the caller's deadline passed before the store was asked.
+ */
+export type ServiceFailure = {
+  readonly kind: 'invalid_argument' | 'unavailable' | 'overloaded' | 'deadline_exceeded';
+  readonly message: string;
+};
+
+/** What the transport knows about a call beyond its message. */
+export interface CallContext {
+  /** Epoch ms after which the caller no longer waits for the answer (gRPC `grpc-timeout`). */
+  readonly deadlineMs?: number;
+}
 
 export type ServiceResult = { readonly ok: true; readonly response: RateLimitResponse } | ({ readonly ok: false } & ServiceFailure);
 
@@ -63,7 +74,7 @@ function hitsFor(request: RateLimitRequest, descriptor: number): number {
 export class RateLimitService {
   constructor(private readonly options: RateLimitServiceOptions) {}
 
-  async shouldRateLimit(request: RateLimitRequest): Promise<ServiceResult> {
+  async shouldRateLimit(request: RateLimitRequest, context: CallContext = {}): Promise<ServiceResult> {
     const started = performance.now();
     const problem = checkRequest(request, this.options.requestLimits);
     if (problem !== undefined) return { ok: false, kind: 'invalid_argument', message: problem };
@@ -72,11 +83,18 @@ export class RateLimitService {
     const { buckets, planned } = this.plan(request, matches);
     let decision: Decision | undefined;
     if (buckets.length > 0) {
+      // A caller that already gave up is not worth a store round trip (nor a charge).
+      if (context.deadlineMs !== undefined && Date.now() >= context.deadlineMs) {
+        this.options.observer?.shed?.('deadline');
+        return { ok: false, kind: 'deadline_exceeded', message: 'the caller\'s deadline passed before the store was asked' };
+      }
       try {
         decision = await this.options.store.decide({ mode: this.options.chargeMode, buckets });
       } catch (error) {
         if (!isStoreError(error)) throw error;
-        return { ok: false, kind: 'unavailable', message: error.message };
+        if (error.kind !== 'overloaded') return { ok: false, kind: 'unavailable', message: error.message };
+        this.options.observer?.shed?.('in_flight');
+        return { ok: false, kind: 'overloaded', message: error.message };
       }
     }
     const response = this.respond(matches, planned, decision);

@@ -74,7 +74,8 @@ export const SETTINGS = {
   },
   redisTimeoutMs: {
     flag: '--redis-timeout', env: ['REDIS_TIMEOUT_MS'], default: 10, type: 'ms',
-    doc: 'Bound on every Redis call; well under Envoy\'s 20 ms default.', parse: integer(1, 60_000),
+    doc: 'Redis counts as failed when it leaves a command unanswered this long (its own silence: time queued in this process does not count). Below Envoy\'s 20 ms, so the failure mode answers before Envoy gives up.',
+    parse: integer(1, 60_000),
   },
   redisMode: {
     flag: '--redis-mode', env: ['REDIS_MODE', 'REDIS_TYPE'], default: 'single' as RedisMode, type: 'single|cluster|sentinel',
@@ -108,7 +109,7 @@ export const SETTINGS = {
   },
   failureMode: {
     flag: '--failure-mode', env: ['FAILURE_MODE'], default: 'error' as FailureMode, type: 'error|allow|deny|local',
-    doc: 'When Redis cannot answer in time: gRPC UNAVAILABLE (Envoy\'s failure_mode_deny decides), OK, OVER_LIMIT, or an in-process token bucket with each limit divided by `--local-fallback-share`.',
+    doc: 'When Redis fails (silent, unreachable, refusing credentials, error replies): gRPC UNAVAILABLE (Envoy\'s failure_mode_deny decides), OK, OVER_LIMIT, or an in-process token bucket with each limit divided by `--local-fallback-share`.',
     parse: oneOf<FailureMode>('error', 'allow', 'deny', 'local'),
   },
   localFallbackShare: {
@@ -120,9 +121,14 @@ export const SETTINGS = {
     doc: 'Over-limit buckets remembered in process until their retry time, answered without Redis (LRU). 0 turns the cache off.',
     parse: integer(0, 10_000_000),
   },
+  maxInFlight: {
+    flag: '--max-in-flight', env: ['MAX_IN_FLIGHT'], default: 4096, type: 'count',
+    doc: 'Decisions that may wait on Redis at once; past it calls are shed with gRPC RESOURCE_EXHAUSTED (counted in `rateguard_overload_total`), never counted as a Redis failure.',
+    parse: integer(1, 1_000_000),
+  },
   breakerThreshold: {
     flag: '--breaker-threshold', env: ['BREAKER_THRESHOLD'], default: 5, type: 'count',
-    doc: 'Consecutive Redis failures that open the circuit breaker (calls then get the failure mode at once).', parse: integer(1, 1_000_000),
+    doc: 'Consecutive Redis failures (not overload) that open the circuit breaker (calls then get the failure mode at once).', parse: integer(1, 1_000_000),
   },
   breakerProbeIntervalMs: {
     flag: '--breaker-probe-interval', env: ['BREAKER_PROBE_INTERVAL_MS'], default: 500, type: 'ms',

@@ -74,7 +74,8 @@ export class FailureModeStore implements BucketStore {
       this.breaker.success();
       return decision;
     } catch (error) {
-      if (!isStoreError(error)) throw error;
+      // Only Redis faults count towards the breaker; a shed call is not one.
+      if (!isStoreError(error) || error.kind === 'overloaded') throw error;
       this.options.onStoreError?.(error.kind);
       this.breaker.failure();
       return this.fallback(plan, error);

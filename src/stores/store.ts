@@ -18,7 +18,15 @@ export interface BucketStore {
   close(): Promise<void>;
 }
 
-export type StoreErrorKind = 'timeout' | 'unavailable' | 'failed';
+/**
+ * Why the store could not decide. Redis faults: `timeout` (Redis silent), `unavailable` (no
+ * connection: refused, lost, not yet made), `auth` (wrong or missing credentials), `failed` (an
+ * error reply). `overloaded` is not a Redis fault: this process shed the call (docs/redis.md).
+ */
+export type StoreErrorKind = 'timeout' | 'unavailable' | 'auth' | 'failed' | 'overloaded';
+
+/** The kinds that mean Redis itself failed: only these count towards the circuit breaker. */
+export const REDIS_FAULT_KINDS: readonly StoreErrorKind[] = ['timeout', 'unavailable', 'auth', 'failed'];
 
 /** The store could not decide: tell it apart from "limited" and pick a failure mode. */
 export class StoreError extends Error {

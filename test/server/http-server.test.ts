@@ -51,7 +51,7 @@ describe('the HTTP port', () => {
     const healthClient = new (grpc.makeGenericClientConstructor({}, 'x'))(`127.0.0.1:${other.sidecar.grpcPort}`, grpc.credentials.createInsecure());
     expect(await healthCheck(healthClient, '')).toBe('SERVING');
     expect(await healthCheck(healthClient, 'ratelimit')).toBe('SERVING');
-    other.sidecar.health.set('NOT_SERVING');
+    other.sidecar.health.drain();
     expect(await healthCheck(healthClient, 'ratelimit')).toBe('NOT_SERVING');
     const draining = await fetch(`http://127.0.0.1:${other.sidecar.httpPort}/healthcheck`);
     expect(draining.status).toBe(503);

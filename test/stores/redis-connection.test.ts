@@ -49,9 +49,11 @@ describe('connection options', () => {
     const withFile = new RedisStore({ url: redis.url, passwordFile: file, timeoutMs: 2000 });
     const without = new RedisStore({ url: redis.url, timeoutMs: 2000 });
     try {
+      await withFile.ready();
       expect((await withFile.decide(plan)).buckets[0]!.remaining).toBe(2);
-      const error = await without.decide(plan).then(() => undefined, (e: unknown) => e);
+      const error = await without.ready(2000).then(() => undefined, (e: unknown) => e);
       expect(error).toBeInstanceOf(StoreError);
+      expect((error as StoreError).kind).toBe('auth');
     } finally {
       await withFile.close();
       await without.close();

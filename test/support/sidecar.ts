@@ -25,6 +25,8 @@ export async function startTestSidecar(files: Record<string, string>, flags: str
   const resolved = resolveSettings(['--config', dir, '--grpc-port', '0', '--http-port', '0', '--host', '127.0.0.1', ...flags], {});
   if (!resolved.ok) throw new Error(resolved.errors.join('; '));
   const sidecar = await startSidecar(resolved.settings, pino({ level: 'silent' }));
+  // With Redis the sidecar is NOT_SERVING until Redis first answered (as Kubernetes would wait).
+  await servingWithin(sidecar, 10_000);
   const client = new RateLimitServiceClient(`127.0.0.1:${sidecar.grpcPort}`, grpc.credentials.createInsecure());
   return {
     sidecar,
@@ -45,6 +47,24 @@ export async function startTestSidecar(files: Record<string, string>, flags: str
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+function servingWithin(sidecar: Sidecar, timeoutMs: number): Promise<void> {
+  const { health } = sidecar;
+  if (health.status === 'SERVING') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      health.off('change', check);
+      reject(new Error(`sidecar not SERVING within ${timeoutMs} ms (Redis never answered?)`));
+    }, timeoutMs);
+    const check = () => {
+      if (health.status !== 'SERVING') return;
+      clearTimeout(timer);
+      health.off('change', check);
+      resolve();
+    };
+    health.on('change', check);
+  });
 }
 
 /** A request with one descriptor per argument, each `[[key, value], ...]`. */

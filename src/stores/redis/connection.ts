@@ -39,7 +39,8 @@ export interface RedisConnectionOptions {
  *   would be replayed, late and all at once, on reconnect;
  * - no per-request retries and no resend of unfulfilled commands after a reconnect: a script that
  *   may have run must never run twice (double counting);
- * - auto-pipelining: all decisions of one event-loop tick share one write.
+ * - auto-pipelining: all decisions of one event-loop tick share one write;
+ * - a connect that hangs (a host that drops packets) gives up after 2 s, not ioredis' 10 s.
  * Reconnection itself goes on in the background, with capped backoff.
  */
 export const LIMITER_CLIENT_OPTIONS = {
@@ -47,8 +48,39 @@ export const LIMITER_CLIENT_OPTIONS = {
   maxRetriesPerRequest: 0,
   autoResendUnfulfilledCommands: false,
   enableAutoPipelining: true,
+  connectTimeout: 2000,
   retryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
 } satisfies RedisOptions;
+
+/** What `new Cluster(seeds, options)` takes. */
+export type LimiterClusterOptions = NonNullable<ConstructorParameters<typeof Cluster>[1]>;
+
+/**
+ * Cluster settings for a limiter, around per-node `redisOptions` (auth, TLS):
+ * - ioredis re-sends a command whose node connection closed ("Connection is closed.") after
+ *   `retryDelayOnFailover`; the script may have run before the close, so that retry would charge
+ *   twice: it is off (0). Redirections are still followed, and CLUSTERDOWN/TRYAGAIN retried: those
+ *   are error replies, the script did not run. After a failover, MOVED replies lead to the new master;
+ * - the offline queue is on so that a command for a node whose connection is still being made
+ *   (nodes connect on first use) waits for it instead of failing; it was never written, so that is
+ *   safe. RedisStore itself fails every call at once while the cluster as a whole is not ready, so
+ *   nothing piles up during an outage; a node that cannot be reached fails its queue within
+ *   `connectTimeout`.
+ */
+export function limiterClusterOptions(redisOptions: NonNullable<LimiterClusterOptions['redisOptions']> = {}): LimiterClusterOptions {
+  const { retryStrategy: _perNodeRetry, enableOfflineQueue: _perNodeQueue, ...perNode } = LIMITER_CLIENT_OPTIONS;
+  return {
+    enableOfflineQueue: true,
+    enableAutoPipelining: true,
+    maxRedirections: 16,
+    retryDelayOnFailover: 0,
+    retryDelayOnClusterDown: 20,
+    retryDelayOnTryAgain: 20,
+    scaleReads: 'master',
+    clusterRetryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
+    redisOptions: { ...perNode, ...redisOptions },
+  };
+}
 
 interface Endpoint {
   host: string;
@@ -119,22 +151,9 @@ export function createRedisClient(options: RedisConnectionOptions): RedisClient 
   };
 
   if (mode === 'cluster') {
-    const { retryStrategy: _perNodeRetry, enableOfflineQueue, ...perNode } = LIMITER_CLIENT_OPTIONS;
     return new Cluster(
       all.map((e) => ({ host: e.host, port: e.port })),
-      {
-        enableOfflineQueue,
-        enableAutoPipelining: true,
-        // MOVED/ASK are followed (the script did not run there); CLUSTERDOWN/TRYAGAIN are retried
-        // shortly; the store's timeout bounds all of it.
-        maxRedirections: 16,
-        retryDelayOnFailover: 20,
-        retryDelayOnClusterDown: 20,
-        retryDelayOnTryAgain: 20,
-        scaleReads: 'master',
-        clusterRetryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
-        redisOptions: { ...perNode, ...auth },
-      },
+      limiterClusterOptions(auth),
     );
   }
   if (mode === 'sentinel') {

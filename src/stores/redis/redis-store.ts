@@ -1,63 +1,101 @@
-import { Cluster } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import type { BucketResult, Decision, Plan } from '../../engine/plan.js';
-import { type BucketStore, StoreError } from '../store.js';
+import { type BucketStore, StoreError, type StoreErrorKind } from '../store.js';
 import { createRedisClient, type RedisClient, type RedisConnectionOptions } from './connection.js';
 import { refundedResult, slotGroups, wasCharged } from './cross-slot.js';
 import { parseDecideReply, runDecideScript, type ScriptMode, scriptMode } from './decide-script.js';
+import { connectionProblem, toStoreError } from './redis-errors.js';
+import { describe, SilenceWatch } from './silence-watch.js';
 
 export interface RedisStoreOptions extends RedisConnectionOptions {
   /**
    * An existing ioredis client (standalone or Cluster). rateguard registers its script on it and
-   * leaves closing it to you. For safe counting, create it with `LIMITER_CLIENT_OPTIONS`.
+   * leaves closing it to you. For safe counting, create it with `LIMITER_CLIENT_OPTIONS`
+   * (`limiterClusterOptions()` for a Cluster).
    */
   client?: RedisClient;
-  /** Every store call settles within this many ms; past it the call rejects with a timeout. Default 50. */
+  /**
+   * Redis counts as failed when it leaves the oldest command on a connection unanswered this long
+   * (ms). Time spent queued in this process does not count: see docs/redis.md. Default 50.
+   */
   timeoutMs?: number;
+  /** Idle connections are PINGed this often (ms), so a silent Redis is noticed without traffic. Default 1000. */
+  heartbeatMs?: number;
+  /** Told when Redis becomes unavailable (not connected, or silent) and available again, with why. */
+  onAvailabilityChange?: (available: boolean, reason: string) => void;
 }
 
-/** Matches ioredis' messages for "not connected right now" (offline queue disabled, closed, refused). */
-const UNAVAILABLE = /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|MaxRetriesPerRequest|ENOTFOUND|EHOSTUNREACH|CLUSTERDOWN|LOADING|MASTERDOWN/;
-
-function toStoreError(error: unknown): StoreError {
-  if (error instanceof StoreError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new StoreError(UNAVAILABLE.test(message) ? 'unavailable' : 'failed', `redis: ${message}`, { cause: error });
+interface Problem {
+  readonly kind: StoreErrorKind;
+  readonly text: string;
 }
 
 /**
  * Buckets in Redis: every decision is ONE call of lua/token_bucket.lua, atomic on the server and
- * timed by the server's clock. A timed-out or failed call is never retried: it may have counted.
+ * timed by the server's clock. A failed call is never retried: it may have counted. Calls fail at
+ * once while there is no connection (before the first one, too): nothing piles up to be replayed.
  */
 export class RedisStore implements BucketStore {
   readonly client: RedisClient;
   private readonly ownsClient: boolean;
-  private readonly timeoutMs: number;
-  /** Settles when the client is first ready; until then calls wait for it (within their timeout). */
+  private readonly watch: SilenceWatch;
+  /** Settles when the client is first ready. */
   private readonly firstReady: Promise<void>;
-  private everReady = false;
+  /** The latest connection error: it names why calls fail while not connected. */
+  private lastProblem: Problem | undefined;
+  /** Connections found silent and not heard from since. */
+  private readonly silent = new Set<Redis>();
+  private connected = false;
+  private availableNow = false;
+  private readonly onAvailabilityChange: RedisStoreOptions['onAvailabilityChange'];
   /** Decisions sent and not yet answered: with none, the next one is written at once. */
   private inFlight = 0;
 
   constructor(options: RedisStoreOptions = {}) {
-    this.timeoutMs = options.timeoutMs ?? 50;
-    if (!(this.timeoutMs > 0) || !Number.isFinite(this.timeoutMs)) {
+    const timeoutMs = options.timeoutMs ?? 50;
+    if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
       throw new RangeError(`timeoutMs must be a finite number > 0, got ${options.timeoutMs}`);
     }
+    this.onAvailabilityChange = options.onAvailabilityChange;
     this.ownsClient = options.client === undefined;
     this.client = options.client ?? createRedisClient(options);
-    // An unhandled 'error' event would crash the process; connection state is observed elsewhere.
-    if (this.ownsClient) this.client.on('error', () => {});
+    this.watch = new SilenceWatch({
+      silenceMs: timeoutMs,
+      heartbeatMs: options.heartbeatMs ?? 1000,
+      connections: () => (this.client instanceof Cluster ? this.client.nodes() : [this.client]),
+      onSilent: (connection, silentMs, waiting) => {
+        this.silent.add(connection);
+        this.updateAvailability(`no reply from ${describe(connection)} for ${Math.round(silentMs)} ms (${waiting} commands waiting)`);
+      },
+      onHeard: (connection) => {
+        this.silent.delete(connection);
+        this.updateAvailability(`${describe(connection)} answers again`);
+      },
+    });
     this.firstReady = new Promise<void>((resolve) => {
       if (this.client.status === 'ready') resolve();
       else this.client.once('ready', () => resolve());
-    }).then(() => {
-      this.everReady = true;
     });
+    this.followConnection();
   }
 
-  /** Resolves once connected, or rejects with a StoreError after `timeoutMs` (or the given time). */
-  ready(timeoutMs = this.timeoutMs): Promise<void> {
-    return this.bounded(this.firstReady, timeoutMs);
+  /** Connected, and no connection silent: decisions are expected to succeed. */
+  get available(): boolean {
+    return this.availableNow;
+  }
+
+  /**
+   * Resolves once connected for the first time; rejects with a StoreError naming the latest
+   * connection problem if that takes longer than `timeoutMs` (default 5000).
+   */
+  ready(timeoutMs = 5000): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(this.notConnected(`not connected after ${timeoutMs} ms`)), timeoutMs);
+      void this.firstReady.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   decide(plan: Plan): Promise<Decision> {
@@ -67,13 +105,13 @@ export class RedisStore implements BucketStore {
   /** `decide` with the server clock replaced by `nowUs`: for the shared test vectors only. */
   decideAt(plan: Plan, nowUs: number | undefined): Promise<Decision> {
     if (plan.buckets.length === 0) return Promise.resolve({ allowed: true, buckets: [] });
+    if (this.client.status !== 'ready') return Promise.reject(this.notConnected());
     const groups = this.client instanceof Cluster ? slotGroups(plan.buckets) : undefined;
-    const call = () =>
+    const decision =
       groups === undefined || groups.length === 1
         ? this.runScript(scriptMode(plan), plan.buckets, nowUs).then((reply) => parseDecideReply(plan, reply))
         : this.decideAcrossSlots(plan, groups, nowUs);
-    // Before the first connection there is no offline queue to hold the call: wait for it instead.
-    return this.bounded(this.everReady ? call() : this.firstReady.then(call));
+    return decision.catch(this.rethrow);
   }
 
   /**
@@ -87,6 +125,7 @@ export class RedisStore implements BucketStore {
       this.inFlight -= 1;
     };
     const reply = runDecideScript(this.client, mode, buckets, nowUs, dispatch);
+    this.watch.arm();
     reply.then(done, done);
     return reply;
   }
@@ -102,7 +141,7 @@ export class RedisStore implements BucketStore {
     const refund = plan.mode === 'all_or_nothing' && !allowed;
     if (refund) await this.refund(subplans, decisions, nowUs);
     const failure = settled.find((s) => s.status === 'rejected');
-    if (failure !== undefined) throw toStoreError(failure.reason);
+    if (failure !== undefined) throw failure.reason;
     const buckets = new Array<BucketResult>(plan.buckets.length);
     groups.forEach((indexes, g) =>
       indexes.forEach((planIndex, i) => {
@@ -129,36 +168,68 @@ export class RedisStore implements BucketStore {
 
   reset(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return Promise.resolve(0);
+    if (this.client.status !== 'ready') return Promise.reject(this.notConnected());
     // One DEL per key: in a Cluster the keys of different identities live in different slots.
-    return this.bounded(Promise.all(keys.map((key) => this.client.del(key)))).then((counts) =>
-      counts.reduce((sum, n) => sum + n, 0),
-    );
+    const deleted = Promise.all(keys.map((key) => this.client.del(key)));
+    this.watch.arm();
+    return deleted.then((counts) => counts.reduce((sum, n) => sum + n, 0), this.rethrow);
   }
 
-  /** Resolves when Redis answers a PING within the timeout (the circuit breaker's probe). */
+  /** Resolves when Redis answers a PING (the circuit breaker's probe). */
   probe(): Promise<void> {
-    return this.bounded(this.client.ping()).then(() => undefined);
+    if (this.client.status !== 'ready') return Promise.reject(this.notConnected());
+    const pong = this.client.ping();
+    this.watch.arm();
+    return pong.then(() => undefined, this.rethrow);
   }
 
   async close(): Promise<void> {
+    this.watch.stop();
     if (!this.ownsClient) return;
     await this.client.quit().catch(() => this.client.disconnect());
   }
 
-  /** Settles within timeoutMs, with a StoreError on timeout or failure. */
-  private bounded<T>(work: Promise<T>, timeoutMs = this.timeoutMs): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new StoreError('timeout', `redis: no answer within ${timeoutMs} ms`)), timeoutMs);
-      work.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(toStoreError(error));
-        },
-      );
+  private readonly rethrow = (error: unknown): never => {
+    throw toStoreError(error, this.lastProblem);
+  };
+
+  private notConnected(detail?: string): StoreError {
+    const problem = this.lastProblem;
+    const why = problem === undefined ? (detail ?? `no connection yet (${this.client.status})`) : problem.text;
+    return new StoreError(problem?.kind ?? 'unavailable', `redis: not connected: ${why}`);
+  }
+
+  /** Connection state from ioredis' events: why calls fail, and availability for health. */
+  private followConnection(): void {
+    const client = this.client;
+    const problem = (error: Error) => {
+      this.lastProblem = connectionProblem(error);
+    };
+    // An unhandled 'error' event would crash the process; it is recorded instead.
+    client.on('error', problem);
+    if (client instanceof Cluster) client.on('node error', problem);
+    client.on('ready', () => {
+      this.lastProblem = undefined;
+      this.connected = true;
+      this.updateAvailability('connected');
     });
+    const lost = () => {
+      if (!this.connected) return;
+      this.connected = false;
+      this.updateAvailability(this.lastProblem?.text ?? 'connection lost');
+    };
+    client.on('close', lost);
+    client.on('end', lost);
+    if (client.status === 'ready') {
+      this.connected = true;
+      this.availableNow = true;
+    }
+  }
+
+  private updateAvailability(reason: string): void {
+    const available = this.connected && this.silent.size === 0;
+    if (available === this.availableNow) return;
+    this.availableNow = available;
+    this.onAvailabilityChange?.(available, reason);
   }
 }
