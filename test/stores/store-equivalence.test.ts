@@ -1,13 +1,16 @@
 /**
  * Property: random schedules of charges, peeks and elapsed time give the same decisions on
- * MemoryStore, RedisStore (the Lua script) and a tiny reference model in exact integer arithmetic.
+ * MemoryStore, RedisStore (the Lua script) and a tiny reference model in exact integer arithmetic,
+ * in both charge modes. A plan names a token bucket and a fixed window any number of times, in any
+ * order: a key named more than once is one bucket charged for the sum of its costs (spec,
+ * "Deciding a plan", step 1).
  * Times are multiples of 62.5 ms and the bucket refills 4 tokens/s, so every token count is a
  * multiple of 1/4: exact in floating point too, so the model may use plain integers (quarters).
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fixedWindow, tokenBucket } from '../../src/engine/limit.js';
-import type { Plan } from '../../src/engine/plan.js';
+import type { ChargeMode, Plan } from '../../src/engine/plan.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
 import { RedisStore } from '../../src/stores/redis/redis-store.js';
 import { type RedisProcess, startRedis } from '../support/redis-server.js';
@@ -17,10 +20,22 @@ const STEP_US = 62_500;
 const bucket = tokenBucket({ capacity: 5, refillTokens: 4, periodUs: 1_000_000 });
 const window = fixedWindow(3, 1_000_000);
 
+type Target = 'bucket' | 'window';
+
+/** One bucket of a plan: which of the two keys, and its cost. */
+interface Entry {
+  target: Target;
+  cost: number;
+}
+
 interface Step {
   advanceSteps: number;
-  bucketCost: number;
-  windowCost: number;
+  entries: Entry[];
+}
+
+/** What a step asks of one key: the costs of its entries, summed; undefined when it names it not. */
+function costOf(step: Step, target: Target): number | undefined {
+  return step.entries.reduce<number | undefined>((sum, entry) => (entry.target === target ? (sum ?? 0) + entry.cost : sum), undefined);
 }
 
 /** The reference model: the spec restated in integers. */
@@ -30,26 +45,34 @@ class Model {
   private count = 0;
   private windowStart = -1;
 
-  decide(nowUs: number, step: Step): { allowed: boolean; bucketLeft: number; windowLeft: number } {
+  constructor(private readonly mode: ChargeMode) {}
+
+  decide(nowUs: number, step: Step): { allowed: boolean; left: Record<Target, number> } {
+    // A key the plan does not name is neither decided nor charged.
+    const bucketCost = costOf(step, 'bucket');
+    const windowCost = costOf(step, 'window');
     const refilled = this.quarters === undefined ? 20 : Math.min(20, this.quarters + (nowUs - this.stampUs) / STEP_US);
     const start = Math.floor(nowUs / 1_000_000) * 1_000_000;
     const count = start === this.windowStart ? this.count : 0;
-    const bucketOk = step.bucketCost <= 5 && refilled >= step.bucketCost * 4;
-    const windowOk = step.windowCost <= 3 && count + step.windowCost <= 3;
+    const bucketOk = bucketCost === undefined || (bucketCost <= 5 && refilled >= bucketCost * 4);
+    const windowOk = windowCost === undefined || (windowCost <= 3 && count + windowCost <= 3);
     const allowed = bucketOk && windowOk;
+    // Independent mode charges an allowing bucket and counts every hit of a window.
+    const chargeBucket = this.mode === 'all_or_nothing' ? allowed : bucketOk;
+    const chargeWindow = this.mode === 'all_or_nothing' ? allowed : true;
     let quarters = refilled;
     let counted = count;
-    if (allowed && step.bucketCost > 0) {
-      quarters = refilled - step.bucketCost * 4;
+    if (chargeBucket && bucketCost !== undefined && bucketCost > 0) {
+      quarters = refilled - bucketCost * 4;
       this.quarters = quarters;
       this.stampUs = nowUs;
     }
-    if (allowed && step.windowCost > 0) {
-      counted = count + step.windowCost;
+    if (chargeWindow && windowCost !== undefined && windowCost > 0) {
+      counted = count + windowCost;
       this.count = counted;
       this.windowStart = start;
     }
-    return { allowed, bucketLeft: Math.floor(quarters / 4), windowLeft: 3 - counted };
+    return { allowed, left: { bucket: Math.floor(quarters / 4), window: Math.max(0, 3 - counted) } };
   }
 }
 
@@ -58,6 +81,7 @@ let redisStore: RedisStore;
 beforeAll(async () => {
   redis = await startRedis();
   redisStore = new RedisStore({ url: redis.url, timeoutMs: 2000 });
+  await redisStore.ready();
 });
 afterAll(async () => {
   await redisStore.close();
@@ -65,20 +89,23 @@ afterAll(async () => {
 });
 
 let run = 0;
-it('MemoryStore, RedisStore and the reference model agree on random schedules', async () => {
-  const step = fc.record({ advanceSteps: fc.integer({ min: 0, max: 24 }), bucketCost: fc.integer({ min: 0, max: 6 }), windowCost: fc.integer({ min: 0, max: 4 }) });
+it('MemoryStore, RedisStore and the reference model agree on random schedules, keys repeated or not', async () => {
+  const entry = fc.oneof(
+    fc.record({ target: fc.constant<Target>('bucket'), cost: fc.integer({ min: 0, max: 6 }) }),
+    fc.record({ target: fc.constant<Target>('window'), cost: fc.integer({ min: 0, max: 4 }) }),
+  );
+  const step = fc.record({ advanceSteps: fc.integer({ min: 0, max: 24 }), entries: fc.array(entry, { minLength: 1, maxLength: 4 }) });
+  const mode = fc.constantFrom<ChargeMode>('all_or_nothing', 'independent');
   await fc.assert(
-    fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 40 }), async (steps) => {
+    fc.asyncProperty(mode, fc.array(step, { minLength: 1, maxLength: 40 }), async (chargeMode, steps) => {
       run += 1;
       let now = START;
       const memory = new MemoryStore({ clock: () => now });
-      const model = new Model();
+      const model = new Model(chargeMode);
+      const limits = { bucket, window };
       const plan = (s: Step): Plan => ({
-        mode: 'all_or_nothing',
-        buckets: [
-          { key: `eq:${run}:tb`, limit: bucket, cost: s.bucketCost },
-          { key: `eq:${run}:fw`, limit: window, cost: s.windowCost },
-        ],
+        mode: chargeMode,
+        buckets: s.entries.map(({ target, cost }) => ({ key: `eq:${run}:${target}`, limit: limits[target], cost })),
       });
       try {
         for (const s of steps) {
@@ -87,7 +114,10 @@ it('MemoryStore, RedisStore and the reference model agree on random schedules', 
           const fromRedis = await redisStore.decideAt(plan(s), now);
           const fromModel = model.decide(now, s);
           expect(fromRedis).toEqual(fromMemory);
-          expect({ allowed: fromMemory.allowed, bucketLeft: fromMemory.buckets[0]!.remaining, windowLeft: fromMemory.buckets[1]!.remaining }).toEqual(fromModel);
+          expect({ allowed: fromMemory.allowed, left: fromMemory.buckets.map((b) => b.remaining) }).toEqual({
+            allowed: fromModel.allowed,
+            left: s.entries.map((e) => fromModel.left[e.target]),
+          });
         }
       } finally {
         await memory.close();
