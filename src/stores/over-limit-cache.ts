@@ -10,6 +10,7 @@
  * read, and report their full capacity.
  */
 import { type Clock, systemClock } from '../engine/clock.js';
+import { costOfKey } from '../engine/bucket-math.js';
 import type { BucketResult, Decision, Plan } from '../engine/plan.js';
 import { trimToSize } from './lru.js';
 import type { BucketStore } from './store.js';
@@ -107,7 +108,9 @@ export class OverLimitCache implements BucketStore {
 
   private remember(plan: Plan, decision: Decision, now: number): void {
     decision.buckets.forEach((result, i) => {
-      const { key, cost, shadow } = plan.buckets[i]!;
+      const { key, shadow } = plan.buckets[i]!;
+      // A key repeated in the plan was denied for the sum of its entries' costs.
+      const cost = costOfKey(plan.buckets, key);
       // retryUs -1 (a cost above the capacity) is the request's own problem, not the bucket's.
       if (result.allowed || shadow === true || result.retryUs <= 0) return;
       this.denials.delete(key);

@@ -45,6 +45,16 @@ describe('OverLimitCache over a MemoryStore (one clock for both)', () => {
     await cache.close();
   });
 
+  it('remembers a repeated key denied for the sum of its costs, so a smaller request still reaches the store', async () => {
+    const cache = make();
+    expect((await cache.decide(plan('r', 1))).allowed).toBe(true); // 1 token left
+    const twice: Plan = { mode: 'all_or_nothing', buckets: [{ key: 'r', limit, cost: 1 }, { key: 'r', limit, cost: 1 }] };
+    expect((await cache.decide(twice)).allowed).toBe(false); // 1 + 1 > the 1 token left: denied for cost 2
+    const single = await cache.decide(plan('r', 1));
+    expect([single.allowed, single.source]).toEqual([true, undefined]);
+    await cache.close();
+  });
+
   it('forgets a client on reset and keeps at most maxEntries denials', async () => {
     const cache = make();
     for (const key of ['d', 'e', 'f']) {

@@ -59,6 +59,24 @@ describe('RedisStore on Redis Cluster', () => {
     expect(await peek(store, ids[0])).toBe(100); // and really refunded
   });
 
+  it('refunds a key repeated in the denied plan once, for the sum of its costs, and reports it so on every entry', async () => {
+    const ids = findIdsInTwoSlots('repeated');
+    await store.decide(one(ids[1], 100)); // empty the second bucket
+    const plan: Plan = {
+      mode: 'all_or_nothing',
+      buckets: [
+        { key: keyOf(ids[0]), limit, cost: 5 },
+        { key: keyOf(ids[0]), limit, cost: 0 },
+        { key: keyOf(ids[0]), limit, cost: 2 },
+        { key: keyOf(ids[1]), limit, cost: 1 },
+      ],
+    };
+    const decision = await store.decide(plan);
+    expect(decision.allowed).toBe(false);
+    expect(decision.buckets.map((b) => [b.allowed, b.remaining])).toEqual([[true, 100], [true, 100], [true, 100], [false, 0]]);
+    expect(await peek(store, ids[0])).toBe(100);
+  });
+
   it('charges every slot when all allow', async () => {
     const ids = findIdsInTwoSlots('both');
     const pair: Plan = { mode: 'all_or_nothing', buckets: ids.map((id) => ({ key: keyOf(id), limit, cost: 3 })) };

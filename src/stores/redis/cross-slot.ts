@@ -19,15 +19,18 @@ export function slotGroups(buckets: readonly BucketRequest[]): number[][] {
   return [...bySlot.values()];
 }
 
-/** Whether the script charged this bucket in an allowed all-or-nothing group. */
-export function wasCharged(bucket: BucketRequest, result: BucketResult): boolean {
-  return bucket.cost > 0 && result.allowed;
+/**
+ * Whether the script charged this bucket in an allowed all-or-nothing group. `cost` is what its
+ * key was charged in the plan: the sum over entries that repeat the key (docs/token-bucket-spec.md).
+ */
+export function wasCharged(cost: number, result: BucketResult): boolean {
+  return cost > 0 && result.allowed;
 }
 
-/** The result a bucket reports once its charge has been given back (the TypeScript side of mode `r`). */
-export function refundedResult(bucket: BucketRequest, result: BucketResult): BucketResult {
+/** The result a bucket reports once its key's charge `cost` has been given back (the TypeScript side of mode `r`). */
+export function refundedResult(bucket: BucketRequest, result: BucketResult, cost: number): BucketResult {
   const { capacity, periodUs, refillTokens, algorithm } = bucket.limit;
-  const level = Math.min(capacity, result.level + bucket.cost);
+  const level = Math.min(capacity, result.level + cost);
   const resetUs = algorithm === 'token_bucket' ? Math.ceil(((capacity - level) * periodUs) / refillTokens) : result.resetUs;
   return { ...result, level, remaining: Math.floor(level), resetUs };
 }

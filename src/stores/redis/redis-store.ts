@@ -1,4 +1,5 @@
 import { Cluster, type Redis } from 'ioredis';
+import { costOfKey } from '../../engine/bucket-math.js';
 import type { BucketResult, Decision, Plan } from '../../engine/plan.js';
 import { type BucketStore, StoreError, type StoreErrorKind } from '../store.js';
 import { createRedisClient, type RedisClient, type RedisConnectionOptions } from './connection.js';
@@ -147,7 +148,8 @@ export class RedisStore implements BucketStore {
       indexes.forEach((planIndex, i) => {
         const result = decisions[g]!.buckets[i]!;
         const bucket = plan.buckets[planIndex]!;
-        buckets[planIndex] = refund && decisions[g]!.allowed && wasCharged(bucket, result) ? refundedResult(bucket, result) : result;
+        const cost = costOfKey(plan.buckets, bucket.key);
+        buckets[planIndex] = refund && decisions[g]!.allowed && wasCharged(cost, result) ? refundedResult(bucket, result, cost) : result;
       }),
     );
     return { allowed, buckets };
@@ -160,7 +162,8 @@ export class RedisStore implements BucketStore {
   private async refund(subplans: Plan[], decisions: (Decision | undefined)[], nowUs: number | undefined): Promise<void> {
     const charged = subplans.flatMap((sub, g) => {
       const decision = decisions[g];
-      return decision?.allowed === true ? sub.buckets.filter((bucket, i) => wasCharged(bucket, decision.buckets[i]!)) : [];
+      // Every entry of a charged key is sent: the script refunds a repeated key's summed cost once.
+      return decision?.allowed === true ? sub.buckets.filter((bucket, i) => wasCharged(costOfKey(sub.buckets, bucket.key), decision.buckets[i]!)) : [];
     });
     const bySlot = slotGroups(charged).map((indexes) => indexes.map((i) => charged[i]!));
     await Promise.all(bySlot.map((buckets) => this.runScript('r', buckets, nowUs))).catch(() => undefined);
