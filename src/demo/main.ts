@@ -15,18 +15,20 @@ import { serveDemo } from './serve-demo.js';
 
 const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'info' });
 
-function chooseLimits(argv: readonly string[]): DemoLimits {
+async function chooseLimits(argv: readonly string[]): Promise<DemoLimits> {
   if (argv.includes('--sidecar')) {
     const timeoutMs = process.env.RATEGUARD_TIMEOUT_MS === undefined ? undefined : Number(process.env.RATEGUARD_TIMEOUT_MS);
     return sidecarDemoLimits(process.env.RATEGUARD_ADDRESS ?? '127.0.0.1:8081', logger, undefined, timeoutMs);
   }
   if (argv.includes('--behind-proxy')) return unlimitedDemoLimits();
-  const useRedis = argv.includes('--redis');
-  const store = useRedis ? new RedisStore({ url: process.env.REDIS_URL ?? 'redis://localhost:6379' }) : new MemoryStore();
-  return localDemoLimits(store, useRedis ? 'redis' : 'memory', logger);
+  if (!argv.includes('--redis')) return localDemoLimits(new MemoryStore(), 'memory', logger);
+  const store = new RedisStore({ url: process.env.REDIS_URL ?? 'redis://localhost:6379' });
+  // Calls fail at once until Redis first answers (no queue to replay): serve once connected.
+  await store.ready().catch((error: unknown) => logger.warn({ err: String(error) }, 'serving before Redis answered: limits fail open until it does'));
+  return localDemoLimits(store, 'redis', logger);
 }
 
-const limits = chooseLimits(process.argv);
+const limits = await chooseLimits(process.argv);
 const app = createDemoApp(limits, process.env.ADMIN_TOKEN);
 // Behind Envoy the client is the last X-Forwarded-For hop Envoy appended, not Envoy's address.
 if (process.argv.includes('--behind-proxy')) app.set('trust proxy', 1);

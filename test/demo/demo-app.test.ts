@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import autocannon from 'autocannon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoApp, localDemoLimits, sidecarDemoLimits } from '../../src/demo/demo-app.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
@@ -72,6 +73,29 @@ describe('two demo servers on one Redis', () => {
       expect(await get(`http://127.0.0.1:${ports[1]}/api/expensive`)).toBe(200);
     } finally {
       await Promise.all(servers.map((s) => s.stop()));
+    }
+  });
+});
+
+describe('npm run demo:redis under autocannon -c 200', () => {
+  it('exactly the limit gets 200: 5 of 4,000 concurrent expensive calls, every other one 429, no store warning', async () => {
+    const redis = await startRedis();
+    const port = await findFreePort();
+    const server = spawnTs('src/demo/main.ts', ['--redis'], { PORT: String(port), REDIS_URL: redis.url, LOG_LEVEL: 'info' });
+    const warnings: string[] = [];
+    server.process.stdout.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) if (line.includes('"level":40')) warnings.push(line);
+    });
+    try {
+      await server.waitForLine(/demo API listening/);
+      const result = await autocannon({ url: `http://127.0.0.1:${port}/api/expensive`, connections: 200, amount: 4000 });
+      const byStatus = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count]));
+      expect(byStatus).toEqual({ 200: 5, 429: 3995 });
+      expect([result.errors, result.timeouts, result.non2xx]).toEqual([0, 0, 3995]);
+      expect(warnings).toEqual([]);
+    } finally {
+      await server.stop();
+      await redis.stop();
     }
   });
 });
