@@ -6,7 +6,7 @@ import autocannon from 'autocannon';
 import type { BenchContext } from './context.js';
 import { EXPRESS_VARIANTS, type ExpressVariant } from './express-variants.js';
 import type { Group, Metrics } from './results.js';
-import { spawnTracked } from './servers.js';
+import { spawnTracked } from './tracked-children.js';
 import { type Contender, interleave } from './stats.js';
 
 const CONNECTIONS = 10;
@@ -39,7 +39,7 @@ export async function expressGroup(ctx: BenchContext): Promise<Group> {
       id: variant,
       label: EXPRESS_VARIANTS[variant].label,
       kind: variant === 'none' ? 'baseline' : variant.startsWith('rateguard') ? 'rateguard' : 'peer',
-      measure: () => cannon(urls[i]!, ctx.timings.seconds),
+      measure: async () => ({ metrics: await cannon(urls[i]!, ctx.timings.seconds) }),
     }));
     ctx.progress('Express: autocannon');
     return {

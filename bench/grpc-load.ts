@@ -1,85 +1,138 @@
 /**
- * A small gRPC load generator over node:http2, for what h2load cannot do: a different request body
- * per call (100k distinct clients). Closed loop: `streams` calls in flight on each of `connections`
- * connections, the bodies taken round-robin. Runs in its own process, so it never shares an event
- * loop with a server; prints one JSON line of metrics.
+ * A gRPC load generator over node:http2 that counts every answer by its gRPC status (OK, OVER_LIMIT
+ * decoded from the response's overall_code, each error code, stream errors), unlike h2load; and can
+ * send a different body per call (100k distinct clients). It must run in its own process, never in the
+ * event loop of the server it loads: `spawnLoad` (bench/spawn-load.ts) starts it, or its CLI:
  *
- *   node --import tsx bench/grpc-load.ts '{"url":"http://127.0.0.1:8081","connections":2,"streams":100,
- *     "seconds":5,"warmupSeconds":1,"keys":100000}'
+ *   node --import tsx bench/grpc-load.ts '{"url":"http://127.0.0.1:8081","mode":"closed","connections":2,
+ *     "streams":100,"seconds":5,"warmupSeconds":1,"body":{"bench":"one","keys":100000}}'
+ *
+ * prints one JSON line: a LoadResult (bench/grpc-load-options.ts).
  */
 import http2 from 'node:http2';
-import type { Metrics } from './results.js';
-import { benchRequest, clientAddress, grpcFrame, SHOULD_RATE_LIMIT_PATH } from './grpc-bodies.js';
+import { fileURLToPath } from 'node:url';
+import { answerName, callHeaders, startCall } from './grpc-call.js';
+import { type LatencySummary, type LoadOptions, type LoadResult, loadBodies, type PhaseCounts } from './grpc-load-options.js';
+import { countInto, type StatusCounts } from './grpc-status.js';
 import { mean, percentile } from './stats.js';
 
-export interface GrpcLoadOptions {
-  readonly url: string;
+interface Phase {
   readonly connections: number;
   readonly streams: number;
-  readonly seconds: number;
-  readonly warmupSeconds: number;
-  /** Distinct clients (1 = one hot key). */
-  readonly keys: number;
+  /** No call is started at or after this time (performance.now()). */
+  readonly deadline: number;
+  /** No call is started once this many were. */
+  readonly calls: number;
+  readonly drainTimeoutMs: number;
 }
 
-const HEADERS = { ':method': 'POST', ':path': SHOULD_RATE_LIMIT_PATH, 'content-type': 'application/grpc', te: 'trailers' };
+interface PhaseRecord extends PhaseCounts {
+  readonly elapsedSeconds: number;
+  readonly latencies: Float64Array;
+}
 
-async function run(options: GrpcLoadOptions): Promise<Metrics> {
-  const bodies = Array.from({ length: options.keys }, (_, i) => grpcFrame(benchRequest(1, clientAddress(i))));
-  const sessions = await Promise.all(Array.from({ length: options.connections }, () => connect(options.url)));
-  let next = 0;
-  let recording = false;
-  let stopped = false;
-  let failed = 0;
-  const latencies: number[] = [];
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const bodies = loadBodies(options.body);
+  const headers = callHeaders(options.grpcTimeout);
+  const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
+  const connections = options.mode === 'burst' ? 1 : options.connections;
+  const streams = options.mode === 'burst' ? options.calls : options.streams;
+  const sessions = await Promise.all(Array.from({ length: connections }, () => connect(options.url, streams)));
+  try {
+    const run = (phase: Omit<Phase, 'connections' | 'streams' | 'drainTimeoutMs'>) =>
+      runPhase(sessions, bodies, headers, { ...phase, connections, streams, drainTimeoutMs });
+    let warmup: PhaseRecord | undefined;
+    if (options.mode === 'closed' && (options.warmupSeconds ?? 0) > 0) {
+      warmup = await run({ deadline: performance.now() + options.warmupSeconds! * 1000, calls: Infinity });
+    }
+    const measured = await run(
+      options.mode === 'burst'
+        ? { deadline: Infinity, calls: options.calls }
+        : { deadline: options.seconds === undefined ? Infinity : performance.now() + options.seconds * 1000, calls: options.calls ?? Infinity },
+    );
+    const latency = summarise(measured.latencies);
+    return {
+      ...counts(measured),
+      elapsedSeconds: measured.elapsedSeconds,
+      rps: measured.answered / measured.elapsedSeconds,
+      ...(latency === undefined ? {} : { latency }),
+      ...(warmup === undefined ? {} : { warmup: counts(warmup) }),
+    };
+  } finally {
+    for (const session of sessions) session.destroy();
+  }
+}
 
-  const call = (session: http2.ClientHttp2Session): void => {
-    if (stopped) return;
+/** Runs calls until the phase's deadline or call count, then waits for every outstanding answer. */
+function runPhase(sessions: readonly http2.ClientHttp2Session[], bodies: readonly Buffer[], headers: http2.OutgoingHttpHeaders, phase: Phase): Promise<PhaseRecord> {
+  if (!Number.isFinite(phase.deadline) && !Number.isFinite(phase.calls)) throw new Error('grpc-load: give seconds or calls');
+  return new Promise((resolve) => {
     const started = performance.now();
-    const stream = session.request(HEADERS);
-    let status: string | undefined;
-    // A gRPC error may come trailers-only, its status in the response headers.
-    stream.on('response', (headers) => (status = headers['grpc-status'] === undefined ? status : String(headers['grpc-status'])));
-    stream.on('trailers', (trailers) => (status = String(trailers['grpc-status'])));
-    stream.on('data', () => {});
-    stream.on('close', () => {
-      if (recording) {
-        if (status === '0') latencies.push(performance.now() - started);
-        else failed++;
-      }
-      call(session);
-    });
-    stream.end(bodies[next]!);
-    next = (next + 1) % bodies.length;
-  };
-  for (const session of sessions) for (let s = 0; s < options.streams; s++) call(session);
-
-  await sleep(options.warmupSeconds * 1000);
-  recording = true;
-  const started = performance.now();
-  await sleep(options.seconds * 1000);
-  recording = false;
-  const elapsedS = (performance.now() - started) / 1000;
-  stopped = true;
-  for (const session of sessions) session.close();
-  const sorted = Float64Array.from(latencies).sort();
-  const counts = { rps: latencies.length / elapsedS, requests: latencies.length, failed };
-  // No call finished inside the window (a badly overloaded machine): no latency to report.
-  if (sorted.length === 0) return counts;
-  return { ...counts, meanMs: mean(sorted), p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99) };
+    const codes: StatusCounts = {};
+    const latencies: number[] = [];
+    let sent = 0;
+    let outstanding = 0;
+    let over = false;
+    let next = 0;
+    let drainTimer: NodeJS.Timeout | undefined;
+    let deadlineTimer: NodeJS.Timeout | undefined;
+    const finish = () => {
+      if (over) return;
+      over = true;
+      clearTimeout(deadlineTimer);
+      clearTimeout(drainTimer);
+      resolve({ sent, answered: sent - outstanding, unanswered: outstanding, codes, elapsedSeconds: (performance.now() - started) / 1000, latencies: Float64Array.from(latencies) });
+    };
+    const mayStart = () => sent < phase.calls && performance.now() < phase.deadline;
+    const drain = () => {
+      if (outstanding === 0) finish();
+      else drainTimer ??= setTimeout(finish, phase.drainTimeoutMs);
+    };
+    const call = (session: http2.ClientHttp2Session) => {
+      const callStarted = performance.now();
+      sent++;
+      outstanding++;
+      startCall(session, headers, bodies[next]!, (answer) => {
+        if (over) return;
+        outstanding--;
+        countInto(codes, answerName(answer));
+        latencies.push(performance.now() - callStarted);
+        if (mayStart() && !session.closed && !session.destroyed) call(session);
+        else if (!mayStart()) drain();
+        else if (outstanding === 0) finish(); // every session is gone
+      });
+      next = (next + 1) % bodies.length;
+    };
+    // The deadline is also checked at every answer; the timer starts the drain when no answer comes.
+    if (Number.isFinite(phase.deadline)) deadlineTimer = setTimeout(drain, Math.max(0, phase.deadline - started));
+    for (let s = 0; s < phase.streams; s++) for (const session of sessions) if (mayStart()) call(session);
+    if (!mayStart()) drain();
+  });
 }
 
-function connect(url: string): Promise<http2.ClientHttp2Session> {
+function counts(record: PhaseRecord): PhaseCounts {
+  return { sent: record.sent, answered: record.answered, unanswered: record.unanswered, codes: record.codes };
+}
+
+function summarise(latencies: Float64Array): LatencySummary | undefined {
+  if (latencies.length === 0) return undefined;
+  const sorted = latencies.sort();
+  return { meanMs: mean(sorted), p50Ms: percentile(sorted, 50), p90Ms: percentile(sorted, 90), p99Ms: percentile(sorted, 99), maxMs: sorted[sorted.length - 1]! };
+}
+
+function connect(url: string, streams: number): Promise<http2.ClientHttp2Session> {
   return new Promise((resolve, reject) => {
-    const session = http2.connect(url, { peerMaxConcurrentStreams: 1000 });
-    session.once('connect', () => resolve(session));
+    const session = http2.connect(url, { peerMaxConcurrentStreams: Math.max(1000, streams), maxSessionMemory: 64 });
+    session.once('connect', () => {
+      session.off('error', reject);
+      session.on('error', () => {}); // its streams end as STREAM_ERROR
+      resolve(session);
+    });
     session.once('error', reject);
   });
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const result = await runLoad(JSON.parse(process.argv[2]!) as LoadOptions);
+  console.log(JSON.stringify(result));
 }
-
-const metrics = await run(JSON.parse(process.argv[2]!) as GrpcLoadOptions);
-console.log(JSON.stringify(metrics));

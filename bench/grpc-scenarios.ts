@@ -9,10 +9,11 @@ import { Code } from '../src/rls/codec.js';
 import { SETTINGS } from '../src/settings/settings.js';
 import type { BenchContext } from './context.js';
 import { benchRequest, floodRequest, grpcFrame, SHOULD_RATE_LIMIT_PATH, writeBody } from './grpc-bodies.js';
-import type { GrpcLoadOptions } from './grpc-load.js';
-import { h2loadArgs, runH2load } from './h2load.js';
-import type { Column, Group, Metrics, Row } from './results.js';
-import { type GrpcTarget, redisCommandCount, spawnTracked, startBaseline, startSidecarProcess, verifyBody } from './servers.js';
+import type { ClosedLoopOptions } from './grpc-load-options.js';
+import { measureGenerator, measureH2load, type Shape } from './grpc-measure.js';
+import { h2loadArgs } from './h2load.js';
+import type { Column, Group, Row } from './results.js';
+import { type GrpcTarget, startBaseline, startSidecarProcess, verifyBody } from './servers.js';
 import { type Contender, interleave, skippedRow } from './stats.js';
 
 const SATURATING = { connections: 2, streams: 100 };
@@ -21,16 +22,37 @@ const CLOSED_LOOP = { connections: 1, streams: 1 };
 const SPREAD = { connections: 4, streams: 50 };
 const DISTINCT_KEYS = 100_000;
 
+/** Redis's own cost per decision (bench/redis-cost.ts); `digits` for the calls per decision. */
+function redisColumns(digits: number): Column[] {
+  return [
+    { metric: 'redisUsPerCall', label: 'Redis µs/call', digits: 1 },
+    { metric: 'redisCallsPerDecision', label: 'Redis calls/decision', digits },
+    { metric: 'redisUsPerDecision', label: 'Redis µs/decision', digits: 1 },
+  ];
+}
+
 const LOAD_COLUMNS: Column[] = [
   { metric: 'rps', label: 'req/s', digits: 0, compare: 'ratio', chart: true },
   { metric: 'meanMs', label: 'mean ms', digits: 2, compare: 'difference', chart: true },
   { metric: 'p50Ms', label: 'p50 ms', digits: 2 },
   { metric: 'p99Ms', label: 'p99 ms', digits: 2, compare: 'difference' },
-  { metric: 'failed', label: 'failed', digits: 0 },
-  { metric: 'scriptCallsPerDecision', label: 'Redis script calls/decision', digits: 3 },
+  { metric: 'ok', label: 'ok', digits: 0, total: true },
+  { metric: 'overLimit', label: 'over_limit', digits: 0, total: true },
+  { metric: 'errors', label: 'errors', digits: 0, total: true },
+  ...redisColumns(3),
 ];
 
-type Shape = { connections: number; streams: number };
+/** How every load table's answers are judged and Redis's cost is read (bench/answer-check.ts, bench/redis-cost.ts). */
+const ANSWERS_RULE =
+  ' ok / over_limit / errors are summed over all rounds; a round with any error answer or any count that disagrees (tolerance 0) ' +
+  'is invalid: marked, and in no median. Redis µs/call: Δusec / Δcalls of EVALSHA in `INFO commandstats` over the run; ' +
+  'calls/decision: script calls / (ok + over_limit); µs/decision: their product.';
+
+/** How the h2load tables count answers. */
+const H2LOAD_ANSWERS =
+  ' h2load counts a gRPC error (HTTP 200, grpc-status in the trailers) as a success, so the answers by gRPC status are the ' +
+  "server's own counters (/metrics), checked against h2load's count and its response DATA bytes (an error answer has none)." +
+  ANSWERS_RULE;
 
 export async function grpcGroups(ctx: BenchContext, publish: (group: Group) => void): Promise<void> {
   const { timings, redis } = ctx;
@@ -48,7 +70,7 @@ export async function grpcGroups(ctx: BenchContext, publish: (group: Group) => v
     }
     const oneBody = writeBody(ctx.scratch, 'one-descriptor', one);
     const fiveBody = writeBody(ctx.scratch, 'five-descriptors', five);
-    const h2 = (target: GrpcTarget, body: string, shape: Shape) => () => h2load(ctx, target, body, shape);
+    const h2 = (target: GrpcTarget, body: string, shape: Shape) => () => measureH2load(ctx, target, body, shape);
 
     const loadGroup = async (id: string, title: string, description: string, body: string, shape: Shape): Promise<Group> => {
       ctx.progress(`gRPC: ${title}`);
@@ -61,7 +83,7 @@ export async function grpcGroups(ctx: BenchContext, publish: (group: Group) => v
         timings.rounds,
         ctx.progress,
       );
-      return { id, title, description, commands: h2loadCommands(ctx, shape), columns: LOAD_COLUMNS, baseline: 'baseline', compareLabel: 'vs baseline', rows };
+      return { id, title, description: description + H2LOAD_ANSWERS, commands: h2loadCommands(ctx, shape), columns: LOAD_COLUMNS, baseline: 'baseline', compareLabel: 'vs baseline', rows };
     };
     publish(await loadGroup('grpc-saturating-1', 'gRPC, saturating, 1 descriptor', `h2load, ${shapeText(SATURATING)}, one hot key.`, oneBody, SATURATING));
     publish(await loadGroup('grpc-saturating-5', 'gRPC, saturating, 5 descriptors', `h2load, ${shapeText(SATURATING)}, five descriptors (five buckets decided in one store call).`, fiveBody, SATURATING));
@@ -83,36 +105,21 @@ function shapeText(shape: Shape): string {
   return `${shape.connections} connection${shape.connections > 1 ? 's' : ''} × ${shape.streams} stream${shape.streams > 1 ? 's' : ''} in flight`;
 }
 
-/**
- * An unmeasured warm-up run, then the measured one. On a Redis target, INFO commandstats is read
- * around the measured run: script calls per decision of exactly 1 on the allowed path prove that
- * every answer h2load counted was a real decision (h2load does not read gRPC statuses).
- */
-async function h2load(ctx: BenchContext, target: GrpcTarget, bodyFile: string, shape: Shape): Promise<Metrics> {
-  const run = (seconds: number) =>
-    runH2load({ url: target.url + SHOULD_RATE_LIMIT_PATH, bodyFile, ...shape, seconds, logFile: join(ctx.scratch, 'h2load.log') });
-  if (ctx.timings.warmupSeconds > 0) await run(ctx.timings.warmupSeconds);
-  if (!target.redis) return run(ctx.timings.seconds);
-  const before = await commandCounts(ctx);
-  const metrics = await run(ctx.timings.seconds);
-  const after = await commandCounts(ctx);
-  return {
-    ...metrics,
-    commandsPerDecision: (after.all - before.all) / metrics.requests!,
-    scriptCallsPerDecision: (after.scripts - before.scripts) / metrics.requests!,
-  };
-}
-
 function h2loadCommands(ctx: BenchContext, shape: Shape): string[] {
-  const args = h2loadArgs({ url: `http://127.0.0.1:PORT${SHOULD_RATE_LIMIT_PATH}`, bodyFile: 'BODY.bin', ...shape, seconds: ctx.timings.seconds, logFile: 'LOG' });
-  return [`h2load ${args.map((a) => (a.includes(' ') ? `'${a}'` : a)).join(' ')}   # after an unmeasured run of ${ctx.timings.warmupSeconds} s`];
+  const args = h2loadArgs({ url: `http://127.0.0.1:PORT${SHOULD_RATE_LIMIT_PATH}`, bodyFile: 'BODY.bin', ...shape, calls: 'N', logFile: 'LOG' });
+  return [
+    `h2load ${args.map((a) => (a.includes(' ') ? `'${a}'` : a)).join(' ')}`,
+    `#   after an unmeasured run of ${ctx.timings.warmupSeconds} s (-D); N = its req/s × ${ctx.timings.seconds} s`,
+  ];
 }
 
 /** One hot key vs 100k distinct keys: h2load sends one body per run, so this group uses bench/grpc-load.ts for every row. */
 async function keysGroup(ctx: BenchContext, baseline: GrpcTarget, memory: GrpcTarget, redisSidecar: GrpcTarget): Promise<Group> {
   ctx.progress(`gRPC: one hot key vs ${DISTINCT_KEYS} distinct keys (node:http2 load generator)`);
-  const load = (target: GrpcTarget, keys: number) => () =>
-    nodeLoad({ url: target.url, ...SATURATING, seconds: ctx.timings.seconds, warmupSeconds: ctx.timings.warmupSeconds, keys });
+  const options = (url: string, keys: number): ClosedLoopOptions => ({
+    url, mode: 'closed', ...SATURATING, seconds: ctx.timings.seconds, warmupSeconds: ctx.timings.warmupSeconds, body: { bench: 'one', keys },
+  });
+  const load = (target: GrpcTarget, keys: number) => () => measureGenerator(ctx, target, options(target.url, keys));
   const rows = await interleave(
     [
       { id: 'baseline', label: 'baseline, 100k keys', kind: 'baseline', measure: load(baseline, DISTINCT_KEYS) },
@@ -124,30 +131,22 @@ async function keysGroup(ctx: BenchContext, baseline: GrpcTarget, memory: GrpcTa
     ctx.timings.rounds,
     ctx.progress,
   );
-  const options: GrpcLoadOptions = { url: 'http://127.0.0.1:PORT', ...SATURATING, seconds: ctx.timings.seconds, warmupSeconds: ctx.timings.warmupSeconds, keys: DISTINCT_KEYS };
   return {
     id: 'grpc-keys',
     title: 'gRPC, one hot key vs 100k distinct keys',
     description:
       `bench/grpc-load.ts (node:http2, its own process), ${shapeText(SATURATING)}, 1 descriptor; the 100k rows cycle through ` +
       `${DISTINCT_KEYS} pre-encoded bodies, one client address each. h2load sends a single body per run, hence this generator; ` +
-      'it is slower than h2load, so compare rows within this table only.',
-    commands: [`node --import tsx bench/grpc-load.ts '${JSON.stringify(options)}'   (keys: 1 for the hot-key rows)`],
+      'it is slower than h2load, so compare rows within this table only. It reads every grpc-status and decodes every OK answer ' +
+      "(OVER_LIMIT from its overall_code); its counts by status (warm-up included) must equal the server's own counters, and every " +
+      'call sent must be answered.' +
+      ANSWERS_RULE,
+    commands: [`node --import tsx bench/grpc-load.ts '${JSON.stringify(options('http://127.0.0.1:PORT', DISTINCT_KEYS))}'   (keys: 1 for the hot-key rows)`],
     columns: LOAD_COLUMNS,
     baseline: 'baseline',
     compareLabel: 'vs baseline',
     rows,
   };
-}
-
-async function nodeLoad(options: GrpcLoadOptions): Promise<Metrics> {
-  const child = spawnTracked('bench/grpc-load.ts', [JSON.stringify(options)]);
-  try {
-    const line = await child.waitForLine(/^\{/, (options.seconds + options.warmupSeconds + 60) * 1000);
-    return JSON.parse(line) as Metrics;
-  } finally {
-    await child.stop();
-  }
 }
 
 /** The local over-limit cache's flag (issue 4), when this tree has it. */
@@ -172,7 +171,7 @@ async function floodGroup(ctx: BenchContext, baseline: GrpcTarget): Promise<Grou
       await verifyBody(target, grpcFrame(floodRequest()), [Code.OK, Code.OVER_LIMIT]);
       await verifyBody(target, grpcFrame(floodRequest()), [Code.OVER_LIMIT]);
     }
-    const flood = (target: GrpcTarget) => () => h2load(ctx, target, body, SATURATING);
+    const flood = (target: GrpcTarget) => () => measureH2load(ctx, target, body, SATURATING);
     const contenders: Contender[] = [
       { id: 'baseline', label: 'baseline (answers OK)', kind: 'baseline', measure: flood(baseline) },
       { id: 'cache-off', label: 'rateguard Redis, local cache off', kind: 'rateguard', measure: flood(off) },
@@ -185,9 +184,10 @@ async function floodGroup(ctx: BenchContext, baseline: GrpcTarget): Promise<Grou
       title: 'gRPC, flood from one over-limit client',
       description:
         `h2load, ${shapeText(SATURATING)}; every call is denied (limit 1/hour, already spent). Redis commands per decision = ` +
-        '`INFO commandstats` calls delta (all commands, including those the Lua script runs; INFO excluded) / decisions; script calls = EVAL + EVALSHA only.',
+        '`INFO commandstats` calls delta (all commands, including those the Lua script runs; INFO excluded) / decisions; script calls = EVAL + EVALSHA only.' +
+        H2LOAD_ANSWERS,
       commands: [...h2loadCommands(ctx, SATURATING), `cache off: ${cache?.off.join(' ') || '(no flag)'}; cache on: ${cache === undefined ? 'n/a' : cache.on.join(' ') || '(default)'}`],
-      columns: [...LOAD_COLUMNS.slice(0, -1), { metric: 'commandsPerDecision', label: 'Redis commands/decision', digits: 4 }, { ...LOAD_COLUMNS.at(-1)!, digits: 4 }],
+      columns: [...LOAD_COLUMNS.slice(0, -3), { metric: 'commandsPerDecision', label: 'Redis commands/decision', digits: 4 }, ...redisColumns(4)],
       baseline: 'baseline',
       compareLabel: 'vs baseline',
       rows,
@@ -195,10 +195,6 @@ async function floodGroup(ctx: BenchContext, baseline: GrpcTarget): Promise<Grou
   } finally {
     await Promise.all([off.stop(), on?.stop()]);
   }
-}
-
-async function commandCounts(ctx: BenchContext): Promise<{ all: number; scripts: number }> {
-  return { all: await redisCommandCount(ctx.redis), scripts: await redisCommandCount(ctx.redis, /^(eval|evalsha)$/) };
 }
 
 /** `rateguard serve --workers 2` against one process, both on Redis. */
@@ -209,7 +205,7 @@ async function workersGroup(ctx: BenchContext, baseline: GrpcTarget, single: Grp
     const request = benchRequest(1, '203.0.113.1');
     for (let i = 0; i < SPREAD.connections; i++) await verifyBody(two, grpcFrame(request), [Code.OK]);
     const body = writeBody(ctx.scratch, 'workers', request);
-    const load = (target: GrpcTarget) => () => h2load(ctx, target, body, SPREAD);
+    const load = (target: GrpcTarget) => () => measureH2load(ctx, target, body, SPREAD);
     const rows = await interleave(
       [
         { id: 'baseline', label: 'baseline (one process)', kind: 'baseline', measure: load(baseline) },
@@ -225,7 +221,9 @@ async function workersGroup(ctx: BenchContext, baseline: GrpcTarget, single: Grp
       description:
         `h2load, ${shapeText(SPREAD)}, 1 descriptor, Redis store. node:cluster hands connections to workers round-robin, so the ` +
         'load uses more connections than workers. The `--workers 2` row is compared with the 1-process row; on a 2-core machine ' +
-        'h2load and Redis share the same cores, which caps the gain.',
+        'h2load and Redis share the same cores, which caps the gain. Each worker counts its own answers: the server counts are ' +
+        'the sum of one /metrics scrape per worker.' +
+        H2LOAD_ANSWERS,
       commands: [...h2loadCommands(ctx, SPREAD), 'node dist/cli/main.js serve --redis URL --workers 2 ...'],
       columns: LOAD_COLUMNS,
       baseline: 'baseline',

@@ -1,7 +1,10 @@
 /**
  * gRPC load with h2load (nghttp2-client): HTTP/2 prior knowledge, one pre-encoded request body per
- * run, `content-type: application/grpc`. Latency percentiles come from its per-request log.
- * (ghz would be the other choice; this suite uses h2load because it is a Debian package.)
+ * run, `content-type: application/grpc`, for a duration (`-D`) or exactly N requests (`-n`). Latency
+ * percentiles come from its per-request log. h2load counts every HTTP 200 as a success, gRPC errors
+ * included: its `dataBytes` (response DATA, which an error answer has none of) is what it can tell of
+ * them (bench/answer-check.ts). (ghz would be the other choice; this suite uses h2load because it is a
+ * Debian package.)
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -24,27 +27,36 @@ function h2loadVersion(): string {
   return execFileSync('h2load', ['--version'], { encoding: 'utf8' }).trim().split('\n')[0]!;
 }
 
-export interface H2loadRun {
+interface H2loadLoad {
   readonly url: string;
   readonly bodyFile: string;
   readonly connections: number;
   readonly streams: number;
-  readonly seconds: number;
-  /** Where the per-request log goes (removed after parsing). */
-  readonly logFile: string;
 }
 
-export function h2loadArgs(run: Omit<H2loadRun, 'logFile'> & { logFile?: string }): string[] {
+/** For how long: seconds, or exactly `calls` requests (text for a command shown with a placeholder). */
+type H2loadLength = { readonly seconds: number } | { readonly calls: number | string };
+
+export type H2loadRun = H2loadLoad & H2loadLength & {
+  /** Where the per-request log goes (removed after parsing). */
+  readonly logFile: string;
+};
+
+export function h2loadArgs(run: H2loadLoad & H2loadLength & { readonly logFile?: string }): string[] {
   return [
     '-c', String(run.connections), '-m', String(run.streams), '-t', '1',
-    '-D', `${Math.round(run.seconds * 1000)}ms`,
+    ...('seconds' in run ? ['-D', `${Math.round(run.seconds * 1000)}ms`] : ['-n', String(run.calls)]),
     '-d', run.bodyFile, '-H', 'content-type: application/grpc', '-H', 'te: trailers',
     ...(run.logFile === undefined ? [] : ['--log-file', run.logFile]),
     run.url,
   ];
 }
 
-/** Runs h2load; resolves with rps, meanMs, p50Ms, p99Ms, requests and failed (non-2xx or errored). */
+/**
+ * Runs h2load; resolves with rps, meanMs, p50Ms, p99Ms, sent (-n), started, requests (done), failed
+ * (non-2xx or errored) and dataBytes. A `-D` run ends with calls started but not done: the server still
+ * answers them after h2load has gone.
+ */
 export function runH2load(run: H2loadRun): Promise<Metrics> {
   return new Promise((resolve, reject) => {
     const child = spawn('h2load', h2loadArgs(run), { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -67,11 +79,12 @@ export function runH2load(run: H2loadRun): Promise<Metrics> {
 
 function parseSummary(out: string): Metrics {
   const finished = /finished in [\d.]+m?s, ([\d.]+) req\/s/.exec(out);
-  const requests = /requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(out);
-  if (finished === null || requests === null) throw new Error(`cannot read h2load output:\n${out}`);
-  const done = Number(requests[2]);
+  const requests = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(out);
+  const traffic = /traffic: .*\((\d+)\) data/.exec(out);
+  if (finished === null || requests === null || traffic === null) throw new Error(`cannot read h2load output:\n${out}`);
+  const [, total, started, done, , failed, errored] = requests.map(Number) as number[];
   if (done === 0) throw new Error(`h2load completed no request:\n${out}`);
-  return { rps: Number(finished[1]), requests: done, failed: Number(requests[4]) + Number(requests[5]) };
+  return { rps: Number(finished[1]), sent: total!, started: started!, requests: done!, failed: failed! + errored!, dataBytes: Number(traffic[1]) };
 }
 
 /** The log holds one line per request: start (µs since epoch), HTTP status, duration (µs). */

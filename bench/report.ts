@@ -23,6 +23,7 @@ function comparison(group: Group, row: Row, column: Column): string {
   const other = group.rows.find((r) => r.id === otherId);
   const value = row.median[column.metric];
   const reference = other?.median[column.metric];
+  if (row.invalid !== undefined || other?.invalid !== undefined) return 'invalid';
   if (other === undefined || value === undefined || reference === undefined || row.skipped) return '—';
   if (other === row) return column.compare === 'ratio' ? '1.00×' : '±0';
   if (column.compare === 'ratio') return `${(value / reference).toFixed(2)}×`;
@@ -39,17 +40,24 @@ export function groupTable(group: Group): string {
       continue;
     }
     const cells = group.columns.flatMap((c) => {
-      const value = formatNumber(row.median[c.metric], c.digits);
+      const value = formatNumber(c.total ? total(row, c.metric) : row.median[c.metric], c.digits);
       return c.compare === undefined ? [value] : [value, comparison(group, row, c)];
     });
-    lines.push(`| ${row.label} | ${cells.join(' | ')} |`);
+    lines.push(`| ${row.invalid === undefined ? row.label : `${row.label} **(INVALID)**`} | ${cells.join(' | ')} |`);
   }
-  return lines.join('\n');
+  const invalid = group.rows.filter((r) => r.invalid !== undefined).map((r) => `- **${r.label}: INVALID** (in no median, meets no target): ${r.invalid}`);
+  return [...lines, ...(invalid.length === 0 ? [] : ['', ...invalid])].join('\n');
+}
+
+/** A count column: the sum over every round, the invalid ones included. */
+function total(row: Row, metric: string): number | undefined {
+  const values = row.rounds.flatMap((r) => (Number.isFinite(r.metrics[metric]) ? [r.metrics[metric]!] : []));
+  return values.length === 0 ? undefined : values.reduce((a, b) => a + b, 0);
 }
 
 function groupSection(group: Group, chartsLink: string, rounds: number): string {
   const charts = group.columns.filter((c) => c.chart).map((c) => `![${group.title}: ${c.label}](${chartsLink}/${chartFile(group, c)})`);
-  const roundsNote = group.rows.some((r) => r.rounds.length > 1) ? ` Medians of ${rounds} interleaved rounds.` : '';
+  const roundsNote = group.rows.some((r) => r.rounds.length > 1) ? ` Medians of ${rounds} interleaved rounds (of the valid ones).` : '';
   return [
     `### ${group.title}`,
     '',
@@ -92,7 +100,7 @@ export function renderMarkdown(results: BenchResults, jsonPath: string, chartsLi
     '```',
     '',
     'Not part of `npm test`. The load generators are separate processes from the servers they load: h2load (gRPC), ' +
-      'bench/grpc-load.ts (gRPC with 100k distinct bodies), autocannon in the bench process (Express apps each run in a child).',
+      'bench/grpc-load.ts (gRPC with 100k distinct bodies; it reads every grpc-status), autocannon in the bench process (Express apps each run in a child).',
     '',
     '## Machine',
     '',

@@ -2,17 +2,29 @@
  * The shape of a bench run's JSON (bench/results/*.json): what the report and the charts are drawn
  * from. Every figure is a median over interleaved rounds; the rounds are kept too.
  */
+import type { StatusCounts } from './grpc-status.js';
 
-/** Named figures of one measurement: `rps`, `meanMs`, `p99Ms`, `commandsPerDecision`, ... */
+/** Named figures of one measurement: `rps`, `meanMs`, `p99Ms`, `ok`, `overLimit`, `errors`, `redisUsPerCall`, ... */
 export type Metrics = Record<string, number>;
+
+/** One measurement (one round of one row). */
+export interface Round {
+  readonly metrics: Metrics;
+  /** gRPC load runs: the error answers by status name (UNAVAILABLE, STREAM_ERROR, ...); {} when none. */
+  readonly errors?: StatusCounts;
+  /** Why the run measured nothing trustworthy (bench/answer-check.ts); its figures are in no median. */
+  readonly invalid?: string;
+}
 
 export interface Row {
   readonly id: string;
   readonly label: string;
   /** One entry per round, in run order. */
-  readonly rounds: Metrics[];
-  /** Per metric, the median over the rounds. */
+  readonly rounds: Round[];
+  /** Per metric, the median over the valid rounds. */
   readonly median: Metrics;
+  /** Set when any round is invalid: the row meets no target, whatever its median of the valid rounds. */
+  readonly invalid?: string;
   /** Shown instead of figures when the row could not run (e.g. a flag that does not exist yet). */
   readonly skipped?: string;
   /** Id of the row this one is compared with, when not the group's baseline. */
@@ -32,6 +44,8 @@ export interface Column {
   readonly compare?: 'ratio' | 'difference';
   /** Drawn as a bar chart. */
   readonly chart?: boolean;
+  /** Shown as the sum over every round, invalid ones included (answer counts), not as a median. */
+  readonly total?: boolean;
 }
 
 export interface Group {

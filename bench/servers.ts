@@ -7,11 +7,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import http2 from 'node:http2';
-import { decodeRateLimitResponse } from '../src/rls/codec.js';
-import { type Child, spawnTs } from '../test/support/processes.js';
+import type { Child } from '../test/support/processes.js';
 import { findFreePort, type RedisProcess, startRedis } from '../test/support/redis-server.js';
-import { BENCH_CONFIG, SHOULD_RATE_LIMIT_PATH } from './grpc-bodies.js';
+import { BENCH_CONFIG } from './grpc-bodies.js';
+import { callOnce, decodeAnswer } from './grpc-call.js';
+import type { CountsSource } from './server-counts.js';
+import { spawnTracked } from './tracked-children.js';
 
 /** The `rateguard` command as built by `npm run build`: what users run. */
 const RATEGUARD_CLI = 'dist/cli/main.js';
@@ -23,6 +24,8 @@ export interface GrpcTarget {
   readonly port: number;
   /** Decides on the bench Redis: its runs are checked with INFO commandstats. */
   readonly redis: boolean;
+  /** Where its own answer counters are read (bench/server-counts.ts). */
+  readonly counts: CountsSource;
   /** The command that started it, for the report. */
   readonly command: string;
   stop(): Promise<void>;
@@ -72,33 +75,23 @@ export async function startSidecarProcess(options: SidecarOptions): Promise<Grpc
     ...(options.flags ?? []),
   ];
   const child = spawnTracked(RATEGUARD_CLI, args, profilerEnv(options.cpuProfileDir));
-  await child.waitForLine(workers > 1 ? /"msg":"workers serving"/ : /"msg":"rateguard serving"/, 60_000);
-  return target(options.label, port, options.redisUrl !== undefined, child, `node ${RATEGUARD_CLI} ${args.join(' ').replace(benchConfigDir(), '<bench config>')}`);
+  if (workers > 1) await child.waitForLine(/"msg":"workers serving"/, 60_000);
+  // Every worker logs the same ports (node:cluster gives all of them the one port 0 picked).
+  const serving = JSON.parse(await child.waitForLine(/"msg":"rateguard serving"/, 60_000)) as { httpPort: number };
+  const counts = { metricsUrl: `http://127.0.0.1:${serving.httpPort}/metrics`, instances: workers };
+  return target(options.label, port, options.redisUrl !== undefined, counts, child, `node ${RATEGUARD_CLI} ${args.join(' ').replace(benchConfigDir(), '<bench config>')}`);
 }
 
 export async function startBaseline(cpuProfileDir?: string): Promise<GrpcTarget> {
   const port = await findFreePort();
   const child = spawnTracked('bench/baseline-server.ts', [String(port)], profilerEnv(cpuProfileDir));
-  await child.waitForLine(/baseline serving/, 60_000);
-  return target('baseline', port, false, child, 'node --import tsx bench/baseline-server.ts PORT');
+  const metricsPort = /baseline serving \d+ metrics (\d+)/.exec(await child.waitForLine(/baseline serving/, 60_000))![1];
+  const counts = { metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, instances: 1 };
+  return target('baseline', port, false, counts, child, 'node --import tsx bench/baseline-server.ts PORT');
 }
 
-/** Children still running: killed if the bench process exits early (an error, Ctrl-C). */
-const running = new Set<Child>();
-process.once('exit', () => {
-  for (const child of running) child.process.kill('SIGKILL');
-});
-
-/** Starts a TypeScript entry point as a tracked child process. */
-export function spawnTracked(file: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Child {
-  const child = spawnTs(file, args, env);
-  running.add(child);
-  void child.process.once('exit', () => running.delete(child));
-  return child;
-}
-
-function target(label: string, port: number, redis: boolean, child: Child, command: string): GrpcTarget {
-  return { label, port, redis, url: `http://127.0.0.1:${port}`, command, stop: () => child.stop() };
+function target(label: string, port: number, redis: boolean, counts: CountsSource, child: Child, command: string): GrpcTarget {
+  return { label, port, redis, counts, url: `http://127.0.0.1:${port}`, command, stop: () => child.stop() };
 }
 
 /**
@@ -107,46 +100,13 @@ function target(label: string, port: number, redis: boolean, child: Child, comma
  * otherwise be measured as a fast server.
  */
 export async function verifyBody(target: GrpcTarget, body: Buffer, expected: readonly number[]): Promise<void> {
-  const session = http2.connect(target.url);
-  try {
-    const { status, message, payload } = await new Promise<{ status: string; message: string; payload: Buffer }>((resolve, reject) => {
-      const stream = session.request({ ':method': 'POST', ':path': SHOULD_RATE_LIMIT_PATH, 'content-type': 'application/grpc', te: 'trailers' });
-      const chunks: Buffer[] = [];
-      let trailers: http2.IncomingHttpHeaders = {};
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      // A gRPC error may come trailers-only: the status is then in the response headers.
-      stream.on('response', (headers) => (trailers = headers));
-      stream.on('trailers', (t) => (trailers = t));
-      stream.once('error', reject);
-      stream.on('close', () =>
-        resolve({ status: String(trailers['grpc-status']), message: String(trailers['grpc-message'] ?? ''), payload: Buffer.concat(chunks) }),
-      );
-      stream.end(body);
-    });
-    if (status !== '0') throw new Error(`${target.label}: grpc-status ${status} ${decodeURIComponent(message)}`);
-    const decoded = decodeRateLimitResponse(payload.subarray(5));
-    if (!decoded.ok) throw new Error(`${target.label}: undecodable response: ${decoded.error}`);
-    if (!expected.includes(decoded.response.overallCode)) {
-      throw new Error(`${target.label} answered overall code ${decoded.response.overallCode}, expected ${expected.join(' or ')}`);
-    }
-  } finally {
-    session.close();
+  const decoded = decodeAnswer(await callOnce(target.url, body));
+  if (!decoded.ok) throw new Error(`${target.label}: ${decoded.error}`);
+  if (!expected.includes(decoded.response.overallCode)) {
+    throw new Error(`${target.label} answered overall code ${decoded.response.overallCode}, expected ${expected.join(' or ')}`);
   }
 }
 
 export async function startBenchRedis(): Promise<RedisProcess> {
   return startRedis({ name: 'bench-redis' });
-}
-
-/**
- * Sum of calls in `INFO commandstats` over the commands `only` matches (default: every command,
- * those run inside scripts included, except INFO itself: our own probe).
- */
-export async function redisCommandCount(redis: RedisProcess, only: RegExp = /^(?!info$)/): Promise<number> {
-  const text = String(await redis.command('INFO', 'commandstats'));
-  let total = 0;
-  for (const match of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
-    if (only.test(match[1]!)) total += Number(match[2]);
-  }
-  return total;
 }

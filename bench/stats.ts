@@ -1,5 +1,5 @@
 /** Medians, percentiles and the interleaved rounds every comparison runs in. */
-import type { Metrics, Row, RowKind } from './results.js';
+import type { Metrics, Round, Row, RowKind } from './results.js';
 
 export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
@@ -32,32 +32,43 @@ export interface Contender {
   readonly label: string;
   readonly kind: RowKind;
   readonly compareTo?: string;
-  readonly measure: () => Promise<Metrics>;
+  readonly measure: () => Promise<Round>;
 }
 
 /**
  * Runs the contenders in `rounds` rounds, each round in a rotated order (A B C, B C A, C A B, ...),
- * so drift, GC and neighbours' noise hit every contender alike; reports per-metric medians.
+ * so drift, GC and neighbours' noise hit every contender alike; reports per-metric medians of the
+ * valid rounds, and marks a row with an invalid round invalid.
  */
 export async function interleave(contenders: readonly Contender[], rounds: number, progress: (line: string) => void): Promise<Row[]> {
-  const results = contenders.map(() => [] as Metrics[]);
+  const results = contenders.map(() => [] as Round[]);
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < contenders.length; k++) {
       const index = (k + round) % contenders.length;
       const contender = contenders[index]!;
-      const metrics = await contender.measure();
-      results[index]!.push(metrics);
-      progress(`  round ${round + 1}/${rounds} ${contender.label.padEnd(44)} ${summarise(metrics)}`);
+      const measured = await contender.measure();
+      results[index]!.push(measured);
+      progress(`  round ${round + 1}/${rounds} ${contender.label.padEnd(44)} ${summarise(measured.metrics)}${measured.invalid === undefined ? '' : `  INVALID: ${measured.invalid}`}`);
     }
   }
-  return contenders.map((c, i) => ({
-    id: c.id,
-    label: c.label,
-    kind: c.kind,
-    ...(c.compareTo === undefined ? {} : { compareTo: c.compareTo }),
-    rounds: results[i]!,
-    median: medianMetrics(results[i]!),
-  }));
+  return contenders.map((c, i) => {
+    const invalid = invalidReason(results[i]!);
+    return {
+      id: c.id,
+      label: c.label,
+      kind: c.kind,
+      ...(c.compareTo === undefined ? {} : { compareTo: c.compareTo }),
+      rounds: results[i]!,
+      median: medianMetrics(results[i]!.filter((r) => r.invalid === undefined).map((r) => r.metrics)),
+      ...(invalid === undefined ? {} : { invalid }),
+    };
+  });
+}
+
+/** "2 of 3 rounds invalid; round 1: ..." or undefined when every round is valid. */
+function invalidReason(rounds: readonly Round[]): string | undefined {
+  const invalid = rounds.flatMap((r, i) => (r.invalid === undefined ? [] : [`round ${i + 1}: ${r.invalid}`]));
+  return invalid.length === 0 ? undefined : `${invalid.length} of ${rounds.length} rounds invalid; ${invalid.join('; ')}`;
 }
 
 function summarise(metrics: Metrics): string {

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { BenchContext } from './context.js';
 import type { Group, Metrics } from './results.js';
-import { spawnTracked } from './servers.js';
+import { spawnTracked } from './tracked-children.js';
 import { type Contender, interleave } from './stats.js';
 
 const STORE_CONTENDERS = {
@@ -35,7 +35,7 @@ export async function storeGroup(ctx: BenchContext): Promise<Group> {
           const run = ++runs;
           children[i]!.send(`run ${run} ${concurrency} ${seconds}`);
           const line = await children[i]!.waitForLine(new RegExp(`^result ${run} `), (seconds + 60) * 1000);
-          return JSON.parse(line.slice(`result ${run} `.length)) as Metrics;
+          return { metrics: JSON.parse(line.slice(`result ${run} `.length)) as Metrics };
         },
       })),
     );
@@ -79,6 +79,6 @@ export async function memoryGroup(ctx: BenchContext): Promise<Group> {
       { metric: 'keyLength', label: 'key length (chars)', digits: 0 },
       { metric: 'heapMb', label: 'heap MB', digits: 0 },
     ],
-    rows: [{ id: 'memory-store', label: 'rateguard MemoryStore', kind: 'rateguard', rounds: [metrics], median: metrics }],
+    rows: [{ id: 'memory-store', label: 'rateguard MemoryStore', kind: 'rateguard', rounds: [{ metrics }], median: metrics }],
   };
 }

@@ -1,15 +1,23 @@
-/** The issue's targets, judged from a run's groups: met, not met, or not measured in this run. */
+/**
+ * The issue's targets, judged from a run's groups: met, not met, or not measured in this run. A target
+ * on an invalid row (bench/answer-check.ts) is NOT MET, with the reason.
+ */
 import type { Group, TargetResult } from './results.js';
 
-function figure(groups: readonly Group[], group: string, row: string, metric: string): number | undefined {
-  const value = groups.find((g) => g.id === group)?.rows.find((r) => r.id === row)?.median[metric];
+type Judged = { measured: string; met: boolean | undefined };
+
+/** A row's median figure; or, for an invalid row, the verdict itself. */
+function figure(groups: readonly Group[], group: string, row: string, metric: string): number | Judged | undefined {
+  const found = groups.find((g) => g.id === group)?.rows.find((r) => r.id === row);
+  if (found?.invalid !== undefined) return { measured: `invalid: ${found.label}: ${found.invalid}`, met: false };
+  const value = found?.median[metric];
   return value === undefined || Number.isNaN(value) ? undefined : value;
 }
 
 interface Target {
   readonly text: string;
   /** The measured figure as text and whether it meets the target; undefined when not measured. */
-  readonly judge: (groups: readonly Group[]) => { measured: string; met: boolean | undefined } | undefined;
+  readonly judge: (groups: readonly Group[]) => Judged | undefined;
 }
 
 /** A target on how one row's figure compares with another's (a ratio or a difference). */
@@ -25,6 +33,8 @@ function comparisonTarget(
     judge: (groups) => {
       const a = figure(groups, group, row, metric);
       const b = figure(groups, group, over, metric);
+      if (typeof a === 'object') return a;
+      if (typeof b === 'object') return b;
       if (a === undefined || b === undefined) return undefined;
       const value = compare(a, b);
       return { measured: format(value), met: meets(value) };
@@ -46,7 +56,7 @@ export const TARGETS: readonly Target[] = [
     text: 'Over-limit flood with the local cache: ≤ 0.01 Redis commands per decision',
     judge: (groups) => {
       const value = figure(groups, 'grpc-flood', 'cache-on', 'commandsPerDecision');
-      return value === undefined ? undefined : { measured: value.toFixed(4), met: value <= 0.01 };
+      return typeof value === 'number' ? { measured: value.toFixed(4), met: value <= 0.01 } : value;
     },
   },
   differenceTarget('Express: RedisStore adds ≤ 0.1 ms mean over no limiter', 'express', 'rateguard-redis', 'none', 'meanMs', 0.1),
