@@ -11,7 +11,7 @@
  */
 import http2 from 'node:http2';
 import { fileURLToPath } from 'node:url';
-import { answerName, callHeaders, startCall } from './grpc-call.js';
+import { answerName, type CallAnswer, callHeaders, startCall } from './grpc-call.js';
 import { type LatencySummary, type LoadOptions, type LoadResult, loadBodies, type PhaseCounts } from './grpc-load-options.js';
 import { countInto, type StatusCounts } from './grpc-status.js';
 import { mean, percentile } from './stats.js';
@@ -92,7 +92,7 @@ function runPhase(sessions: readonly http2.ClientHttp2Session[], bodies: readonl
       const callStarted = performance.now();
       sent++;
       outstanding++;
-      startCall(session, headers, bodies[next]!, (answer) => {
+      streamsOf(session).start(headers, bodies[next]!, (answer) => {
         if (over) return;
         outstanding--;
         countInto(codes, answerName(answer));
@@ -120,10 +120,44 @@ function summarise(latencies: Float64Array): LatencySummary | undefined {
   return { meanMs: mean(sorted), p50Ms: percentile(sorted, 50), p90Ms: percentile(sorted, 90), p99Ms: percentile(sorted, 99), maxMs: sorted[sorted.length - 1]! };
 }
 
+/**
+ * The calls of one connection, at most the server's SETTINGS_MAX_CONCURRENT_STREAMS open at once:
+ * as a gRPC client does, calls past it wait for a stream to close (their latency includes the wait).
+ */
+class SessionStreams {
+  private open = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly session: http2.ClientHttp2Session) {}
+
+  start(headers: http2.OutgoingHttpHeaders, body: Buffer, done: (answer: CallAnswer) => void): void {
+    const limit = this.session.remoteSettings.maxConcurrentStreams ?? Infinity;
+    const begin = () => {
+      this.open++;
+      startCall(this.session, headers, body, (answer) => {
+        this.open--;
+        this.waiting.shift()?.();
+        done(answer);
+      });
+    };
+    if (this.open < limit) begin();
+    else this.waiting.push(begin);
+  }
+}
+
+const streamsBySession = new WeakMap<http2.ClientHttp2Session, SessionStreams>();
+
+function streamsOf(session: http2.ClientHttp2Session): SessionStreams {
+  let streams = streamsBySession.get(session);
+  if (streams === undefined) streamsBySession.set(session, (streams = new SessionStreams(session)));
+  return streams;
+}
+
+/** Resolves once connected and the server's SETTINGS (its stream limit) arrived. */
 function connect(url: string, streams: number): Promise<http2.ClientHttp2Session> {
   return new Promise((resolve, reject) => {
     const session = http2.connect(url, { peerMaxConcurrentStreams: Math.max(1000, streams), maxSessionMemory: 64 });
-    session.once('connect', () => {
+    session.once('remoteSettings', () => {
       session.off('error', reject);
       session.on('error', () => {}); // its streams end as STREAM_ERROR
       resolve(session);

@@ -126,6 +126,11 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
       const deadlineMs = deadlineOf(call);
       options.service.shouldRateLimit(decoded.request, deadlineMs === undefined ? {} : { deadlineMs }).then(
         (result) => {
+          // The caller stopped waiting (grpc-js may have answered DEADLINE_EXCEEDED already): say and count that.
+          if (deadlineMs !== undefined && Date.now() >= deadlineMs) {
+            fail(grpc.status.DEADLINE_EXCEEDED, 'Deadline exceeded');
+            return;
+          }
           if (!result.ok) {
             fail(FAILURE_CODES[result.kind], result.message);
             return;

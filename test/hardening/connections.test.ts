@@ -14,7 +14,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { Code, encodeRateLimitRequest, RateLimitServiceClient, SHOULD_RATE_LIMIT_PATH, shouldRateLimit } from '../../src/rls/codec.js';
 import { bindGrpcServer, createGrpcServer, type GrpcConnectionLimits } from '../../src/server/grpc-server.js';
 import { HealthState } from '../../src/server/health.js';
-import { RateLimitService } from '../../src/service/rate-limit-service.js';
+import { testService } from '../support/service.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
 import { request, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
 import { CALL_BOUND_MS, HARDENING_CONFIG, within } from './helpers.js';
@@ -110,15 +110,7 @@ describe('connection bounds (timers shortened for the test)', () => {
     if (!loaded.ok) throw new Error('config');
     const config = loaded.config;
     store = new MemoryStore();
-    const service = new RateLimitService({
-      store,
-      config: () => config,
-      keyPrefix: 'rg:',
-      shadowMode: false,
-      chargeMode: 'all_or_nothing',
-      responseHeaders: 'off',
-      requestLimits: { maxDescriptors: 64, maxEntries: 16, maxKeyLength: 256, maxValueLength: 1024, maxHitsAddend: 4_294_967_295 },
-    });
+    const service = testService(store, config);
     server = createGrpcServer({ service, health: new HealthState(), maxMessageBytes: 65_536, connectionLimits: LIMITS });
     port = await bindGrpcServer(server, '127.0.0.1', 0, grpc.ServerCredentials.createInsecure());
   });

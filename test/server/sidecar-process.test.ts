@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Code, RateLimitServiceClient, shouldRateLimit } from '../../src/rls/codec.js';
 import { type RedisProcess, startRedis } from '../support/redis-server.js';
-import { type Child, spawnTs } from '../support/processes.js';
+import { type SidecarProcess, startSidecarProcess } from '../support/sidecar-process.js';
 import { request } from '../support/sidecar.js';
 
 let redis: RedisProcess;
@@ -21,15 +21,12 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function startServe(extra: string[] = []): Promise<{ child: Child; grpcPort: number; httpPort: number }> {
-  const child = spawnTs('src/cli/main.ts', ['serve', '--config', dir, '--grpc-port', '0', '--http-port', '0', '--host', '127.0.0.1', ...extra]);
-  const line = await child.waitForLine(/"msg":"rateguard serving"/);
-  const { grpcPort, httpPort } = JSON.parse(line) as { grpcPort: number; httpPort: number };
-  return { child, grpcPort, httpPort };
+function startServe(extra: string[] = []): Promise<SidecarProcess> {
+  return startSidecarProcess(['--config', dir, ...extra]);
 }
 
-it('two sidecar processes on one Redis: 400 concurrent calls on a limit of 100 give exactly 100 OK', async () => {
-  const sidecars = await Promise.all([0, 1].map(() => startServe(['--redis', redis.url, '--redis-timeout', '2000'])));
+it('two sidecar processes on one Redis, default flags: 400 concurrent calls on a limit of 100 give exactly 100 OK', async () => {
+  const sidecars = await Promise.all([0, 1].map(() => startServe(['--redis', redis.url])));
   const clients = sidecars.map((s) => new RateLimitServiceClient(`127.0.0.1:${s.grpcPort}`, grpc.credentials.createInsecure()));
   try {
     const req = request('shared', [['k', 'exact']]);
