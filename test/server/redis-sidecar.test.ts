@@ -1,9 +1,15 @@
 /** The sidecar's Redis stack end to end: resets reach every sidecar's local cache; health while Redis is away. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketKey, encodeIdentity } from '../../src/engine/keys.js';
 import { tokenBucket } from '../../src/engine/limit.js';
 import { Code } from '../../src/rls/codec.js';
-import { type RedisProcess, startRedis } from '../support/redis-server.js';
+import { startSidecar } from '../../src/server/sidecar.js';
+import { resolveSettings } from '../../src/settings/settings.js';
+import { findFreePort, type RedisProcess, startRedis } from '../support/redis-server.js';
 import { request, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
 
 const CONFIG = 'domain: r\ndescriptors:\n  - key: k\n    rate_limit: { unit: hour, requests_per_unit: 2 }\n';
@@ -58,6 +64,64 @@ describe('health while Redis is away', () => {
       while (rg.sidecar.health.statusOf('redis') !== 'SERVING' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(rg.sidecar.health.statusOf('redis')).toBe('SERVING');
     } finally {
+      await rg.stop();
+      await own.stop();
+    }
+  });
+});
+
+describe('health before and without traffic', () => {
+  it('NOT_SERVING until Redis first answered; calls meanwhile fail at once, named; then SERVING', async () => {
+    const port = await findFreePort();
+    const dir = mkdtempSync(join(tmpdir(), 'rg-health-'));
+    writeFileSync(join(dir, 'r.yaml'), CONFIG);
+    const resolved = resolveSettings(['--config', dir, '--grpc-port', '0', '--http-port', '0', '--host', '127.0.0.1', '--redis', `redis://127.0.0.1:${port}`], {});
+    if (!resolved.ok) throw new Error(resolved.errors.join('; '));
+    const sidecar = await startSidecar(resolved.settings, pino({ level: 'silent' }));
+    let own: RedisProcess | undefined;
+    try {
+      expect([sidecar.health.statusOf('ratelimit'), sidecar.health.statusOf('redis')]).toEqual(['NOT_SERVING', 'NOT_SERVING']);
+      expect((await fetch(`http://127.0.0.1:${sidecar.httpPort}/healthcheck`)).status).toBe(503);
+      const answer = await fetch(`http://127.0.0.1:${sidecar.httpPort}/json`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ domain: 'r', descriptors: [{ entries: [{ key: 'k', value: 'early' }] }] }),
+      });
+      expect([answer.status, await answer.text()]).toEqual([503, expect.stringMatching(/redis: not connected/)]);
+      const serving = new Promise<void>((resolve) => sidecar.health.on('change', () => sidecar.health.status === 'SERVING' && resolve()));
+      own = await startRedis({ port });
+      await serving;
+      expect([sidecar.health.statusOf('ratelimit'), sidecar.health.statusOf('redis')]).toEqual(['SERVING', 'SERVING']);
+    } finally {
+      await sidecar.drain();
+      await own?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the redis service turns NOT_SERVING when Redis stops answering, with no call at all, and back', async () => {
+    const own = await startRedis();
+    const rg = await startTestSidecar({ 'r.yaml': CONFIG }, ['--redis', own.url]);
+    const redisStatus = () => rg.sidecar.health.statusOf('redis');
+    const becomes = (status: string) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (redisStatus() !== status) return;
+          rg.sidecar.health.off('change', check);
+          resolve();
+        };
+        rg.sidecar.health.on('change', check);
+        check();
+      });
+    try {
+      expect(redisStatus()).toBe('SERVING');
+      own.pause(); // the idle heartbeat (1 s) finds it silent
+      await becomes('NOT_SERVING');
+      expect(rg.sidecar.health.statusOf('ratelimit')).toBe('SERVING');
+      own.resume();
+      await becomes('SERVING');
+    } finally {
+      if (own.paused) own.resume();
       await rg.stop();
       await own.stop();
     }
