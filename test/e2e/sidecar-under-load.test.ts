@@ -4,17 +4,22 @@
  * answer's grpc-status and overall_code; h2load would count errors as successes). With a healthy
  * Redis: zero error answers, the breaker never opens, no Redis error counted, exact limits.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grpcFrame } from '../../bench/grpc-bodies.js';
 import { spawnLoad } from '../../bench/spawn-load.js';
 import { bucketKey, encodeIdentity } from '../../src/engine/keys.js';
 import { tokenBucket } from '../../src/engine/limit.js';
-import type { RateLimitRequest } from '../../src/rls/codec.js';
+import { encodeRateLimitRequest, type RateLimitRequest } from '../../src/rls/codec.js';
 import { type RedisProcess, startRedis } from '../support/redis-server.js';
 import { type SidecarProcess, startSidecarProcess } from '../support/sidecar-process.js';
+import { DEBIAN_PYTHON } from '../support/system-packages.js';
+
+const run = promisify(execFile);
 
 const CONFIG = [
   'domain: load',
@@ -98,6 +103,16 @@ describe('a sidecar with default flags on a healthy Redis', () => {
       await second.stop();
     }
   }, 60_000);
+});
+
+describe('gRPC C-core (grpcio) as the client', () => {
+  it('bursts of 100, 200 and 1,000 concurrent calls after a warm-up: all OK', async () => {
+    const message = join(dir, 'grpcio-message.bin');
+    writeFileSync(message, encodeRateLimitRequest({ domain: 'load', descriptors: [{ entries: [{ key: 'roomy', value: 'grpcio' }] }], hitsAddend: 0 }));
+    const { stdout } = await run(DEBIAN_PYTHON, ['test/support/grpcio-burst.py', `127.0.0.1:${sidecar.grpcPort}`, message, '20', '100', '200', '1000'], { timeout: 60_000 });
+    expect(JSON.parse(stdout)).toEqual([{ OK: 100 }, { OK: 200 }, { OK: 1000 }]);
+    await expectRedisNeverFailed(sidecar);
+  }, 90_000);
 });
 
 describe('a sidecar that is itself the bottleneck', () => {

@@ -1,17 +1,32 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
+interface Needed {
+  /** What is needed, for messages. */
+  readonly binary: string;
+  /** A shell command that succeeds when it is there. */
+  readonly check: string;
+  readonly pkg: string;
+}
+
+const onPath = (binary: string, pkg: string): Needed => ({ binary, check: `command -v ${binary}`, pkg });
+
+/** The interpreter the gRPC C-core client test runs: Debian's own, where python3-grpcio installs. */
+export const DEBIAN_PYTHON = '/usr/bin/python3';
+
 /** What the suite runs for real, and the Debian package that brings each. */
-const NEEDED: readonly { binary: string; pkg: string }[] = [
-  { binary: 'redis-server', pkg: 'redis-server' },
-  { binary: 'redis-cli', pkg: 'redis-tools' },
-  { binary: 'redis-sentinel', pkg: 'redis-sentinel' },
+const NEEDED: readonly Needed[] = [
+  onPath('redis-server', 'redis-server'),
+  onPath('redis-cli', 'redis-tools'),
+  onPath('redis-sentinel', 'redis-sentinel'),
   // The dashboard's browser test drives Debian's Chromium (playwright-core never downloads one).
-  { binary: 'chromium', pkg: 'chromium' },
+  onPath('chromium', 'chromium'),
+  // A second gRPC client implementation (C-core, as Envoy's own gRPC stack is C++).
+  { binary: `${DEBIAN_PYTHON} with grpcio`, check: `${DEBIAN_PYTHON} -c "import grpc"`, pkg: 'python3-grpcio' },
 ];
 
-function missing(): { binary: string; pkg: string }[] {
-  return NEEDED.filter(({ binary }) => spawnSync('sh', ['-c', `command -v ${binary}`]).status !== 0);
+function missing(): Needed[] {
+  return NEEDED.filter(({ check }) => spawnSync('sh', ['-c', check], { stdio: 'ignore' }).status !== 0);
 }
 
 /**
