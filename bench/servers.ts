@@ -68,16 +68,18 @@ export async function startSidecarProcess(options: SidecarOptions): Promise<Grpc
   const workers = options.workers ?? 1;
   const args = [
     'serve', '--config', benchConfigDir(), '--grpc-port', String(port), '--http-port', '0', '--host', '127.0.0.1',
-    // A generous Redis timeout: h2load cannot tell an UNAVAILABLE answer from an OK one, so a busy
-    // machine must not turn decisions into fast errors (each Redis row's script calls per decision show it did not).
-    ...(options.redisUrl === undefined ? [] : ['--redis', options.redisUrl, '--redis-timeout', '1000']),
+    // Default flags, as users run it: every answer is counted by status, and a run with any error is invalid.
+    ...(options.redisUrl === undefined ? [] : ['--redis', options.redisUrl]),
     ...(workers > 1 ? ['--workers', String(workers)] : []),
     ...(options.flags ?? []),
   ];
   const child = spawnTracked(RATEGUARD_CLI, args, profilerEnv(options.cpuProfileDir));
+  // Every worker is serving once it can decide (with Redis: once Redis first answered).
   if (workers > 1) await child.waitForLine(/"msg":"workers serving"/, 60_000);
   // Every worker logs the same ports (node:cluster gives all of them the one port 0 picked).
   const serving = JSON.parse(await child.waitForLine(/"msg":"rateguard serving"/, 60_000)) as { httpPort: number };
+  // With Redis it decides (and is SERVING) once Redis first answered.
+  if (options.redisUrl !== undefined && workers === 1) await child.waitForLine(/"msg":"redis available"/, 60_000);
   const counts = { metricsUrl: `http://127.0.0.1:${serving.httpPort}/metrics`, instances: workers };
   return target(options.label, port, options.redisUrl !== undefined, counts, child, `node ${RATEGUARD_CLI} ${args.join(' ').replace(benchConfigDir(), '<bench config>')}`);
 }

@@ -39,8 +39,9 @@ export async function serve(argv: readonly string[]): Promise<number> {
   }
   if (isWorkersPrimary(resolved.settings)) return superviseWorkers(resolved.settings);
   try {
-    await runSidecar(resolved.settings);
-    announceWorkerServing();
+    const sidecar = await runSidecar(resolved.settings);
+    // "workers serving" means every worker can decide: with Redis, once Redis first answered.
+    void sidecar.health.whenServing().then(announceWorkerServing);
   } catch {
     return 1;
   }

@@ -52,6 +52,19 @@ export class HealthState extends EventEmitter<{ change: [] }> {
     return undefined;
   }
 
+  /** Resolves once the whole server is SERVING (with Redis: once Redis first answered). */
+  whenServing(): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.status !== 'SERVING') return;
+        this.off('change', check);
+        resolve();
+      };
+      this.on('change', check);
+      check();
+    });
+  }
+
   /** From SIGTERM on: NOT_SERVING for good. */
   drain(): void {
     this.update(() => (this.draining = true));

@@ -60,7 +60,7 @@ describe('rateguard serve --workers', () => {
     const grpcPort = await findFreePort();
     const httpPort = await findFreePort();
     const child = spawnTs('src/cli/main.ts', [
-      'serve', '--workers', '2', '--redis', redis.url, '--redis-timeout', '2000', '--config', dir,
+      'serve', '--workers', '2', '--redis', redis.url, '--config', dir,
       '--grpc-port', String(grpcPort), '--http-port', String(httpPort), '--host', '127.0.0.1',
     ]);
     // A local subchannel pool per client: four real connections, which the cluster deals out round-robin.

@@ -36,6 +36,7 @@ beforeAll(async () => {
   }
   for (const child of sidecars) {
     const { grpcPort } = JSON.parse(await child.waitForLine(/"msg":"rateguard serving"/)) as { grpcPort: number };
+    await child.waitForLine(/"msg":"redis available"/);
     clients.push(new RateLimitServiceClient(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure()));
   }
 });

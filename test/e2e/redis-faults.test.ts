@@ -45,6 +45,7 @@ async function harness(redis: RedisProcess, failureMode: string) {
     for (const line of chunk.toString().split('\n')) if (line.startsWith('{')) logLevels.push((JSON.parse(line) as { level: number }).level);
   });
   const { grpcPort } = JSON.parse(await child.waitForLine(/"msg":"rateguard serving"/)) as { grpcPort: number };
+  await child.waitForLine(/"msg":"redis available"/);
   const client = new RateLimitServiceClient(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
   const calls: Call[] = [];
   const key = `load-${Math.random()}`;

@@ -44,6 +44,7 @@ beforeAll(async () => {
   if (!resolved.ok) throw new Error(resolved.errors.join('; '));
   const logger = createLogger({ level: 'info', destination: { write: (line: string) => void logLines.push(line) } });
   sidecar = await startSidecar(resolved.settings, logger);
+  await sidecar.health.whenServing();
   client = new RateLimitServiceClient(`127.0.0.1:${sidecar.grpcPort}`, grpc.credentials.createInsecure());
   http = `http://127.0.0.1:${sidecar.httpPort}`;
 });

@@ -50,21 +50,11 @@ export async function startTestSidecar(files: Record<string, string>, flags: str
 }
 
 function servingWithin(sidecar: Sidecar, timeoutMs: number): Promise<void> {
-  const { health } = sidecar;
-  if (health.status === 'SERVING') return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      health.off('change', check);
-      reject(new Error(`sidecar not SERVING within ${timeoutMs} ms (Redis never answered?)`));
-    }, timeoutMs);
-    const check = () => {
-      if (health.status !== 'SERVING') return;
-      clearTimeout(timer);
-      health.off('change', check);
-      resolve();
-    };
-    health.on('change', check);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`sidecar not SERVING within ${timeoutMs} ms (Redis never answered?)`)), timeoutMs);
   });
+  return Promise.race([sidecar.health.whenServing(), late]).finally(() => clearTimeout(timer));
 }
 
 /** A request with one descriptor per argument, each `[[key, value], ...]`. */
