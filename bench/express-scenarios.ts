@@ -5,11 +5,31 @@
 import autocannon from 'autocannon';
 import type { BenchContext } from './context.js';
 import { EXPRESS_VARIANTS, type ExpressVariant } from './express-variants.js';
-import type { Group, Metrics } from './results.js';
+import type { Group, Metrics, Round } from './results.js';
 import { spawnTracked } from './tracked-children.js';
 import { type Contender, interleave } from './stats.js';
 
 const CONNECTIONS = 10;
+
+async function undecided(url: string): Promise<number> {
+  return ((await (await fetch(`${url}__undecided`)).json()) as { undecided: number }).undecided;
+}
+
+/**
+ * One measured run: valid only when every request got 200 and the limiter decided every one (a
+ * limiter that failed open also answers 200).
+ */
+async function measured(url: string, seconds: number): Promise<Round> {
+  const before = await undecided(url);
+  const metrics = await cannon(url, seconds);
+  const passedUndecided = (await undecided(url)) - before;
+  const failed = metrics.failed ?? 0;
+  const problems = [
+    ...(failed > 0 ? [`${failed} requests failed or got a status other than 2xx`] : []),
+    ...(passedUndecided > 0 ? [`${passedUndecided} requests passed without a decision (the store failed, the limiter failed open)`] : []),
+  ];
+  return problems.length === 0 ? { metrics } : { metrics, invalid: problems.join('; ') };
+}
 
 function cannon(url: string, seconds: number): Promise<Metrics> {
   return new Promise((resolve, reject) => {
@@ -39,7 +59,7 @@ export async function expressGroup(ctx: BenchContext): Promise<Group> {
       id: variant,
       label: EXPRESS_VARIANTS[variant].label,
       kind: variant === 'none' ? 'baseline' : variant.startsWith('rateguard') ? 'rateguard' : 'peer',
-      measure: async () => ({ metrics: await cannon(urls[i]!, ctx.timings.seconds) }),
+      measure: () => measured(urls[i]!, ctx.timings.seconds),
     }));
     ctx.progress('Express: autocannon');
     return {

@@ -4,6 +4,11 @@
  * measured is the cost of the allowed path, each library with its defaults otherwise.
  *
  *   node --import tsx bench/express-server.ts VARIANT [REDIS_URL]     prints "express serving PORT"
+ *
+ * `GET /__undecided` answers how many requests rateguard's limiter let through without a decision
+ * (its store failed and it failed open): an answer of 200 does not show that, so the bench asks.
+ * The peers answer a store failure with an error status (express-rate-limit 500, the
+ * rate-limiter-flexible middleware 429), which autocannon counts as non-2xx.
  */
 import type { AddressInfo } from 'node:net';
 import express, { type RequestHandler } from 'express';
@@ -33,16 +38,23 @@ async function connectedIoredis(url: string): Promise<Redis> {
   return client;
 }
 
+let undecided = 0;
+const metrics = {
+  observe(outcome: { readonly source: string }) {
+    if (outcome.source === 'failure_mode') undecided++;
+  },
+};
+
 async function limiterFor(variant: ExpressVariant, redisUrl: string): Promise<RequestHandler | undefined> {
   switch (variant) {
     case 'none':
       return undefined;
     case 'rateguard-memory':
-      return rateguard.rateLimiter({ requestsPerMinute: ROOMY, store: new rateguard.MemoryStore() });
+      return rateguard.rateLimiter({ requestsPerMinute: ROOMY, store: new rateguard.MemoryStore(), metrics });
     case 'rateguard-redis': {
       const store = new rateguard.RedisStore({ url: redisUrl });
       await store.ready(5000);
-      return rateguard.rateLimiter({ requestsPerMinute: ROOMY, store });
+      return rateguard.rateLimiter({ requestsPerMinute: ROOMY, store, metrics });
     }
     case 'erl-memory':
       return rateLimit({ windowMs: 60_000, limit: ROOMY });
@@ -61,6 +73,9 @@ async function limiterFor(variant: ExpressVariant, redisUrl: string): Promise<Re
 const variant = process.argv[2] as ExpressVariant;
 if (!(variant in EXPRESS_VARIANTS)) throw new Error(`unknown variant ${variant}; one of ${Object.keys(EXPRESS_VARIANTS).join(', ')}`);
 const app = express();
+app.get('/__undecided', (_req, res) => {
+  res.json({ undecided });
+});
 const limiter = await limiterFor(variant, process.argv[3] ?? 'redis://127.0.0.1:6379');
 if (limiter !== undefined) app.use(limiter);
 app.get('/', (_req, res) => {
