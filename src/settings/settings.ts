@@ -73,8 +73,8 @@ export const SETTINGS = {
     parse: optionalText,
   },
   redisTimeoutMs: {
-    flag: '--redis-timeout', env: ['REDIS_TIMEOUT_MS'], default: 10, type: 'ms',
-    doc: 'Redis counts as failed when it leaves a command unanswered this long (its own silence: time queued in this process does not count). Below Envoy\'s 20 ms, so the failure mode answers before Envoy gives up.',
+    flag: '--redis-timeout', env: ['REDIS_TIMEOUT_MS'], default: 50, type: 'ms',
+    doc: 'Redis counts as failed when it leaves a command unanswered this long (its own silence: time queued in this process does not count). With `--failure-mode` allow, deny or local, set it below Envoy\'s timeout (20 ms) so that answer reaches Envoy (docs/redis.md).',
     parse: integer(1, 60_000),
   },
   redisMode: {

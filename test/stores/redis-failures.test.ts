@@ -115,6 +115,29 @@ describe('each failure by its name', () => {
       await own.stop();
     }
   });
+
+  it('a Redis busy in DEBUG SLEEP is silent too: timeout within the budget and a quarter, decisions resume after', async () => {
+    const own = await startRedis({ args: ['--enable-debug-command', 'yes'] });
+    const store = new RedisStore({ url: own.url, timeoutMs: 100 });
+    const sleeper = own.client();
+    try {
+      await store.ready();
+      await store.decide(plan('sleep'));
+      const sleeping = sleeper.call('DEBUG', 'SLEEP', '0.6');
+      const started = performance.now();
+      const error = await failure(store.decide(plan('sleep')));
+      const took = performance.now() - started;
+      expect(error.kind).toBe('timeout');
+      expect(took).toBeGreaterThanOrEqual(100);
+      expect(took).toBeLessThan(400);
+      await sleeping;
+      // The late reply of the timed-out call is read and dropped; the next call is decided.
+      expect((await store.decide(plan('sleep', 0))).allowed).toBe(true);
+    } finally {
+      await store.close();
+      await own.stop();
+    }
+  });
 });
 
 describe('availability without traffic', () => {
