@@ -4,7 +4,8 @@
  */
 import type { ConfigSnapshot, ConfiguredLimit, DescriptorMatch } from '../config/index.js';
 import { bucketKey } from '../engine/keys.js';
-import type { BucketRequest, ChargeMode, Decision } from '../engine/plan.js';
+import type { Algorithm } from '../engine/limit.js';
+import type { BucketRequest, BucketResult, ChargeMode, Decision } from '../engine/plan.js';
 import { type HeaderStyle, rateLimitHeaders, type QuotaState } from '../http/rate-limit-headers.js';
 import { Code, type DescriptorStatus, type HeaderValue, type RateLimitRequest, type RateLimitResponse } from '../rls/codec.js';
 import { isStoreError, type BucketStore } from '../stores/store.js';
@@ -63,6 +64,17 @@ interface PlannedBucket {
 function durationOf(us: number): { seconds: number; nanos: number } {
   const seconds = Math.floor(us / 1_000_000);
   return { seconds, nanos: (us - seconds * 1_000_000) * 1000 };
+}
+
+/**
+ * duration_until_reset as Envoy uses it (x-ratelimit-reset, Retry-After): a denied bucket reports
+ * when a request of the same cost can pass (its retry time; the time until full when it never can),
+ * an allowed one when it is full again; a fixed window reports its end in whole seconds, rounded up,
+ * as the reference service does (docs/config.md).
+ */
+function untilReset(result: BucketResult, denied: boolean, algorithm: Algorithm): { seconds: number; nanos: number } {
+  const us = denied && result.retryUs >= 0 ? result.retryUs : result.resetUs;
+  return algorithm === 'fixed_window' ? { seconds: Math.ceil(us / 1_000_000), nanos: 0 } : durationOf(us);
 }
 
 function hitsFor(request: RateLimitRequest, descriptor: number): number {
@@ -193,7 +205,8 @@ export class RateLimitService {
         code: denied ? Code.OVER_LIMIT : Code.OK,
         currentLimit: limitView(limit).currentLimit,
         limitRemaining: Math.min(result.remaining, UINT32_MAX),
-        durationUntilReset: durationOf(result.resetUs),
+        // Planned buckets are never unlimited, so they have a limit.
+        durationUntilReset: untilReset(result, denied, limit.limit!.algorithm),
       };
     });
     return {

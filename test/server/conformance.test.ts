@@ -97,6 +97,10 @@ describe.each(backends)('ShouldRateLimit on the %s', (_name, setup, teardown) =>
       durationUntilReset: { seconds: 20, nanos: 0 }, // one token at 3/minute
     });
     expect(responses[3]!.statuses[0]!.currentLimit).toEqual({ requestsPerUnit: 3, unit: 2, name: '' });
+    // Denied: when the next request can pass (one token back at 3/minute), not when the bucket is full (60 s).
+    const denied = responses[3]!.statuses[0]!.durationUntilReset!;
+    expect(denied.seconds * 1e9 + denied.nanos).toBeGreaterThan(19e9);
+    expect(denied.seconds * 1e9 + denied.nanos).toBeLessThanOrEqual(20e9);
   });
 
   it('answers OK without current_limit for an unknown domain or an unmatched descriptor', async () => {
@@ -175,7 +179,10 @@ describe.each(backends)('ShouldRateLimit on the %s', (_name, setup, teardown) =>
     const responses = await callN(request(D, [['window', 'x']]), 3);
     expect(responses.map((r) => r.overallCode)).toEqual([OK, OK, OVER_LIMIT]);
     const untilMidnight = 86_400 - ((Date.now() / 1000) % 86_400);
-    expect(Math.abs(responses[2]!.statuses[0]!.durationUntilReset!.seconds - untilMidnight)).toBeLessThan(5);
+    const reset = responses[2]!.statuses[0]!.durationUntilReset!;
+    expect(Math.abs(reset.seconds - untilMidnight)).toBeLessThan(5);
+    // Whole seconds, as the reference service reports a window's end.
+    expect(reset.nanos).toBe(0);
   });
 
   it('reports the WEEK unit', async () => {
