@@ -96,11 +96,17 @@ export function registerDecisionMetrics(registry: Registry, options: DecisionSta
   });
   const shedBy: Record<ShedReason, { inc(): void }> = { in_flight: overload.labels({ reason: 'in_flight' }), deadline: overload.labels({ reason: 'deadline' }) };
   for (const reason of Object.keys(shedBy) as ShedReason[]) overload.inc({ reason }, 0);
+  const globalShadow = new Counter({
+    name: 'ratelimit_service_global_shadow_mode',
+    help: 'Requests answered OK only because of global shadow mode (SHADOW_MODE): some descriptor was over its limit.',
+    registers: [registry],
+  });
   return {
     stats,
     observe(outcome: RequestOutcome) {
       stats.observe(outcome);
       latency.observe({ source: outcome.source }, outcome.durationSeconds);
+      if (outcome.globalShadowOverLimit === true) globalShadow.inc();
     },
     shed(reason: ShedReason) {
       shedBy[reason].inc();

@@ -29,6 +29,8 @@ export type DecisionSource = 'store' | 'local_cache' | 'failure_mode';
 export interface RequestOutcome {
   readonly domain: string;
   readonly overLimit: boolean;
+  /** Answered OK only because of global shadow mode: a status is OVER_LIMIT. */
+  readonly globalShadowOverLimit?: boolean;
   readonly source: DecisionSource;
   readonly limits: readonly LimitOutcome[];
   /** Time the service took, in seconds. */

@@ -21,7 +21,10 @@ export interface RateLimitServiceOptions {
   readonly config: () => ConfigSnapshot;
   /** Prefix of every bucket key. */
   readonly keyPrefix: string;
-  /** Global shadow mode: every limit is evaluated and counted, every answer is OK. */
+  /**
+   * Global shadow mode: every limit is evaluated and counted; the overall code is always OK, each
+   * status keeps its real code (as the reference service).
+   */
   readonly shadowMode: boolean;
   /** `all_or_nothing` (a denied request charges nothing) or `independent` (the reference's charging). */
   readonly chargeMode: ChargeMode;
@@ -113,6 +116,7 @@ export class RateLimitService {
     this.options.observer?.observe({
       domain: request.domain,
       overLimit: response.overallCode === Code.OVER_LIMIT,
+      globalShadowOverLimit: this.options.shadowMode && response.statuses.some((status) => status.code === Code.OVER_LIMIT),
       source: decision?.source ?? 'store',
       limits: decision === undefined ? [] : this.outcomes(request, matches, planned, decision),
       durationSeconds: (performance.now() - started) / 1000,
@@ -177,10 +181,10 @@ export class RateLimitService {
     // Per descriptor, the bucket that decides what it reports: its first non-shadow denial, else
     // its bucket with the fewest tokens left.
     const deciding = new Array<number | undefined>(matches.length);
-    // Lower rank decides: a non-shadow denial (-1), else fewer tokens left; ties keep the first.
+    // Lower rank decides: a denial by a limit not in shadow mode (-1), else fewer tokens left; ties keep the first.
     const rank = (b: number) => {
       const result = decision!.buckets[b]!;
-      return !result.allowed && !this.isShadow(planned[b]!.limit) ? -1 : result.remaining;
+      return !result.allowed && !planned[b]!.limit.shadowMode ? -1 : result.remaining;
     };
     planned.forEach(({ descriptor }, b) => {
       const current = deciding[descriptor];
@@ -196,7 +200,9 @@ export class RateLimitService {
       if (b === undefined) return UNLIMITED_STATUS;
       const result = decision!.buckets[b]!;
       const limit = planned[b]!.limit;
-      const denied = !result.allowed && !this.isShadow(limit);
+      // A limit's own shadow_mode reports OK; global shadow mode keeps each status's real code (so
+      // Envoy's headers still show it) and only turns the overall code OK, as the reference does.
+      const denied = !result.allowed && !limit.shadowMode;
       if (denied) {
         overLimit = true;
         retryUs = Math.max(retryUs, result.retryUs);
@@ -209,10 +215,11 @@ export class RateLimitService {
         durationUntilReset: untilReset(result, denied, limit.limit!.algorithm),
       };
     });
+    const denies = overLimit && !this.options.shadowMode;
     return {
-      overallCode: overLimit ? Code.OVER_LIMIT : Code.OK,
+      overallCode: denies ? Code.OVER_LIMIT : Code.OK,
       statuses,
-      responseHeadersToAdd: this.options.responseHeaders === 'off' ? [] : this.headers(planned, decision, overLimit, retryUs),
+      responseHeadersToAdd: this.options.responseHeaders === 'off' ? [] : this.headers(planned, decision, denies, retryUs),
       requestHeadersToAdd: [],
     };
   }

@@ -226,13 +226,20 @@ describe.each(backends)('ShouldRateLimit on the %s', (_name, setup, teardown) =>
     expect((await altered.call(request(D, [['basic', 'cr']]))).statuses[0]!.limitRemaining).toBe(0);
   });
 
-  it('with --shadow-mode, answers OK while counting', async () => {
+  it('with --shadow-mode, answers OK while counting; statuses keep their real codes; global_shadow_mode counts', async () => {
     const shadow = await startTestSidecar({ 'c.yaml': CONFIG }, [...storeFlags, '--shadow-mode', '--key-prefix', 'sh:']);
     try {
       const responses = [];
       for (let i = 0; i < 4; i++) responses.push(await shadow.call(request(D, [['basic', 's']])));
       expect(responses.map((r) => r.overallCode)).toEqual([OK, OK, OK, OK]);
+      expect(responses.map((r) => r.statuses[0]!.code)).toEqual([OK, OK, OK, OVER_LIMIT]);
       expect(responses.map((r) => r.statuses[0]!.limitRemaining)).toEqual([2, 1, 0, 0]);
+      // A limit's own shadow_mode still reports OK.
+      const own = [];
+      for (let i = 0; i < 3; i++) own.push(await shadow.call(request(D, [['shadowed', 'g']])));
+      expect(own.map((r) => [r.overallCode, r.statuses[0]!.code])).toEqual([[OK, OK], [OK, OK], [OK, OK]]);
+      const metrics = await (await fetch(`${shadow.httpUrl}/metrics`)).text();
+      expect(metrics).toMatch(/^ratelimit_service_global_shadow_mode 1$/m);
     } finally {
       await shadow.stop();
     }
