@@ -6,8 +6,9 @@
  * Never denies wrongly: a cached denial only applies to a cost at least as large as the one
  * denied, and only until the moment that cost could be available again. Shadow buckets are never
  * cached (they deny nothing), nor are failure-mode answers. `reset()` forgets the keys it clears.
- * Answers from here carry `source: 'local_cache'`; the other buckets of such a request are not
- * read, and report their full capacity.
+ * Only a request whose every bucket is known to deny is answered here (`source: 'local_cache'`):
+ * any other bucket's true state — and, in `independent` mode, its charge — needs the store, so such
+ * a request goes to the store whole and is decided exactly as without the cache.
  */
 import { type Clock, systemClock } from '../engine/clock.js';
 import { costOfKey } from '../engine/bucket-math.js';
@@ -93,17 +94,16 @@ export class OverLimitCache implements BucketStore {
     return cost >= denial.cost ? denial : undefined;
   }
 
+  /** The whole decision from remembered denials, or undefined when any bucket needs the store. */
   private fromCache(plan: Plan, now: number): Decision | undefined {
-    let hit = false;
-    const buckets = plan.buckets.map(({ key, limit, cost, shadow }): BucketResult => {
+    const buckets: BucketResult[] = [];
+    for (const { key, limit, shadow } of plan.buckets) {
+      const cost = costOfKey(plan.buckets, key);
       const denial = shadow === true || cost === 0 ? undefined : this.denialFor(key, cost, now);
-      if (denial === undefined) {
-        return { allowed: true, reason: undefined, limit: limit.capacity, remaining: Math.floor(limit.capacity), level: limit.capacity, resetUs: 0, retryUs: 0 };
-      }
-      hit = true;
-      return { allowed: false, reason: 'insufficient_tokens', limit: limit.capacity, remaining: 0, level: 0, resetUs: Math.max(0, denial.resetAt - now), retryUs: denial.until - now };
-    });
-    return hit ? { allowed: false, buckets, source: 'local_cache' } : undefined;
+      if (denial === undefined) return undefined;
+      buckets.push({ allowed: false, reason: 'insufficient_tokens', limit: limit.capacity, remaining: 0, level: 0, resetUs: Math.max(0, denial.resetAt - now), retryUs: denial.until - now });
+    }
+    return { allowed: false, buckets, source: 'local_cache' };
   }
 
   private remember(plan: Plan, decision: Decision, now: number): void {

@@ -55,6 +55,23 @@ describe('OverLimitCache over a MemoryStore (one clock for both)', () => {
     await cache.close();
   });
 
+  it('a request with a bucket not known to deny goes to the store whole: true numbers for every bucket, charged as the mode says', async () => {
+    const wide = tokenBucket({ capacity: 20, refillTokens: 20, periodUs: 3_600_000_000 });
+    for (const mode of ['all_or_nothing', 'independent'] as const) {
+      const cache = make();
+      const [spent, other] = [`spent-${mode}`, `other-${mode}`];
+      await cache.decide(plan(spent, 2));
+      await cache.decide(plan(spent, 1)); // denied: remembered
+      await cache.decide({ mode, buckets: [{ key: other, limit: wide, cost: 12 }] }); // 8 left
+      const both = await cache.decide({ mode, buckets: [{ key: spent, limit, cost: 1 }, { key: other, limit: wide, cost: 1 }] });
+      expect(both.source).toBeUndefined(); // decided by the store
+      expect(both.buckets.map((b) => [b.allowed, b.remaining])).toEqual([[false, 0], [true, mode === 'independent' ? 7 : 8]]);
+      // The over-limit bucket alone is still answered here.
+      expect((await cache.decide(plan(spent, 1))).source).toBe('local_cache');
+      await cache.close();
+    }
+  });
+
   it('forgets a client on reset and keeps at most maxEntries denials', async () => {
     const cache = make();
     for (const key of ['d', 'e', 'f']) {
