@@ -67,7 +67,7 @@ export async function startSidecarProcess(options: SidecarOptions): Promise<Grpc
   const port = await findFreePort();
   const workers = options.workers ?? 1;
   const args = [
-    'serve', '--config', benchConfigDir(), '--grpc-port', String(port), '--http-port', '0', '--host', '127.0.0.1',
+    'serve', '--config', benchConfigDir(), '--grpc-port', String(port), '--http-port', '0', '--debug-port', '0', '--host', '127.0.0.1',
     // Default flags, as users run it: every answer is counted by status, and a run with any error is invalid.
     ...(options.redisUrl === undefined ? [] : ['--redis', options.redisUrl]),
     ...(workers > 1 ? ['--workers', String(workers)] : []),

@@ -76,7 +76,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const dir = mkdtempSync(join(tmpdir(), 'rg-soak-'));
   writeFileSync(join(dir, 'soak.yaml'), config(0));
   const child = spawnTs(new URL('./soak-sidecar.ts', import.meta.url).pathname, [
-    '--config', dir, '--redis', redis.url, '--grpc-port', '0', '--http-port', '0', '--host', '127.0.0.1',
+    '--config', dir, '--redis', redis.url, '--grpc-port', '0', '--http-port', '0', '--debug-port', '0', '--host', '127.0.0.1',
   ]);
   const samples: SoakSample[] = [];
   let configReloads = 0;

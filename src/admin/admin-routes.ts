@@ -1,12 +1,12 @@
 /**
- * The operator's endpoints on the HTTP port: `GET /stats`, `GET /buckets`, `POST /reset` and
- * `GET /dashboard`. Reads are open (like /metrics, for probes and Prometheus); the one mutating
- * call goes through the admin guard.
+ * The operator's endpoints: `GET /stats`, `GET /buckets`, `POST /reset` and `GET /dashboard`, on
+ * the debug port and the HTTP port alike. Each listener's `AdminAccess` decides who may read them
+ * (they show client identities) and who may reset.
  */
 import { fileURLToPath } from 'node:url';
 import express, { type Router } from 'express';
-import { adminGuard, isLoopback, mayAdminister } from '../http/admin-guard.js';
 import type { RequestLimits } from '../service/request-limits.js';
+import type { AdminAccess } from './admin-access.js';
 import type { BucketAdmin } from './bucket-admin.js';
 import { parseDescriptorTarget } from './descriptor-param.js';
 import { statsReport, type StatsSources } from './stats-report.js';
@@ -14,8 +14,6 @@ import { statsReport, type StatsSources } from './stats-report.js';
 export interface AdminRoutesOptions extends StatsSources {
   readonly buckets: BucketAdmin;
   readonly requestLimits: RequestLimits;
-  /** Undefined: mutating calls from loopback clients only. */
-  readonly adminToken: string | undefined;
 }
 
 /** Shipped beside dist/ and src/ (package.json "files"), two levels above this module. */
@@ -29,16 +27,16 @@ function topParam(raw: unknown): number {
   return Number.isInteger(n) && n >= 0 ? Math.min(n, MAX_TOP) : DEFAULT_TOP;
 }
 
-export function createAdminRouter(options: AdminRoutesOptions): Router {
+export function createAdminRouter(options: AdminRoutesOptions, access: AdminAccess): Router {
   const router = express.Router();
-  const tokenRequired = options.adminToken !== undefined && options.adminToken !== '';
 
-  router.get('/stats', (req, res) => {
-    const mayReset = tokenRequired ? mayAdminister(req, options.adminToken) : isLoopback(req.socket.remoteAddress);
-    res.set('Cache-Control', 'no-store').json(statsReport(options, topParam(req.query.top), { tokenRequired, mayReset }));
+  router.get('/stats', access.require('read'), async (req, res) => {
+    const mayReset = (await access.verdict(req, 'mutate')).ok;
+    const report = statsReport(options, topParam(req.query.top), { tokenRequired: access.token.required, mayReset });
+    res.set('Cache-Control', 'no-store').json(report);
   });
 
-  router.get('/buckets', async (req, res) => {
+  router.get('/buckets', access.require('read'), async (req, res) => {
     const target = parseDescriptorTarget(req.query, options.requestLimits);
     if (!target.ok) {
       res.status(400).json({ error: target.error });
@@ -49,10 +47,15 @@ export function createAdminRouter(options: AdminRoutesOptions): Router {
     else res.set('Cache-Control', 'no-store').json({ domain: target.domain, descriptor: target.descriptor, ...result.value });
   });
 
-  router.post('/reset', adminGuard(options.adminToken), express.json({ limit: '64kb' }), async (req, res) => {
+  // A JSON body only: a browser sends that cross-site only after a CORS preflight this server never
+  // answers, while a form post or a link (a query string) needs none.
+  router.post('/reset', access.require('mutate'), (req, res, next) => {
+    if (req.is('application/json') === 'application/json') next();
+    else res.status(415).json({ error: 'POST /reset takes a JSON body (Content-Type: application/json)' });
+  }, express.json({ limit: '64kb' }), async (req, res) => {
     const body: unknown = req.body;
     const source = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
-    const target = parseDescriptorTarget('domain' in source ? source : req.query, options.requestLimits);
+    const target = parseDescriptorTarget(source, options.requestLimits);
     if (!target.ok) {
       res.status(400).json({ error: target.error });
       return;
@@ -66,6 +69,8 @@ export function createAdminRouter(options: AdminRoutesOptions): Router {
     res.json({ domain: target.domain, descriptor: target.descriptor, ...result.value });
   });
 
+  // The page holds no data (it reads /stats with the token entered in it), so it is open: on a port
+  // that needs the token a browser could not send one with the page request itself.
   router.get('/dashboard', (_req, res) => {
     // One self-contained page: inline script and style, data from this origin only, never framed
     // (its reset button must not be clickjacked).

@@ -6,7 +6,7 @@
 import type { ConfigSnapshot, ConfiguredLimit, DescriptorMatch } from '../config/index.js';
 import { bucketKey } from '../engine/keys.js';
 import { US_PER_SECOND } from '../engine/limit.js';
-import type { BucketResult } from '../engine/plan.js';
+import type { BucketResult, Decision } from '../engine/plan.js';
 import type { DescriptorEntry } from '../rls/codec.js';
 import { isStoreError, type BucketStore } from '../stores/store.js';
 
@@ -34,6 +34,12 @@ export interface BucketView {
   readonly secondsToFull: number;
 }
 
+/**
+ * Who gave the numbers: the store, or (while Redis is unavailable) the failure mode, whose buckets
+ * are this process's own estimate and never reach the store.
+ */
+export type BucketSource = 'store' | NonNullable<Decision['source']>;
+
 export type AdminResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly status: 404 | 503; readonly error: string };
 
 interface Located {
@@ -55,7 +61,8 @@ function view(match: DescriptorMatch, configured: Located['limits'][number], res
     unit: configured.rateLimit.unit,
     requestsPerUnit: configured.rateLimit.requestsPerUnit,
     shadowMode: configured.shadowMode,
-    capacity: limit.capacity,
+    // The capacity the answer was computed with: a failure mode's local share may hold less.
+    capacity: result.limit,
     tokens: result.level,
     remaining: result.remaining,
     refillPerSecond: limit.algorithm === 'token_bucket' ? (limit.refillTokens * US_PER_SECOND) / limit.periodUs : undefined,
@@ -67,17 +74,18 @@ export class BucketAdmin {
   constructor(private readonly options: BucketAdminOptions) {}
 
   /** The descriptor's buckets, uncharged. */
-  async inspect(domain: string, descriptor: readonly DescriptorEntry[]): Promise<AdminResult<{ buckets: BucketView[] }>> {
+  async inspect(domain: string, descriptor: readonly DescriptorEntry[]): Promise<AdminResult<{ source: BucketSource; buckets: BucketView[] }>> {
     const located = this.locate(domain, descriptor);
     if (!located.ok) return located;
     const { match, limits, keys } = located.value;
-    if (keys.length === 0) return { ok: true, value: { buckets: [] } };
+    if (keys.length === 0) return { ok: true, value: { source: 'store', buckets: [] } };
     try {
       const decision = await this.options.store.decide({
         mode: 'all_or_nothing',
         buckets: limits.map((configured, i) => ({ key: keys[i]!, limit: configured.limit, cost: 0 })),
       });
-      return { ok: true, value: { buckets: limits.map((configured, i) => view(match, configured, decision.buckets[i]!)) } };
+      const buckets = limits.map((configured, i) => view(match, configured, decision.buckets[i]!));
+      return { ok: true, value: { source: decision.source ?? 'store', buckets } };
     } catch (error) {
       if (!isStoreError(error)) throw error;
       return { ok: false, status: 503, error: error.message };

@@ -1,12 +1,14 @@
 /**
  * The `GET /stats` document: decision totals per domain and per limit (the same numbers as
- * /metrics), the top limited identities, Redis health and the loaded config.
+ * /metrics), the top limited identities (their values shown as `--stats-identities` says), Redis
+ * health and the loaded config.
  */
 import type { ConfigSnapshot } from '../config/index.js';
 import { type DomainTotals, emptyDomainTotals, type TopLimited } from '../observe/decision-stats.js';
 import type { LimitCounts } from '../observe/limit-counts.js';
 import type { ConfigLoads, Observability } from '../observe/observability.js';
 import type { RedisStatus } from '../observe/redis-telemetry.js';
+import { displayDescriptor, type IdentityDisplay } from './identity-display.js';
 
 export interface StatsReport {
   readonly generatedAt: string;
@@ -15,6 +17,8 @@ export interface StatsReport {
   readonly totals: DomainTotals;
   readonly domains: readonly ({ readonly domain: string } & DomainTotals)[];
   readonly limits: readonly ({ readonly domain: string; readonly key: string } & LimitCounts)[];
+  /** How `topLimited` descriptor values are shown. */
+  readonly identities: IdentityDisplay;
   readonly topLimited: readonly TopLimited[];
   readonly store: { readonly kind: 'memory' | 'redis'; readonly redis: RedisStatus | undefined };
   readonly config: {
@@ -30,6 +34,7 @@ export interface StatsReport {
 export interface StatsSources {
   readonly observability: Observability;
   readonly config: () => ConfigSnapshot;
+  readonly identities: IdentityDisplay;
 }
 
 function sumTotals(all: Iterable<Readonly<DomainTotals>>): DomainTotals {
@@ -49,7 +54,8 @@ export function statsReport(sources: StatsSources, top: number, admin: StatsRepo
     totals: sumTotals(domains.values()),
     domains: [...domains].map(([domain, totals]) => ({ domain, ...totals })),
     limits: [...stats.limitTotals()].map(({ domain, key, counts }) => ({ domain, key, ...counts })),
-    topLimited: stats.topLimited(top),
+    identities: sources.identities,
+    topLimited: stats.topLimited(top).map((entry) => ({ ...entry, descriptor: displayDescriptor(entry.descriptor, sources.identities) })),
     store: redis === undefined ? { kind: 'memory', redis: undefined } : { kind: 'redis', redis: redis.status() },
     config: {
       files: config.files,

@@ -21,7 +21,8 @@ export async function start(argv: readonly string[]): Promise<number> {
   const logger = createLogger({ level: resolved.settings.logLevel, format: resolved.settings.logFormat });
   const adminToken = await readAdminToken(resolved.settings);
   const limits = sidecarDemoLimits(`127.0.0.1:${sidecar.grpcPort}`, logger, {
-    url: `http://127.0.0.1:${sidecar.httpPort}`,
+    // The debug port serves POST /reset without a token while it is bound to loopback (the default).
+    url: `http://127.0.0.1:${sidecar.debugPort}`,
     token: adminToken.ok ? adminToken.token : undefined,
   });
   const demo = await serveDemo(createDemoApp(limits, process.env.ADMIN_TOKEN), Number(PORT ?? 3000), logger);

@@ -43,7 +43,7 @@ async function chooseRedis(): Promise<RedisChoice> {
 async function startSidecar(index: number, redisUrl: string | undefined): Promise<{ grpcPort: number; httpPort: number }> {
   const { command, args } = nodeEntry('../cli/main.js');
   // draft-10 headers and Retry-After on 429s, as `npm start` gives them.
-  const flags = ['serve', '--config', CONFIG_DIR, '--grpc-port', '0', '--http-port', '0', '--host', '127.0.0.1', '--response-headers', 'draft-10'];
+  const flags = ['serve', '--config', CONFIG_DIR, '--grpc-port', '0', '--http-port', '0', '--debug-port', '0', '--host', '127.0.0.1', '--response-headers', 'draft-10'];
   const redis = redisUrl === undefined ? [] : ['--redis', redisUrl];
   const sidecar = startProcess(`sidecar ${index}`, command, [...args, ...flags, ...redis], /"msg":"rateguard serving"/, { LOG_LEVEL: 'info' });
   started.push(sidecar.process);

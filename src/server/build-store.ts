@@ -67,6 +67,10 @@ export function buildStore(settings: Settings, logger: Logger, health: HealthSta
       else logger.info({ redis: describeRedis(settings) }, 'redis available again: circuit breaker closed');
       events.onBreakerChange?.(state);
     },
+    onFallbackChange: (answering) => {
+      if (answering) logger.warn({ redis: describeRedis(settings), failureMode: settings.failureMode, source: 'failure_mode' }, 'redis failed: answers come from the failure mode, not from the store');
+      else logger.info({ redis: describeRedis(settings), source: 'store' }, 'redis answers again: answers come from the store');
+    },
     ...(events.onStoreError === undefined ? {} : { onStoreError: events.onStoreError }),
   });
   const bounded = new InFlightLimit(failureMode, { maxInFlight: settings.maxInFlight });

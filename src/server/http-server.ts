@@ -1,22 +1,30 @@
 /**
  * The HTTP port, as envoyproxy/ratelimit has it: `GET /healthcheck`, `POST /json` (proto3-JSON
  * RateLimitRequest → 200 OK / 429 OVER_LIMIT with the JSON response), `GET /rlconfig`; plus
- * `GET /metrics` (Prometheus) and the admin routes (/stats, /buckets, POST /reset, /dashboard),
- * so Kubernetes probes and Prometheus reach everything on one port.
+ * `GET /metrics` (Prometheus), so Kubernetes probes and Prometheus reach it on one port. And the
+ * debug port (`--debug-port`, loopback by default), which serves /rlconfig, /metrics and the admin
+ * routes (/stats, /buckets, POST /reset, /dashboard). Both ports mount the admin routes; each
+ * port's `AdminAccess` (from the address it is bound to) decides who may use them.
  */
 import express, { type Express } from 'express';
+import type { AdminAccess } from '../admin/admin-access.js';
 import { type AdminRoutesOptions, createAdminRouter } from '../admin/admin-routes.js';
 import type { ConfigSnapshot } from '../config/index.js';
 import { Code, requestFromJson, responseToJson } from '../rls/codec.js';
 import type { RateLimitService } from '../service/rate-limit-service.js';
 import type { HealthState } from './health.js';
 
-export interface HttpAppOptions {
+export interface DebugAppOptions {
+  readonly config: () => ConfigSnapshot;
+  readonly admin: AdminRoutesOptions;
+  /** Who may use the admin routes on this app's listener. */
+  readonly access: AdminAccess;
+}
+
+export interface HttpAppOptions extends DebugAppOptions {
   readonly service: RateLimitService;
   readonly health: HealthState;
-  readonly config: () => ConfigSnapshot;
   readonly maxBodyBytes: number;
-  readonly admin: AdminRoutesOptions;
 }
 
 const FAILURE_STATUS = { invalid_argument: 400, unavailable: 503, overloaded: 503, deadline_exceeded: 504 } as const;
@@ -58,6 +66,17 @@ export function createHttpApp(options: HttpAppOptions): Express {
     res.status(result.response.overallCode === Code.OVER_LIMIT ? 429 : 200).json(responseToJson(result.response));
   });
 
+  return withOperatorRoutes(app, options);
+}
+
+export function createDebugApp(options: DebugAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  return withOperatorRoutes(app, options);
+}
+
+/** /rlconfig, /metrics and the admin routes, then the error handler: what both ports share. */
+function withOperatorRoutes(app: Express, options: DebugAppOptions): Express {
   app.get('/rlconfig', (_req, res) => {
     res.type('text/plain').send(options.config().dump());
   });
@@ -67,7 +86,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
     res.type(registry.contentType).send(await registry.metrics());
   });
 
-  app.use(createAdminRouter(options.admin));
+  app.use(createAdminRouter(options.admin, options.access));
 
   // Malformed JSON bodies and oversize payloads: a clear 4xx, never a stack trace.
   app.use((error: { status?: number; message?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {

@@ -6,7 +6,8 @@ import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type * as grpc from '@grpc/grpc-js';
 import { formatConfigError, type ConfigEvent, type ConfigWatcher, watchConfig } from '../config/index.js';
-import { readAdminToken } from '../admin/admin-token.js';
+import { AdminAccess } from '../admin/admin-access.js';
+import { AdminToken } from '../admin/admin-token.js';
 import { BucketAdmin } from '../admin/bucket-admin.js';
 import { checkKeyPrefix } from '../engine/keys.js';
 import type { Logger } from '../observe/logger.js';
@@ -17,11 +18,12 @@ import type { BucketStore } from '../stores/store.js';
 import { buildStore, describeRedis } from './build-store.js';
 import { bindGrpcServer, createGrpcServer, loadGrpcCredentials } from './grpc-server.js';
 import { HealthState } from './health.js';
-import { createHttpApp } from './http-server.js';
+import { createDebugApp, createHttpApp } from './http-server.js';
 
 export interface Sidecar {
   readonly grpcPort: number;
   readonly httpPort: number;
+  readonly debugPort: number;
   readonly health: HealthState;
   readonly watcher: ConfigWatcher;
   readonly store: BucketStore;
@@ -67,7 +69,7 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
   if (prefixProblem !== undefined) throw new StartupError(`--key-prefix: ${prefixProblem}`);
   const grpcCredentials = loadGrpcCredentials({ cert: settings.grpcTlsCert, key: settings.grpcTlsKey, ca: settings.grpcTlsCa });
   if (!grpcCredentials.ok) throw new StartupError(grpcCredentials.error);
-  const adminToken = await readAdminToken(settings);
+  const adminToken = await AdminToken.load(settings, (error) => logger.error({ error }, 'admin token file unreadable: admin calls that need the token are refused'));
   if (!adminToken.ok) throw new StartupError(adminToken.error);
   const chargeMode = settings.chargeRejected ? 'independent' : 'all_or_nothing';
   const observability = new Observability({ nearLimitRatio: settings.nearLimitRatio, chargeMode }, { redis: settings.redis !== undefined, logger });
@@ -121,26 +123,27 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
     onCallEnd: observability.grpcCallEnded,
   });
   const grpcPort = await bindGrpcServer(grpcServer, settings.host, settings.grpcPort, grpcCredentials.credentials);
+  const admin = {
+    observability,
+    config,
+    buckets: new BucketAdmin({ store, config, keyPrefix: settings.keyPrefix }),
+    requestLimits,
+    identities: settings.statsIdentities,
+  };
   const httpServer = await listen(
-    createHttpApp({
-      service,
-      health,
-      config,
-      maxBodyBytes: settings.maxMessageBytes,
-      admin: {
-        observability,
-        config,
-        buckets: new BucketAdmin({ store, config, keyPrefix: settings.keyPrefix }),
-        requestLimits,
-        adminToken: adminToken.token,
-      },
-    }),
+    createHttpApp({ service, health, config, maxBodyBytes: settings.maxMessageBytes, admin, access: new AdminAccess(settings.host, adminToken.token) }),
     settings.host,
     settings.httpPort,
   );
+  const debugServer = await listen(
+    createDebugApp({ config, admin, access: new AdminAccess(settings.debugHost, adminToken.token) }),
+    settings.debugHost,
+    settings.debugPort,
+  );
+  const debugPort = (debugServer.address() as AddressInfo).port;
   const httpPort = (httpServer.address() as AddressInfo).port;
   logger.info(
-    { grpcPort, httpPort, host: settings.host, grpcTls: grpcCredentials.tls, store: describeRedis(settings) },
+    { grpcPort, httpPort, host: settings.host, debugPort, debugHost: settings.debugHost, grpcTls: grpcCredentials.tls, store: describeRedis(settings) },
     'rateguard serving',
   );
 
@@ -149,14 +152,17 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
     drained ??= (async () => {
       health.drain();
       logger.info({ timeoutMs: settings.shutdownTimeoutMs }, 'draining');
-      httpServer.close();
-      httpServer.closeIdleConnections();
+      for (const server of [httpServer, debugServer]) {
+        server.close();
+        server.closeIdleConnections();
+      }
       await shutdownGrpc(grpcServer, settings.shutdownTimeoutMs);
       httpServer.closeAllConnections();
+      debugServer.closeAllConnections();
       await Promise.all([watcher.close(), store.close()]);
       logger.info('stopped');
     })();
     return drained;
   };
-  return { grpcPort, httpPort, health, watcher, store, observability, drain };
+  return { grpcPort, httpPort, debugPort, health, watcher, store, observability, drain };
 }

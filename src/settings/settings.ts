@@ -4,6 +4,7 @@
  * table all come from here (a test keeps the README in step).
  * Precedence: flag, then the first environment name set, then the default.
  */
+import type { IdentityDisplay } from '../admin/identity-display.js';
 import type { Algorithm } from '../engine/limit.js';
 import type { LogFormat } from '../observe/logger.js';
 import type { ResponseHeaders } from '../service/rate-limit-service.js';
@@ -64,9 +65,18 @@ export const SETTINGS = {
   grpcPort: { flag: '--grpc-port', env: ['GRPC_PORT'], default: 8081, type: 'port', doc: 'gRPC port: RLS v3 and grpc.health.v1.', parse: port },
   httpPort: {
     flag: '--http-port', env: ['HTTP_PORT', 'PORT'], default: 8080, type: 'port',
-    doc: 'HTTP port: /healthcheck, POST /json, /rlconfig, /metrics, /stats, /buckets, POST /reset, /dashboard.', parse: port,
+    doc: 'HTTP port: /healthcheck, POST /json, /rlconfig, /metrics; the admin endpoints too, with the admin token unless `--host` is a loopback address.', parse: port,
   },
-  host: { flag: '--host', env: ['HOST'], default: '0.0.0.0', type: 'address', doc: 'Address both servers bind to.', parse: text },
+  host: { flag: '--host', env: ['HOST'], default: '0.0.0.0', type: 'address', doc: 'Address the gRPC and HTTP ports bind to.', parse: text },
+  debugHost: {
+    flag: '--debug-host', env: ['DEBUG_HOST'], default: '127.0.0.1', type: 'address',
+    doc: 'Address the debug port binds to. Bound to a loopback address, it serves the admin endpoints without a token (docs/observability.md).',
+    parse: text,
+  },
+  debugPort: {
+    flag: '--debug-port', env: ['DEBUG_PORT'], default: 6070, type: 'port',
+    doc: 'Debug port: /stats, /buckets, POST /reset, /dashboard, /rlconfig, /metrics.', parse: port,
+  },
   redis: {
     flag: '--redis', env: ['REDIS_URL'], default: undefined, type: 'url',
     doc: 'Redis URL (`redis://[user:pass@]host:port[/db]`). Without it buckets live in process memory.',
@@ -145,13 +155,18 @@ export const SETTINGS = {
   },
   adminToken: {
     flag: '--admin-token', env: ['ADMIN_TOKEN'], default: undefined, type: 'text',
-    doc: 'Bearer token every mutating admin call (`POST /reset`) must carry. Without it (or a token file) only loopback clients may mutate.',
+    doc: 'Bearer token every mutating admin call (`POST /reset`) must carry, and that opens the admin endpoints on a port not bound to loopback. Without it (or a token file) only a port bound to a loopback address serves them.',
     parse: optionalText,
   },
   adminTokenFile: {
     flag: '--admin-token-file', env: ['ADMIN_TOKEN_FILE'], default: undefined, type: 'path',
-    doc: 'A file holding the admin token (a mounted Secret); read at start, surrounding whitespace ignored.',
+    doc: 'A file holding the admin token (a mounted Secret); read again whenever it changes, surrounding whitespace ignored.',
     parse: optionalText,
+  },
+  statsIdentities: {
+    flag: '--stats-identities', env: ['STATS_IDENTITIES'], default: 'hash' as IdentityDisplay, type: 'hash|prefix|full',
+    doc: 'How /stats and the dashboard show descriptor values: a SHA-256 digest, the first 4 characters, or in full (the dashboard offers reset buttons with `full` only).',
+    parse: oneOf<IdentityDisplay>('hash', 'prefix', 'full'),
   },
   nearLimitRatio: {
     flag: '--near-limit-ratio', env: ['NEAR_LIMIT_RATIO'], default: 0.8, type: 'ratio',

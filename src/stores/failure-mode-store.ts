@@ -3,7 +3,8 @@
  * - `error`: reject (the sidecar answers gRPC UNAVAILABLE, so Envoy's own failure_mode_deny decides);
  * - `allow` / `deny`: answer every bucket allowed / denied;
  * - `local`: decide with an in-process token bucket holding each limit divided by `localShare`
- *   (the number of sidecars sharing the limit), so a fleet stays roughly within its limits.
+ *   (the number of sidecars sharing the limit), so a fleet stays roughly within its limits; a
+ *   share never holds less than one request (see `localLimit`).
  * A circuit breaker stops waiting on a store that keeps failing. Decisions made here carry
  * `source: 'failure_mode'`.
  */
@@ -25,6 +26,11 @@ export interface FailureModeOptions {
   readonly onBreakerChange?: (state: BreakerState) => void;
   /** Every store failure, before the failure mode answers (for error/timeout counters). */
   readonly onStoreError?: (kind: StoreErrorKind) => void;
+  /**
+   * The failure mode started answering instead of the store (true), or the store answered again
+   * (false): once per change, so logs can say which answers were invented without a line per request.
+   */
+  readonly onFallbackChange?: (answering: boolean) => void;
 }
 
 /** Scaled limits kept at most; request-supplied limit overrides must not grow the map without end. */
@@ -32,6 +38,9 @@ const MAX_SCALED_LIMITS = 4096;
 
 /** How long a client is told to wait when the store is away and the answer is `deny`. */
 const UNKNOWN_RETRY_US = 1_000_000;
+
+/** A limit of 0 (`requests_per_unit: 0`) blocks everything and stays 0; any other keeps one token. */
+const atLeastOne = (tokens: number) => (tokens === 0 ? 0 : Math.max(1, tokens));
 
 function synthetic(plan: Plan, allow: boolean): Decision {
   const buckets = plan.buckets.map(({ limit, shadow }): BucketResult => {
@@ -53,6 +62,7 @@ export class FailureModeStore implements BucketStore {
   readonly breaker: CircuitBreaker;
   private readonly local: MemoryStore | undefined;
   private readonly shareOf = new Map<string, Limit>();
+  private fallingBack = false;
 
   constructor(
     private readonly inner: BucketStore,
@@ -72,6 +82,7 @@ export class FailureModeStore implements BucketStore {
     try {
       const decision = await this.inner.decide(plan);
       this.breaker.success();
+      this.setFallingBack(false);
       return decision;
     } catch (error) {
       // Only Redis faults count towards the breaker; a shed call is not one.
@@ -96,10 +107,16 @@ export class FailureModeStore implements BucketStore {
     await Promise.all([this.inner.close(), this.local?.close()]);
   }
 
+  private setFallingBack(answering: boolean): void {
+    if (this.fallingBack === answering) return;
+    this.fallingBack = answering;
+    this.options.onFallbackChange?.(answering);
+  }
+
   private fallback(plan: Plan, error: StoreError): Promise<Decision> {
+    if (this.options.mode === 'error') return Promise.reject(error);
+    this.setFallingBack(true);
     switch (this.options.mode) {
-      case 'error':
-        return Promise.reject(error);
       case 'allow':
         return Promise.resolve(synthetic(plan, true));
       case 'deny':
@@ -111,7 +128,13 @@ export class FailureModeStore implements BucketStore {
     }
   }
 
-  /** The limit divided by the local share, built once per limit. */
+  /**
+   * The limit divided by the local share, built once per limit. The rate is divided exactly, but
+   * the capacity (the burst; a fixed window's count) is at least one token: 5/min shared by 10
+   * would otherwise hold 0.5 tokens, and a bucket that can never hold one whole request denies
+   * everything for the whole outage. With at least one token each sidecar admits a request, then
+   * one per 1/rate (here every 2 minutes), with a Retry-After.
+   */
   private localLimit(limit: Limit): Limit {
     const share = this.options.localShare ?? 1;
     if (share === 1) return limit;
@@ -119,8 +142,8 @@ export class FailureModeStore implements BucketStore {
     if (scaled === undefined) {
       scaled =
         limit.algorithm === 'token_bucket'
-          ? tokenBucket({ capacity: limit.capacity / share, refillTokens: limit.refillTokens / share, periodUs: limit.periodUs })
-          : fixedWindow(limit.capacity / share, limit.periodUs);
+          ? tokenBucket({ capacity: atLeastOne(limit.capacity / share), refillTokens: limit.refillTokens / share, periodUs: limit.periodUs })
+          : fixedWindow(atLeastOne(limit.capacity / share), limit.periodUs);
       if (this.shareOf.size >= MAX_SCALED_LIMITS) this.shareOf.clear();
       this.shareOf.set(limit.id, scaled);
     }

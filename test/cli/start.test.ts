@@ -13,7 +13,7 @@ afterAll(async () => {
 
 async function startStack(env: Record<string, string>): Promise<{ child: Child; url: string }> {
   const port = await findFreePort();
-  const child = spawnTs('src/cli/main.ts', ['start'], { PORT: String(port), GRPC_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', ...env });
+  const child = spawnTs('src/cli/main.ts', ['start'], { PORT: String(port), GRPC_PORT: '0', HTTP_PORT: '0', DEBUG_PORT: '0', HOST: '127.0.0.1', ...env });
   await child.waitForLine(/demo API listening/);
   return { child, url: `http://127.0.0.1:${port}` };
 }

@@ -61,7 +61,7 @@ describe('rateguard serve --workers', () => {
     const httpPort = await findFreePort();
     const child = spawnTs('src/cli/main.ts', [
       'serve', '--workers', '2', '--redis', redis.url, '--config', dir,
-      '--grpc-port', String(grpcPort), '--http-port', String(httpPort), '--host', '127.0.0.1',
+      '--grpc-port', String(grpcPort), '--http-port', String(httpPort), '--debug-port', '0', '--host', '127.0.0.1',
     ]);
     // A local subchannel pool per client: four real connections, which the cluster deals out round-robin.
     const clients = [0, 1, 2, 3].map(

@@ -101,7 +101,7 @@ it('the runtime ENTRYPOINT + CMD serve from that folder alone: healthy, answerin
   const runtime = stage(undefined);
   const [node, ...entrypoint] = execForm(instructionsOf(runtime, 'ENTRYPOINT')[0]!);
   expect(node).toBe('node');
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, NODE_ENV: 'production', GRPC_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1' };
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, NODE_ENV: 'production', GRPC_PORT: '0', HTTP_PORT: '0', DEBUG_PORT: '0', HOST: '127.0.0.1' };
   const child = spawn(process.execPath, [...entrypoint, ...execForm(instructionsOf(runtime, 'CMD')[0]!)], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let stderr = '';

@@ -3,6 +3,7 @@
  * playwright-core; no browser download): it loads, shows what /stats says after known traffic,
  * and resets a limited client through its button once the admin token is entered.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +30,8 @@ interface Stats {
 const stats = async () => (await (await fetch(`${rg.httpUrl}/stats`)).json()) as Stats;
 
 beforeAll(async () => {
-  rg = await startTestSidecar({ 'web.yaml': WEB_CONFIG }, ['--admin-token', TOKEN]);
+  // Identities in full: reset buttons need the real descriptor values (hashed ones name no bucket).
+  rg = await startTestSidecar({ 'web.yaml': WEB_CONFIG }, ['--admin-token', TOKEN, '--stats-identities', 'full']);
   for (let i = 0; i < 13; i++) await rg.call(request('web', [['user', 'alice']]));
   for (let i = 0; i < 11; i++) await rg.call(request('web', [['user', 'bob']]));
   for (let i = 0; i < 3; i++) await rg.call(request('web', [['path', '/beta']]));
@@ -64,10 +66,15 @@ describe('GET /dashboard', () => {
     const expected = await stats();
     expect(expected.totals).toMatchObject({ requests: 27, allowed: 22, overLimit: 4, shadowOverLimit: 1, failureMode: 0 });
     const shown = await page.$$eval(
-      ['requests', 'allowed', 'over-limit', 'shadow', 'failure-mode'].map((id) => `#total-${id}`).join(','),
+      ['requests', 'allowed', 'over-limit', 'shadow', 'failure-mode', 'local-cache'].map((id) => `#total-${id}`).join(','),
       (cells) => cells.map((c) => c.textContent),
     );
-    expect(shown).toEqual([27, 22, 4, 1, 0].map(String));
+    expect(shown).toEqual([27, 22, 4, 1, 0, 0].map(String));
+    // Answers that did not come from the store are labelled so.
+    expect(await page.$$eval('.card.failure .label', (labels) => labels.map((l) => l.textContent))).toEqual([
+      'failure mode (not from the store)',
+      'local cache (not from the store)',
+    ]);
     expect(await topRows()).toEqual([
       ['web', 'user=alice', '3'],
       ['web', 'user=bob', '1'],
@@ -99,5 +106,26 @@ describe('GET /dashboard', () => {
     await expect.poll(async () => (await topRows()).map((row) => row[1]), { timeout: 10_000 }).toEqual(['user=bob']);
     expect((await stats()).topLimited.map((t) => t.descriptor[0]!.value)).toEqual(['bob']);
     expect(pageErrors).toEqual([]);
+  });
+
+  it('on an HTTP port bound to 0.0.0.0 it needs the token, and with identities hashed it offers no reset', async () => {
+    const exposed = await startTestSidecar({ 'web.yaml': WEB_CONFIG }, ['--admin-token', TOKEN, '--host', '0.0.0.0']);
+    try {
+      for (let i = 0; i < 13; i++) await exposed.call(request('web', [['user', 'mallory']]));
+      const res = await page.goto(`http://127.0.0.1:${exposed.sidecar.httpPort}/dashboard?refresh=300`);
+      expect(res?.status()).toBe(200);
+      await expect.poll(() => page.textContent('#message'), { timeout: 10_000 }).toBe('this port shows the numbers with the admin token only: enter it above');
+      await page.fill('#token', TOKEN);
+      await page.click('#token-save');
+      await page.waitForSelector('body[data-generated-at]', { timeout: 10_000 });
+      const digest = createHash('sha256').update('mallory').digest('hex').slice(0, 16);
+      expect(await topRows()).toEqual([['web', `user=sha256:${digest}`, '3']]);
+      expect(await page.textContent('#admin-state')).toBe('identities shown as hash: reset with POST /reset');
+      expect(await page.$$('button.reset')).toHaveLength(0);
+      // Chromium logs each refused /stats (before the token) as a failed resource; nothing else went wrong.
+      expect(new Set(pageErrors)).toEqual(new Set(['Failed to load resource: the server responded with a status of 401 (Unauthorized)']));
+    } finally {
+      await exposed.stop();
+    }
   });
 });

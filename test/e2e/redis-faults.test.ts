@@ -36,7 +36,7 @@ interface Call {
 /** A sidecar process, a client and a steady load of `workers` concurrent call loops. */
 async function harness(redis: RedisProcess, failureMode: string) {
   const child = spawnTs('src/cli/main.ts', [
-    'serve', '--config', dir, '--grpc-port', '0', '--http-port', '0', '--host', '127.0.0.1',
+    'serve', '--config', dir, '--grpc-port', '0', '--http-port', '0', '--debug-port', '0', '--host', '127.0.0.1',
     '--redis', redis.url, '--redis-timeout', String(TIMEOUT_MS), '--failure-mode', failureMode,
     '--breaker-threshold', '3', '--breaker-probe-interval', '100', '--local-cache-size', '0',
   ]);

@@ -16,7 +16,8 @@ async function scrape(): Promise<string> {
 }
 
 beforeAll(async () => {
-  rg = await startTestSidecar({ 'web.yaml': WEB_CONFIG });
+  // Identities in full: the expected top-K below names them.
+  rg = await startTestSidecar({ 'web.yaml': WEB_CONFIG }, ['--stats-identities', 'full']);
   // Known traffic (each token bucket refills 1 token per 6 s or slower: far longer than this takes).
   for (let i = 0; i < 12; i++) await rg.call(request('web', [['user', 'alice']]));
   for (let i = 0; i < 3; i++) await rg.call(request('web', [['path', '/beta']]));

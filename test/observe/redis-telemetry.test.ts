@@ -35,7 +35,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'web.yaml'), CONFIG);
   const resolved = resolveSettings(
     [
-      '--config', dir, '--grpc-port', '0', '--http-port', '0', '--host', '127.0.0.1',
+      '--config', dir, '--grpc-port', '0', '--http-port', '0', '--debug-port', '0', '--host', '127.0.0.1',
       '--redis', `redis://:${PASSWORD}@127.0.0.1:${redis.port}`, '--redis-timeout', '200',
       '--failure-mode', 'allow', '--breaker-threshold', '2', '--breaker-probe-interval', '50', '--admin-token', TOKEN,
     ],

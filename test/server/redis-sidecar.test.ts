@@ -75,7 +75,7 @@ describe('health before and without traffic', () => {
     const port = await findFreePort();
     const dir = mkdtempSync(join(tmpdir(), 'rg-health-'));
     writeFileSync(join(dir, 'r.yaml'), CONFIG);
-    const resolved = resolveSettings(['--config', dir, '--grpc-port', '0', '--http-port', '0', '--host', '127.0.0.1', '--redis', `redis://127.0.0.1:${port}`], {});
+    const resolved = resolveSettings(['--config', dir, '--grpc-port', '0', '--http-port', '0', '--debug-port', '0', '--host', '127.0.0.1', '--redis', `redis://127.0.0.1:${port}`], {});
     if (!resolved.ok) throw new Error(resolved.errors.join('; '));
     const sidecar = await startSidecar(resolved.settings, pino({ level: 'silent' }));
     let own: RedisProcess | undefined;

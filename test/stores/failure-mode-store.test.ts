@@ -63,6 +63,24 @@ describe('FailureModeStore', () => {
     expect(outcomes).toEqual([true, true, false, false]); // 4 / 2 sidecars = 2 here
   });
 
+  it('local: a share never holds less than one request: 5/min over 10 sidecars admits one, then one per 2 minutes', async () => {
+    const { store } = await overDeadRedis('local', { localShare: 10 });
+    const fivePerMinute = tokenBucket({ capacity: 5, refillTokens: 5, periodUs: 60_000_000 });
+    const once = (): Plan => ({ mode: 'all_or_nothing', buckets: [{ key: 'five', limit: fivePerMinute, cost: 1 }] });
+    const first = await store.decide(once());
+    expect(first).toMatchObject({ allowed: true, source: 'failure_mode' });
+    // The burst is one token (not 0.5), and it refills at 0.5/min: 5/min ÷ 10.
+    expect(first.buckets[0]).toMatchObject({ allowed: true, limit: 1, remaining: 0 });
+    const second = await store.decide(once());
+    expect(second).toMatchObject({ allowed: false, source: 'failure_mode' });
+    // Denied with a time to retry (Retry-After): one token takes 120 s at 0.5 per minute.
+    expect(second.buckets[0]!.retryUs).toBeGreaterThan(119_000_000);
+    expect(second.buckets[0]!.retryUs).toBeLessThanOrEqual(120_000_000);
+    // A limit of 0 (requests_per_unit: 0) still blocks everything: the floor is for shares, not for blocks.
+    const blocked = tokenBucket({ capacity: 0, refillTokens: 1, periodUs: 60_000_000 }); // as src/config/limits.ts builds it
+    expect((await store.decide({ mode: 'all_or_nothing', buckets: [{ key: 'zero', limit: blocked, cost: 1 }] })).allowed).toBe(false);
+  });
+
   it('opens the breaker after the threshold, answers at once while open, and closes when Redis is back', async () => {
     const { store, changes, nextChange, redis } = await overDeadRedis('allow', { breakerThreshold: 3 });
     const opened = nextChange();

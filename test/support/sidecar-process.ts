@@ -16,7 +16,7 @@ export interface SidecarProcess {
 }
 
 export async function startSidecarProcess(args: readonly string[]): Promise<SidecarProcess> {
-  const child = spawnTs('src/cli/main.ts', ['serve', '--grpc-port', '0', '--http-port', '0', '--host', '127.0.0.1', ...args]);
+  const child = spawnTs('src/cli/main.ts', ['serve', '--grpc-port', '0', '--http-port', '0', '--debug-port', '0', '--host', '127.0.0.1', ...args]);
   const logs: { level: number; msg: string }[] = [];
   child.process.stdout.on('data', (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) if (line.startsWith('{')) logs.push(JSON.parse(line) as { level: number; msg: string });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { RateLimitServiceClient, type RateLimitRequest, type RateLimitResponse, shouldRateLimit } from '../../src/rls/codec.js';
 import { type Sidecar, startSidecar } from '../../src/server/sidecar.js';
 import { resolveSettings } from '../../src/settings/settings.js';
@@ -11,6 +11,8 @@ export interface TestSidecar {
   readonly sidecar: Sidecar;
   readonly dir: string;
   readonly httpUrl: string;
+  /** The debug port (admin endpoints), bound to 127.0.0.1 unless `--debug-host` says otherwise. */
+  readonly debugUrl: string;
   readonly client: grpc.Client;
   call(request: RateLimitRequest): Promise<RateLimitResponse>;
   /** The gRPC error of a call expected to fail. */
@@ -19,12 +21,12 @@ export interface TestSidecar {
 }
 
 /** An in-process sidecar on free loopback ports, with `files` as its config directory. */
-export async function startTestSidecar(files: Record<string, string>, flags: string[] = []): Promise<TestSidecar> {
+export async function startTestSidecar(files: Record<string, string>, flags: string[] = [], logger: Logger = pino({ level: 'silent' })): Promise<TestSidecar> {
   const dir = mkdtempSync(join(tmpdir(), 'rg-sidecar-'));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-  const resolved = resolveSettings(['--config', dir, '--grpc-port', '0', '--http-port', '0', '--host', '127.0.0.1', ...flags], {});
+  const resolved = resolveSettings(['--config', dir, '--grpc-port', '0', '--http-port', '0', '--debug-port', '0', '--host', '127.0.0.1', ...flags], {});
   if (!resolved.ok) throw new Error(resolved.errors.join('; '));
-  const sidecar = await startSidecar(resolved.settings, pino({ level: 'silent' }));
+  const sidecar = await startSidecar(resolved.settings, logger);
   // With Redis the sidecar is NOT_SERVING until Redis first answered (as Kubernetes would wait).
   await servingWithin(sidecar, 10_000);
   const client = new RateLimitServiceClient(`127.0.0.1:${sidecar.grpcPort}`, grpc.credentials.createInsecure());
@@ -32,6 +34,7 @@ export async function startTestSidecar(files: Record<string, string>, flags: str
     sidecar,
     dir,
     httpUrl: `http://127.0.0.1:${sidecar.httpPort}`,
+    debugUrl: `http://127.0.0.1:${sidecar.debugPort}`,
     client,
     call: (request) => shouldRateLimit(client, request, { deadline: Date.now() + 5000 }),
     callError: (request) =>
