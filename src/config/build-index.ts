@@ -16,6 +16,11 @@ export interface IndexNode {
   /** Set when the config node has limits (or is unlimited); a placeholder node has none. */
   readonly rule: DescriptorRule | undefined;
   readonly children: LevelIndex | undefined;
+  /**
+   * `share_threshold` on a wildcard entry: the pattern, which stands for the request's value in the
+   * bucket identity, so every value matching it shares one bucket.
+   */
+  readonly sharedValue: string | undefined;
 }
 
 export interface WildcardNode {
@@ -105,6 +110,8 @@ function buildRule(ctx: BuildContext, d: RawDescriptor, fullKey: string, parentK
     limits,
     shadowMode: d.shadowMode?.value ?? false,
     detailedMetric: d.detailedMetric?.value ?? false,
+    quotaMode: d.quotaMode?.value ?? false,
+    metadata: d.metadata?.value,
     source,
     detailedMetricPrefix: `${parentKey}.${d.key?.value ?? ''}_`,
   });
@@ -121,7 +128,8 @@ function buildLevel(ctx: BuildContext, descriptors: readonly RawDescriptor[], pa
     const rule = buildRule(ctx, d, fullKey, parentKey, depth);
     if (rule !== undefined) ctx.rules.push(rule);
     const children = d.descriptors.length > 0 ? buildLevel(ctx, d.descriptors, fullKey, depth + 1) : undefined;
-    const node: IndexNode = Object.freeze({ rule, children });
+    const sharedValue = d.shareThreshold?.value === true ? value : undefined;
+    const node: IndexNode = Object.freeze({ rule, children, sharedValue });
     if (value === '') {
       defaults.set(key, node);
     } else if (isWildcard(value)) {

@@ -31,6 +31,7 @@ export const CONFIG_ERROR_CODES = [
   'RG_CONFIG_REPLACES_SELF',
   'RG_CONFIG_UNKNOWN_REPLACES',
   'RG_CONFIG_REPLACES_CYCLE',
+  'RG_CONFIG_SHARE_THRESHOLD_NOT_WILDCARD',
 ] as const;
 
 export type ConfigErrorCode = (typeof CONFIG_ERROR_CODES)[number];

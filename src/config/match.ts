@@ -21,19 +21,36 @@ export function lookupLevel(level: LevelIndex, key: string, value: string): Inde
   return level.defaults.get(key);
 }
 
-/** The rule whose depth equals the descriptor's entry count, or undefined. */
-export function findRule(index: DomainIndex, entries: readonly DescriptorEntry[]): DescriptorRule | undefined {
+interface Found {
+  readonly rule: DescriptorRule;
+  /** The entries the bucket identity is made of: the request's, with `share_threshold` patterns for their values. */
+  readonly identityEntries: readonly DescriptorEntry[];
+}
+
+/** The node reached by the last entry (with a rule), or undefined; see the file comment. */
+function find(index: DomainIndex, entries: readonly DescriptorEntry[]): Found | undefined {
   const last = entries.length - 1;
   if (last < 0) return undefined;
   let level: LevelIndex = index.root;
+  let identityEntries = entries;
   for (let i = 0; ; i++) {
     const entry = entries[i]!;
     const node = lookupLevel(level, entry.key, entry.value);
     if (node === undefined) return undefined;
-    if (i === last) return node.rule;
+    if (node.sharedValue !== undefined) {
+      // Copied only on the rare shared path: the common one allocates nothing here.
+      if (identityEntries === entries) identityEntries = entries.slice();
+      (identityEntries as DescriptorEntry[])[i] = { key: entry.key, value: node.sharedValue };
+    }
+    if (i === last) return node.rule === undefined ? undefined : { rule: node.rule, identityEntries };
     if (node.children === undefined) return undefined;
     level = node.children;
   }
+}
+
+/** The rule whose depth equals the descriptor's entry count, or undefined. */
+export function findRule(index: DomainIndex, entries: readonly DescriptorEntry[]): DescriptorRule | undefined {
+  return find(index, entries)?.rule;
 }
 
 /**
@@ -51,12 +68,13 @@ export function matchDescriptor(
   entries: readonly DescriptorEntry[],
 ): DescriptorMatch | undefined {
   if (index === undefined) return undefined;
-  const rule = findRule(index, entries);
-  if (rule === undefined) return undefined;
+  const found = find(index, entries);
+  if (found === undefined) return undefined;
+  const { rule } = found;
   return {
     rule,
     limits: rule.limits,
-    identity: encodeIdentity(index.domain, entries),
+    identity: encodeIdentity(index.domain, found.identityEntries),
     metricKey: metricKeyFor(rule, entries),
   };
 }

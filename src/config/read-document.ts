@@ -44,6 +44,11 @@ export interface RawDescriptor {
   readonly rateLimits: Located<readonly RawRateLimit[]> | undefined;
   readonly shadowMode: Located<boolean> | undefined;
   readonly detailedMetric: Located<boolean> | undefined;
+  readonly quotaMode: Located<boolean> | undefined;
+  readonly valueToMetric: Located<boolean> | undefined;
+  readonly shareThreshold: Located<boolean> | undefined;
+  /** Any mapping, kept as it was written (a google.protobuf.Struct in the reference). */
+  readonly metadata: Located<Readonly<Record<string, unknown>>> | undefined;
   readonly descriptors: readonly RawDescriptor[];
 }
 
@@ -65,6 +70,10 @@ export const DESCRIPTOR_KEYS = [
   'descriptors',
   'shadow_mode',
   'detailed_metric',
+  'quota_mode',
+  'value_to_metric',
+  'share_threshold',
+  'metadata',
 ] as const;
 export const RATE_LIMIT_KEYS = [
   'requests_per_unit',
@@ -174,6 +183,14 @@ function readBoolean(ctx: Context, field: Field | undefined): Located<boolean> |
   return { value: node.value, at };
 }
 
+/** A mapping of anything, as plain data. */
+function readMapping(ctx: Context, field: Field | undefined): Located<Readonly<Record<string, unknown>>> | undefined {
+  if (field === undefined) return undefined;
+  const { node, at } = field;
+  if (!isMap(node)) return wrongType(ctx, at, 'a mapping', node);
+  return { value: node.toJSON(ctx.doc) as Record<string, unknown>, at };
+}
+
 function readNumber(ctx: Context, field: Field | undefined): Located<number> | undefined {
   if (field === undefined) return undefined;
   const { node, at } = field;
@@ -240,6 +257,10 @@ function readDescriptor(ctx: Context, node: unknown, at: Position): RawDescripto
     rateLimits: list === undefined ? undefined : { value: readList(ctx, list, (n, a) => readRateLimit(ctx, n, a)), at: list.at },
     shadowMode: readBoolean(ctx, fields.shadow_mode),
     detailedMetric: readBoolean(ctx, fields.detailed_metric),
+    quotaMode: readBoolean(ctx, fields.quota_mode),
+    valueToMetric: readBoolean(ctx, fields.value_to_metric),
+    shareThreshold: readBoolean(ctx, fields.share_threshold),
+    metadata: readMapping(ctx, fields.metadata),
     descriptors: readList(ctx, fields.descriptors, (n, a) => readDescriptor(ctx, n, a)),
   };
 }

@@ -7,6 +7,7 @@ import type { Algorithm } from '../engine/limit.js';
 import { configError, type ConfigError, type ConfigErrorCode, type Position } from './errors.js';
 import type { Located, RawDescriptor, RawFile, RawRateLimit } from './read-document.js';
 import { parseUnit, UNIT_NAMES } from './units.js';
+import { isWildcard } from './wildcard.js';
 
 export const MAX_UINT32 = 4_294_967_295;
 export const ALGORITHMS: readonly Algorithm[] = ['token_bucket', 'fixed_window'];
@@ -170,6 +171,16 @@ export const RULES: readonly Rule[] = [
     scope: 'descriptor',
     check(d, report) {
       if (d.key?.value === '') report(d.key.at, 'descriptor key must not be empty');
+    },
+  },
+  {
+    code: 'RG_CONFIG_SHARE_THRESHOLD_NOT_WILDCARD',
+    scope: 'descriptor',
+    check(d, report) {
+      // One shared bucket for every value matching a pattern: meaningless without a pattern.
+      if (d.shareThreshold?.value === true && !isWildcard(d.value?.value ?? '')) {
+        report(d.shareThreshold.at, 'share_threshold applies only to a wildcard value (one containing *)');
+      }
     },
   },
   {

@@ -29,6 +29,7 @@ export interface SnapshotJson {
       readonly line: number;
       readonly shadowMode: boolean;
       readonly detailedMetric: boolean;
+      readonly quotaMode: boolean;
       readonly limits: readonly {
         readonly name: string | undefined;
         readonly unit: string;
@@ -137,14 +138,14 @@ export class ConfigSnapshot {
 
   /**
    * The `/rlconfig` text: the reference's line per limit
-   * (`domain.key_value: unit=MINUTE requests_per_unit=10, shadow_mode: false`), in config order,
+   * (`domain.key_value: unit=MINUTE requests_per_unit=10, shadow_mode: false, quota_mode: false`), in config order,
    * followed by rateguard's fields (algorithm, capacity) so the dump says what is enforced.
    */
   dump(): string {
     let out = '';
     for (const rule of this.rules()) {
       for (const l of rule.limits) {
-        out += `${rule.fullKey}${l.metricSuffix}: unit=${l.rateLimit.unit} requests_per_unit=${l.rateLimit.requestsPerUnit}, shadow_mode: ${l.shadowMode}`;
+        out += `${rule.fullKey}${l.metricSuffix}: unit=${l.rateLimit.unit} requests_per_unit=${l.rateLimit.requestsPerUnit}, shadow_mode: ${l.shadowMode}, quota_mode: ${rule.quotaMode}`;
         if (l.unlimited) out += ', unlimited: true';
         else if (l.limit !== undefined) {
           out += `, algorithm: ${l.limit.algorithm}`;
@@ -168,6 +169,7 @@ export class ConfigSnapshot {
           line: rule.source.line,
           shadowMode: rule.shadowMode,
           detailedMetric: rule.detailedMetric,
+          quotaMode: rule.quotaMode,
           limits: rule.limits.map((l) => ({
             name: l.name,
             unit: l.rateLimit.unit,

@@ -58,6 +58,13 @@ export interface DescriptorRule {
   readonly limits: readonly ConfiguredLimit[];
   readonly shadowMode: boolean;
   readonly detailedMetric: boolean;
+  /**
+   * `quota_mode`: over its limit, this descriptor alone does not make the answer OVER_LIMIT (only
+   * when every quota-mode descriptor of the request is over). Statuses and charging are unchanged.
+   */
+  readonly quotaMode: boolean;
+  /** `metadata`, as written (a google.protobuf.Struct in the reference); undefined when absent. */
+  readonly metadata: Readonly<Record<string, unknown>> | undefined;
   readonly source: Position;
   /** `fullKey` without its last level's value, plus `<key>_`: the request's last value completes it. */
   readonly detailedMetricPrefix: string;

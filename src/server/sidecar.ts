@@ -111,6 +111,7 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
     config,
     keyPrefix: settings.keyPrefix,
     shadowMode: settings.shadowMode,
+    quotaMode: settings.quotaMode,
     chargeMode,
     responseHeaders: settings.responseHeaders,
     requestLimits,

@@ -28,6 +28,8 @@ export interface RateLimitServiceOptions {
   readonly shadowMode: boolean;
   /** `all_or_nothing` (a denied request charges nothing) or `independent` (the reference's charging). */
   readonly chargeMode: ChargeMode;
+  /** Global quota mode (`QUOTA_MODE`): every descriptor is in quota mode. Default false. */
+  readonly quotaMode?: boolean;
   readonly responseHeaders: ResponseHeaders;
   readonly requestLimits: RequestLimits;
   /** Epoch ms, for header values that are absolute times. */
@@ -159,13 +161,16 @@ export class RateLimitService {
     matches.forEach((match, descriptor) => {
       if (match === undefined) return;
       const cost = hitsFor(request, descriptor);
+      // A quota-mode denial alone does not deny the request, so it must not stop the others' charge
+      // either: to the store it is a shadow bucket; respond() applies the quota rule.
+      const quota = this.options.quotaMode === true || match.rule?.quotaMode === true;
       for (const configured of match.limits) {
         if (configured.limit === undefined) continue; // unlimited
         buckets.push({
           key: bucketKey(this.options.keyPrefix, configured.limit.id, match.identity),
           limit: configured.limit,
           cost,
-          shadow: this.options.shadowMode || configured.shadowMode,
+          shadow: this.options.shadowMode || configured.shadowMode || quota,
         });
         planned.push({ descriptor, limit: configured });
       }
@@ -191,7 +196,11 @@ export class RateLimitService {
       if (current === undefined || rank(b) < rank(current)) deciding[descriptor] = b;
     });
 
-    let overLimit = false;
+    // Quota mode (per descriptor or global): a quota-mode descriptor over its limit denies the
+    // request only when every quota-mode descriptor of it is over, as the reference decides.
+    let otherOver = false;
+    let quotaDescriptors = 0;
+    let quotaOver = 0;
     let retryUs = -1;
     const statuses = matches.map((match, descriptor): DescriptorStatus => {
       if (match === undefined) return OK_STATUS;
@@ -203,8 +212,11 @@ export class RateLimitService {
       // A limit's own shadow_mode reports OK; global shadow mode keeps each status's real code (so
       // Envoy's headers still show it) and only turns the overall code OK, as the reference does.
       const denied = !result.allowed && !limit.shadowMode;
+      const quota = this.options.quotaMode === true || match.rule?.quotaMode === true;
+      if (quota) quotaDescriptors += 1;
       if (denied) {
-        overLimit = true;
+        if (quota) quotaOver += 1;
+        else otherOver = true;
         retryUs = Math.max(retryUs, result.retryUs);
       }
       return {
@@ -215,6 +227,7 @@ export class RateLimitService {
         durationUntilReset: untilReset(result, denied, limit.limit!.algorithm),
       };
     });
+    const overLimit = otherOver || (quotaDescriptors > 0 && quotaOver === quotaDescriptors);
     const denies = overLimit && !this.options.shadowMode;
     return {
       overallCode: denies ? Code.OVER_LIMIT : Code.OK,

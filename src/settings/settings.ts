@@ -174,7 +174,12 @@ export const SETTINGS = {
   },
   shadowMode: {
     flag: '--shadow-mode', env: ['SHADOW_MODE'], default: false, type: 'boolean', boolean: true,
-    doc: 'Global shadow mode: limits are evaluated and counted, every answer is OK.', parse: bool,
+    doc: 'Global shadow mode: limits are evaluated and counted; the overall code is always OK, each status keeps its real code.', parse: bool,
+  },
+  quotaMode: {
+    flag: '--quota-mode', env: ['QUOTA_MODE'], default: false, type: 'boolean', boolean: true,
+    doc: 'Every descriptor in quota mode: over its limit it denies the request only when every quota-mode descriptor of it is over (as `quota_mode: true` per descriptor).',
+    parse: bool,
   },
   responseHeaders: {
     flag: '--response-headers', env: ['RESPONSE_HEADERS'], default: 'off' as ResponseHeaders, type: 'off|draft-10|draft-03',

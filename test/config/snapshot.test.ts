@@ -23,11 +23,11 @@ describe('ConfigSnapshot', () => {
   it('dumps one reference-style line per limit, in config order, plus what rateguard enforces', () => {
     expect(snapshotOf(TEXT).dump()).toBe(
       [
-        'shop.remote_address: unit=MINUTE requests_per_unit=10, shadow_mode: false, algorithm: token_bucket, capacity: 10',
-        'shop.remote_address_10.0.0.1: unit=SECOND requests_per_unit=0, shadow_mode: true, algorithm: fixed_window',
-        'shop.internal: unit=UNKNOWN requests_per_unit=0, shadow_mode: false, unlimited: true',
-        'shop.user.5_per_second: unit=SECOND requests_per_unit=5, shadow_mode: false, algorithm: token_bucket, capacity: 20',
-        'shop.user.500_per_week: unit=WEEK requests_per_unit=500, shadow_mode: false, algorithm: token_bucket, capacity: 500',
+        'shop.remote_address: unit=MINUTE requests_per_unit=10, shadow_mode: false, quota_mode: false, algorithm: token_bucket, capacity: 10',
+        'shop.remote_address_10.0.0.1: unit=SECOND requests_per_unit=0, shadow_mode: true, quota_mode: false, algorithm: fixed_window',
+        'shop.internal: unit=UNKNOWN requests_per_unit=0, shadow_mode: false, quota_mode: false, unlimited: true',
+        'shop.user.5_per_second: unit=SECOND requests_per_unit=5, shadow_mode: false, quota_mode: false, algorithm: token_bucket, capacity: 20',
+        'shop.user.500_per_week: unit=WEEK requests_per_unit=500, shadow_mode: false, quota_mode: false, algorithm: token_bucket, capacity: 500',
         '',
       ].join('\n'),
     );
@@ -43,6 +43,7 @@ describe('ConfigSnapshot', () => {
       line: 10,
       shadowMode: false,
       detailedMetric: false,
+      quotaMode: false,
       limits: [
         { name: 'free', unit: 'UNKNOWN', requestsPerUnit: 0, unlimited: true, replaces: [], fingerprint: 'shop.internal[0]@unlimited' },
       ],

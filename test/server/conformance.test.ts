@@ -30,6 +30,12 @@ descriptors:
     rate_limit: { unlimited: true }
   - key: blocked
     rate_limit: { unit: second, requests_per_unit: 0 }
+  - key: quota_a
+    quota_mode: true
+    rate_limit: { unit: hour, requests_per_unit: 1 }
+  - key: quota_b
+    quota_mode: true
+    rate_limit: { unit: hour, requests_per_unit: 1 }
   - key: shadowed
     shadow_mode: true
     rate_limit: { unit: hour, requests_per_unit: 1 }
@@ -183,6 +189,20 @@ describe.each(backends)('ShouldRateLimit on the %s', (_name, setup, teardown) =>
     expect(Math.abs(reset.seconds - untilMidnight)).toBeLessThan(5);
     // Whole seconds, as the reference service reports a window's end.
     expect(reset.nanos).toBe(0);
+  });
+
+  it('quota_mode: an over quota descriptor denies only when every quota-mode descriptor of the request is over', async () => {
+    const a: [string, string] = ['quota_a', 'q'];
+    const b: [string, string] = ['quota_b', 'q'];
+    expect((await rg.call(request(D, [a]))).overallCode).toBe(OK); // quota_a spent
+    const partly = await rg.call(request(D, [a], [b]));
+    expect([partly.overallCode, ...partly.statuses.map((s) => s.code)]).toEqual([OK, OVER_LIMIT, OK]); // quota_b charged
+    const all = await rg.call(request(D, [a], [b]));
+    expect([all.overallCode, ...all.statuses.map((s) => s.code)]).toEqual([OVER_LIMIT, OVER_LIMIT, OVER_LIMIT]);
+    // A non-quota descriptor over its limit still denies, whatever the quota ones say.
+    await callN(request(D, [['basic', 'qm']]), 3);
+    const mixed = await rg.call(request(D, [['basic', 'qm']], [['quota_b', 'fresh']]));
+    expect([mixed.overallCode, ...mixed.statuses.map((s) => s.code)]).toEqual([OVER_LIMIT, OVER_LIMIT, OK]);
   });
 
   it('reports the WEEK unit', async () => {
