@@ -61,7 +61,7 @@ export function demoDescriptors(req: express.Request): DescriptorEntry[][] {
   return descriptors;
 }
 
-/** The sidecar's HTTP port (its admin endpoints) and the token they need, if any. */
+/** Where the sidecar's admin endpoints are (its debug port; or its HTTP port, with the token) and the token, if any. */
 export interface SidecarAdmin {
   readonly url: string;
   readonly token: string | undefined;

@@ -3,6 +3,7 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
 
@@ -222,12 +223,13 @@ describe('with an admin token file, on an HTTP port bound to 0.0.0.0', () => {
   let rg: TestSidecar;
   let tokenFile: string;
   let mainUrl: string;
+  const logLines: string[] = [];
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
   beforeAll(async () => {
     const secrets = mkdtempSync(join(tmpdir(), 'rg-secret-'));
     tokenFile = join(secrets, 'token');
     writeFileSync(tokenFile, 'first-token-8d1\n');
-    rg = await startTestSidecar({ 'web.yaml': CONFIG }, ['--host', '0.0.0.0', '--admin-token-file', tokenFile]);
+    rg = await startTestSidecar({ 'web.yaml': CONFIG }, ['--host', '0.0.0.0', '--admin-token-file', tokenFile], pino({ level: 'info' }, { write: (line: string) => logLines.push(line) }));
     mainUrl = `http://127.0.0.1:${rg.sidecar.httpPort}`;
     for (let i = 0; i < 4; i++) await rg.call(request('web', [['user', 'dave']]));
   });
@@ -262,6 +264,9 @@ describe('with an admin token file, on an HTTP port bound to 0.0.0.0', () => {
     writeFileSync(tokenFile, '');
     expect((await postReset(rg.debugUrl, { domain: 'web', descriptor: 'user=dave' }, 'Bearer second-token-51a')).status).toBe(401);
     expect((await postReset(rg.debugUrl, { domain: 'web', descriptor: 'user=dave' })).status).toBe(401);
+    // Said once, with the path; neither token ever appears in a log line.
+    expect(logLines.filter((line) => line.includes('admin token file unreadable')).map((line) => JSON.parse(line).error)).toEqual([`--admin-token-file: ${tokenFile} is empty`]);
+    expect(logLines.filter((line) => line.includes('token-8d1') || line.includes('token-51a'))).toEqual([]);
   });
 });
 

@@ -4,21 +4,25 @@
  * the ConfigMap are config/ itself and pass `rateguard validate`; rateguard's settings, read by its
  * own settings table, listen where the manifests point.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { validate } from '../../src/cli/validate.js';
+import { isLoopbackHost } from '../../src/admin/admin-access.js';
 import { resolveSettings, SETTINGS } from '../../src/settings/settings.js';
-import { at, atList, atRecord, byName, type Json, readRepoText, readYamlDocuments, repoFile } from './deploy-files.js';
+import { at, atList, atRecord, byName, type Json, REPO, readRepoText, readYamlDocuments, repoFile } from './deploy-files.js';
 import { instructionsOf, readDockerfile } from './dockerfile.js';
 import { schemaErrors } from './k8s-schemas.js';
 import { kustomizationDirs, kustomize, yamlFilesUnder } from './kustomize.js';
+import { admits, type Peer } from './network-policy.js';
 
 const base = kustomize('deploy/k8s/base').objects;
 const sidecarOverlay = kustomize('deploy/k8s/overlays/sidecar').objects;
 const istio = kustomize('deploy/istio').objects;
+const monitoring = kustomize('deploy/k8s/monitoring').objects;
 
 const find = (objects: Json[], kind: string, name: string) => {
   const found = objects.find((o) => o.kind === kind && at(o, 'metadata', 'name') === name);
@@ -206,5 +210,143 @@ describe('Istio', () => {
     const { rate_limit_service: _a, ...shared } = config;
     const { rate_limit_service: _b, ...expected } = fromEnvoy;
     expect(shared).toEqual(expected);
+  });
+});
+
+describe('safe by default', () => {
+  const deployment = find(base, 'Deployment', 'rateguard');
+  const container = containerNamed(deployment, 'rateguard');
+  const settings = rateguardSettings(container);
+  const app = find(sidecarOverlay, 'Deployment', 'demo-api');
+  const sidecar = containerNamed(app, 'rateguard');
+
+  /** The Secret a container's file setting points into, read through its volume mount. */
+  function secretBehind(workload: Json, from: Json, file: string): { secret: Json; key: string } {
+    const mount = atList(from, 'volumeMounts').find((m) => m.mountPath === dirname(file));
+    expect(mount, file).toBeDefined();
+    // A whole directory: a subPath mount would never see a rotated Secret.
+    expect(mount).not.toHaveProperty('subPath');
+    const volume = byName(atList(podSpec(workload), 'volumes'), String(mount!.name));
+    expect(at(volume, 'secret', 'defaultMode')).toBe(0o440);
+    return { secret: find(base, 'Secret', String(at(volume, 'secret', 'secretName'))), key: basename(file) };
+  }
+
+  it('the admin token and the Redis password are Secrets mounted as files where rateguard reads them (shared service and sidecar)', () => {
+    for (const [workload, from] of [[deployment, container], [app, sidecar]] as const) {
+      const own = rateguardSettings(from);
+      for (const file of [own.adminTokenFile, own.redisPasswordFile]) {
+        const { secret, key } = secretBehind(workload, from, String(file));
+        expect(Object.keys(atRecord(secret, 'data'))).toEqual([key]);
+      }
+      // The group the kubelet gives the files (mode 0440) is the one rateguard runs as.
+      expect(podSpec(workload).securityContext).toMatchObject({ fsGroup: at(podSpec(workload), 'securityContext', 'runAsGroup') });
+    }
+    // Redis asks for that same password.
+    const redis = containerNamed(find(base, 'Deployment', 'redis'), 'redis');
+    const password = secretBehind(deployment, container, String(settings.redisPasswordFile));
+    const envFrom = (name: string) => at(byName(atList(redis, 'env'), name), 'valueFrom', 'secretKeyRef');
+    expect(envFrom('REDIS_PASSWORD')).toEqual({ name: at(password.secret, 'metadata', 'name'), key: password.key });
+    expect(envFrom('REDISCLI_AUTH')).toEqual(envFrom('REDIS_PASSWORD'));
+    expect((atList(redis, 'args') as unknown as string[]).join(' ')).toContain('--requirepass $(REDIS_PASSWORD)');
+  });
+
+  it('the Secrets come from files git ignores, which docs/deploy.md says how to create', () => {
+    const { secretFiles } = kustomize('deploy/k8s/base');
+    expect(secretFiles).toEqual(['deploy/k8s/base/secrets/admin-token', 'deploy/k8s/base/secrets/redis-password']);
+    const deployDoc = readRepoText('docs/deploy.md');
+    for (const file of secretFiles) {
+      expect(execFileSync('git', ['check-ignore', file], { cwd: REPO, encoding: 'utf8' }).trim()).toBe(file);
+      expect(deployDoc).toContain(`openssl rand -hex 32 > ${file}`);
+    }
+  });
+
+  it('the debug port (no token needed) is bound to loopback: reachable by kubectl port-forward, never by the network', () => {
+    for (const from of [container, sidecar]) expect(isLoopbackHost(rateguardSettings(from).debugHost)).toBe(true);
+  });
+
+  describe('NetworkPolicies admit only who needs each port', () => {
+    const policies = [...base, ...sidecarOverlay].filter((o) => o.kind === 'NetworkPolicy');
+    const unique = [...new Map(policies.map((p) => [String(at(p, 'metadata', 'name')), p])).values()];
+    const pod = (labels: Record<string, string>, namespace = 'rateguard', namespaceLabels: Record<string, string> = { 'kubernetes.io/metadata.name': namespace }): Peer => ({
+      podLabels: labels,
+      namespace,
+      namespaceLabels,
+    });
+    const target = (workload: Json, containerName: string, portName: string) => ({
+      podLabels: atRecord(workload, 'spec', 'template', 'metadata', 'labels') as Record<string, string>,
+      namespace: 'rateguard',
+      port: { name: portName, number: portNumber(containerNamed(workload, containerName), portName) },
+    });
+    const rateguardGrpc = target(deployment, 'rateguard', 'grpc');
+    const rateguardHttp = target(deployment, 'rateguard', 'http');
+    const redisPort = target(find(base, 'Deployment', 'redis'), 'redis', 'redis');
+    const sidecarGrpc = target(app, 'rateguard', 'grpc');
+    const sidecarHttp = target(app, 'rateguard', 'rg-http');
+    const appHttp = target(app, 'app', 'http');
+    const gateway = pod({ istio: 'ingressgateway' }, 'istio-system');
+    const labelledClient = pod({ 'rateguard.io/client': 'true' }, 'shop');
+    const prometheus = pod({ 'app.kubernetes.io/name': 'prometheus' }, 'monitoring');
+    const anyPod = pod({ 'app.kubernetes.io/name': 'shop' }, 'shop');
+    const rateguardPod = pod({ 'app.kubernetes.io/name': 'rateguard' });
+    const demoPod = pod({ 'app.kubernetes.io/name': 'demo-api' });
+
+    it.each([
+      ['Envoy (Istio ingress gateway) → rateguard gRPC', gateway, rateguardGrpc, true],
+      ['a Pod labelled rateguard.io/client → rateguard gRPC', labelledClient, rateguardGrpc, true],
+      ['any other Pod → rateguard gRPC', anyPod, rateguardGrpc, false],
+      ['Prometheus → rateguard gRPC', prometheus, rateguardGrpc, false],
+      ['Prometheus → rateguard HTTP (/metrics)', prometheus, rateguardHttp, true],
+      ['Envoy → rateguard HTTP', gateway, rateguardHttp, false],
+      ['any other Pod → rateguard HTTP (POST /reset)', anyPod, rateguardHttp, false],
+      ['rateguard → Redis', rateguardPod, redisPort, true],
+      ['the sidecar overlay app (its rateguard) → Redis', demoPod, redisPort, true],
+      ['any other Pod → Redis', anyPod, redisPort, false],
+      ['Prometheus → Redis', prometheus, redisPort, false],
+      ['any Pod → the demo API', anyPod, appHttp, true],
+      ['any Pod → the sidecar’s gRPC (asked over 127.0.0.1 only)', anyPod, sidecarGrpc, false],
+      ['any Pod → the sidecar’s HTTP', anyPod, sidecarHttp, false],
+      ['Prometheus → the sidecar’s HTTP (/metrics)', prometheus, sidecarHttp, true],
+    ] as const)('%s', (_what, peer, to, allowed) => {
+      expect(admits(unique, to, peer)).toBe(allowed);
+    });
+
+    it('every Pod is selected by a policy (none is open by omission)', () => {
+      for (const workload of [...base, ...sidecarOverlay].filter((o) => o.kind === 'Deployment')) {
+        const labels = atRecord(workload, 'spec', 'template', 'metadata', 'labels');
+        const selected = unique.some((p) => Object.entries(atRecord(p, 'spec', 'podSelector', 'matchLabels')).every(([k, v]) => labels[k] === v));
+        expect([at(workload, 'metadata', 'name'), selected]).toEqual([at(workload, 'metadata', 'name'), true]);
+      }
+    });
+  });
+
+  it('Prometheus finds the metrics: Pod scrape annotations and a ServiceMonitor on the HTTP port', () => {
+    for (const [workload, from] of [[deployment, container], [app, sidecar]] as const) {
+      expect(atRecord(workload, 'spec', 'template', 'metadata', 'annotations')).toEqual({
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/port': String(rateguardSettings(from).httpPort),
+        'prometheus.io/path': '/metrics',
+      });
+    }
+    // No published schema for the Prometheus Operator's CRD here: its fields are checked one by one.
+    const [monitor] = monitoring;
+    expect([monitor!.apiVersion, monitor!.kind, monitoring.length]).toEqual(['monitoring.coreos.com/v1', 'ServiceMonitor', 1]);
+    const service = find(base, 'Service', 'rateguard');
+    expect(at(monitor, 'spec', 'selector', 'matchLabels')).toEqual(at(service, 'metadata', 'labels'));
+    expect(at(monitor, 'spec', 'namespaceSelector', 'matchNames')).toEqual([at(service, 'metadata', 'namespace')]);
+    const [endpoint] = atList(monitor, 'spec', 'endpoints');
+    const servicePort = byName(atList(service, 'spec', 'ports'), String(endpoint!.port));
+    expect([servicePort.port, endpoint!.path]).toEqual([settings.httpPort, '/metrics']);
+  });
+
+  it('README and docs/deploy.md build and push the image to a registry named by a variable before kubectl apply -k', () => {
+    const images = [base, sidecarOverlay].flatMap((objects) => objects.filter((o) => o.kind === 'Deployment').flatMap(allContainers)).map((c) => String(c.image));
+    expect(new Set(images.filter((i) => i.startsWith('rateguard')))).toEqual(new Set(['rateguard:0.1.0']));
+    for (const doc of ['README.md', 'docs/deploy.md']) {
+      const text = readRepoText(doc);
+      const steps = ['docker build -t "$REGISTRY/rateguard:$TAG" .', 'docker push "$REGISTRY/rateguard:$TAG"', 'kustomize edit set image rateguard="$REGISTRY/rateguard:$TAG"', 'kubectl apply -k'];
+      const positions = steps.map((step) => text.indexOf(step));
+      expect([doc, positions.every((p) => p >= 0), [...positions].sort((a, b) => a - b)]).toEqual([doc, true, positions]);
+    }
+    expect(existsSync(repoFile('Dockerfile'))).toBe(true);
   });
 });
