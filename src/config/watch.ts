@@ -14,11 +14,27 @@ import type { ConfigError } from './errors.js';
 import { loadConfig, type LoadOptions, type LoadResult } from './load.js';
 import type { ConfigSnapshot } from './snapshot.js';
 
-export type ReloadReason = 'initial' | 'change' | 'reload';
+/** `push`: a config the xDS server sent. */
+export type ReloadReason = 'initial' | 'change' | 'reload' | 'push';
+
+/** Where configs come from, and which version is being served (a file config's digest). */
+export interface ConfigOrigin {
+  readonly source: 'file' | 'xds';
+  /** The config path, or the xDS server's address. */
+  readonly location: string;
+  readonly version: string | undefined;
+}
+
+interface ConfigEventFacts {
+  readonly reason: ReloadReason;
+  readonly source: ConfigOrigin['source'];
+  /** The xDS response's version_info; a file load's digest. */
+  readonly version: string | undefined;
+}
 
 export type ConfigEvent =
-  | { readonly type: 'loaded'; readonly snapshot: ConfigSnapshot; readonly reason: ReloadReason }
-  | { readonly type: 'rejected'; readonly errors: readonly ConfigError[]; readonly reason: ReloadReason };
+  | ({ readonly type: 'loaded'; readonly snapshot: ConfigSnapshot } & ConfigEventFacts)
+  | ({ readonly type: 'rejected'; readonly errors: readonly ConfigError[] } & ConfigEventFacts);
 
 export interface WatchOptions extends LoadOptions {
   /** A config file or directory. */
@@ -32,6 +48,7 @@ export interface WatchOptions extends LoadOptions {
 export interface ConfigWatcher {
   /** The last good snapshot; undefined only when the initial load failed and none succeeded since. */
   readonly current: ConfigSnapshot | undefined;
+  readonly origin: ConfigOrigin;
   /**
    * Reloads now (SIGHUP) and reports the outcome, even when nothing changed. After `close()` it
    * still resolves with the outcome, without emitting it or changing `current`.
@@ -51,6 +68,10 @@ class DirectoryWatcher implements ConfigWatcher {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: WatchOptions) {}
+
+  get origin(): ConfigOrigin {
+    return { source: 'file', location: this.options.path, version: this.current?.digest };
+  }
 
   reload(): Promise<ConfigEvent> {
     return this.enqueue('reload', true) as Promise<ConfigEvent>;
@@ -89,8 +110,8 @@ class DirectoryWatcher implements ConfigWatcher {
     if (!force && result.digest === this.lastDigest) return undefined;
     this.lastDigest = result.digest;
     const event: ConfigEvent = result.ok
-      ? { type: 'loaded', snapshot: result.config, reason }
-      : { type: 'rejected', errors: result.errors, reason };
+      ? { type: 'loaded', snapshot: result.config, reason, source: 'file', version: result.digest }
+      : { type: 'rejected', errors: result.errors, reason, source: 'file', version: result.digest };
     // After close() a reload still answers its caller, but the watcher no longer changes or speaks.
     if (this.closed) return event;
     if (result.ok) this.current = result.config;

@@ -15,8 +15,10 @@ import { RedisTelemetry } from './redis-telemetry.js';
 export interface ConfigLoads {
   success: number;
   error: number;
-  /** The latest load or rejection. */
-  last: { readonly type: ConfigEvent['type']; readonly reason: string; readonly at: string } | undefined;
+  /** The latest load or rejection, with where it came from and its version. */
+  last:
+    | { readonly type: ConfigEvent['type']; readonly reason: string; readonly source: ConfigEvent['source']; readonly version: string | undefined; readonly at: string }
+    | undefined;
 }
 
 export class Observability {
@@ -28,6 +30,7 @@ export class Observability {
   /** Counts one ShouldRateLimit call by its status code. */
   readonly grpcCallEnded: (code: number) => void;
   private readonly loadCounters: Record<ConfigEvent['type'], Counter>;
+  private readonly loadsBySource: Counter<'source' | 'outcome'>;
 
   constructor(rules: CountingRules, options: { readonly redis: boolean; readonly logger?: Logger }) {
     collectDefaultMetrics({ register: this.registry });
@@ -42,6 +45,13 @@ export class Observability {
       loaded: new Counter({ name: 'ratelimit_service_config_load_success', help: 'Configs loaded (the first one included).', registers: [this.registry] }),
       rejected: new Counter({ name: 'ratelimit_service_config_load_error', help: 'Configs rejected; the last good one kept serving.', registers: [this.registry] }),
     };
+    // The reference's two counters have no labels; this one says which source (files or xDS) each came from.
+    this.loadsBySource = new Counter({
+      name: 'rateguard_config_loads_total',
+      help: 'Configs loaded or rejected, by source (file, xds) and outcome (loaded, rejected).',
+      labelNames: ['source', 'outcome'],
+      registers: [this.registry],
+    });
   }
 
   get stats(): DecisionStats {
@@ -50,8 +60,9 @@ export class Observability {
 
   configEvent(event: ConfigEvent): void {
     this.loadCounters[event.type].inc();
+    this.loadsBySource.inc({ source: event.source, outcome: event.type });
     if (event.type === 'loaded') this.configLoads.success += 1;
     else this.configLoads.error += 1;
-    this.configLoads.last = { type: event.type, reason: event.reason, at: new Date().toISOString() };
+    this.configLoads.last = { type: event.type, reason: event.reason, source: event.source, version: event.version, at: new Date().toISOString() };
   }
 }

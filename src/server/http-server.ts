@@ -9,13 +9,15 @@
 import express, { type Express } from 'express';
 import type { AdminAccess } from '../admin/admin-access.js';
 import { type AdminRoutesOptions, createAdminRouter } from '../admin/admin-routes.js';
-import type { ConfigSnapshot } from '../config/index.js';
+import type { ConfigOrigin, ConfigSnapshot } from '../config/index.js';
 import { Code, requestFromJson, responseToJson } from '../rls/codec.js';
 import type { RateLimitService } from '../service/rate-limit-service.js';
 import type { HealthState } from './health.js';
 
 export interface DebugAppOptions {
   readonly config: () => ConfigSnapshot;
+  /** Where the config came from and its version: headers of /rlconfig (its body stays the reference's). */
+  readonly origin: () => ConfigOrigin;
   readonly admin: AdminRoutesOptions;
   /** Who may use the admin routes on this app's listener. */
   readonly access: AdminAccess;
@@ -78,6 +80,8 @@ export function createDebugApp(options: DebugAppOptions): Express {
 /** /rlconfig, /metrics and the admin routes, then the error handler: what both ports share. */
 function withOperatorRoutes(app: Express, options: DebugAppOptions): Express {
   app.get('/rlconfig', (_req, res) => {
+    const origin = options.origin();
+    res.set({ 'x-rateguard-config-source': `${origin.source} ${origin.location}`, 'x-rateguard-config-version': origin.version ?? 'none' });
     res.type('text/plain').send(options.config().dump());
   });
 

@@ -5,7 +5,7 @@
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type * as grpc from '@grpc/grpc-js';
-import { formatConfigError, type ConfigEvent, type ConfigWatcher, watchConfig } from '../config/index.js';
+import { formatConfigError, type ConfigEvent, type ConfigWatcher } from '../config/index.js';
 import { AdminAccess } from '../admin/admin-access.js';
 import { AdminToken } from '../admin/admin-token.js';
 import { BucketAdmin } from '../admin/bucket-admin.js';
@@ -16,6 +16,7 @@ import { RateLimitService } from '../service/rate-limit-service.js';
 import type { Settings } from '../settings/settings.js';
 import type { BucketStore } from '../stores/store.js';
 import { buildStore, describeRedis } from './build-store.js';
+import { NO_CONFIG, startConfigSource } from './config-source.js';
 import { bindGrpcServer, createGrpcServer, loadGrpcCredentials } from './grpc-server.js';
 import { HealthState } from './health.js';
 import { createDebugApp, createHttpApp } from './http-server.js';
@@ -39,9 +40,9 @@ export class StartupError extends Error {
 
 function logConfigEvent(logger: Logger, event: ConfigEvent): void {
   if (event.type === 'loaded') {
-    logger.info({ reason: event.reason, files: event.snapshot.files, domains: [...event.snapshot.domains.keys()] }, 'config loaded');
+    logger.info({ reason: event.reason, source: event.source, version: event.version, files: event.snapshot.files, domains: [...event.snapshot.domains.keys()] }, 'config loaded');
   } else {
-    logger.error({ reason: event.reason, errors: event.errors.map(formatConfigError) }, 'config rejected; the last good config keeps serving');
+    logger.error({ reason: event.reason, source: event.source, version: event.version, errors: event.errors.map(formatConfigError) }, 'config rejected; the last good config keeps serving');
   }
 }
 
@@ -74,19 +75,12 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
   const chargeMode = settings.chargeRejected ? 'independent' : 'all_or_nothing';
   const observability = new Observability({ nearLimitRatio: settings.nearLimitRatio, chargeMode }, { redis: settings.redis !== undefined, logger });
 
-  const watcher = await watchConfig({
-    path: settings.config,
-    defaultAlgorithm: settings.defaultAlgorithm,
-    onEvent: (event) => {
-      logConfigEvent(logger, event);
-      observability.configEvent(event);
-    },
+  const source = await startConfigSource(settings, logger, (event) => {
+    logConfigEvent(logger, event);
+    observability.configEvent(event);
   });
-  const initial = watcher.current;
-  if (initial === undefined) {
-    await watcher.close();
-    throw new StartupError(`no valid config at ${settings.config}`);
-  }
+  if (!source.ok) throw new StartupError(source.error);
+  const { watcher } = source;
 
   const health = new HealthState({ waitForRedis: settings.redis !== undefined });
   const stack = buildStore(settings, logger, health, { instrument: (redis) => observability.redis?.instrument(redis) ?? redis });
@@ -98,7 +92,7 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
       localCache: () => (cache === undefined ? undefined : { entries: cache.size, hits: cache.hits }),
     });
   }
-  const config = () => watcher.current ?? initial;
+  const config = () => watcher.current ?? NO_CONFIG;
   const requestLimits = {
     maxDescriptors: settings.maxDescriptors,
     maxEntries: settings.maxEntries,
@@ -108,7 +102,7 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
   };
   const service = new RateLimitService({
     store,
-    config,
+    config: () => watcher.current,
     keyPrefix: settings.keyPrefix,
     shadowMode: settings.shadowMode,
     quotaMode: settings.quotaMode,
@@ -132,12 +126,12 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
     identities: settings.statsIdentities,
   };
   const httpServer = await listen(
-    createHttpApp({ service, health, config, maxBodyBytes: settings.maxMessageBytes, admin, access: new AdminAccess(settings.host, adminToken.token) }),
+    createHttpApp({ service, health, config, origin: () => watcher.origin, maxBodyBytes: settings.maxMessageBytes, admin, access: new AdminAccess(settings.host, adminToken.token) }),
     settings.host,
     settings.httpPort,
   );
   const debugServer = await listen(
-    createDebugApp({ config, admin, access: new AdminAccess(settings.debugHost, adminToken.token) }),
+    createDebugApp({ config, origin: () => watcher.origin, admin, access: new AdminAccess(settings.debugHost, adminToken.token) }),
     settings.debugHost,
     settings.debugPort,
   );

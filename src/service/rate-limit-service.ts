@@ -13,12 +13,18 @@ import type { DecisionObserver, LimitOutcome } from './decision-observer.js';
 import { limitView } from './limit-view.js';
 import { checkRequest, type RequestLimits } from './request-limits.js';
 
+/** The answer to every call before a config is loaded, in the reference's words. */
+export const NO_CONFIG_MESSAGE = 'no rate limit configuration loaded';
+
 export type ResponseHeaders = 'off' | Extract<HeaderStyle, 'draft-10' | 'draft-03'>;
 
 export interface RateLimitServiceOptions {
   readonly store: BucketStore;
-  /** The current config; read once per request, so a reload never splits one request. */
-  readonly config: () => ConfigSnapshot;
+  /**
+   * The current config; read once per request, so a reload never splits one request. Undefined
+   * until a first config is loaded (a forced start): calls are then `unavailable`.
+   */
+  readonly config: () => ConfigSnapshot | undefined;
   /** Prefix of every bucket key. */
   readonly keyPrefix: string;
   /**
@@ -40,7 +46,7 @@ export interface RateLimitServiceOptions {
 
 /**
  * Why a call could not be decided: the adapters map these to gRPC status codes / HTTP statuses.
- * `unavailable`: the store failed (Redis) and the failure mode is `error`. `overloaded`: this
+ * `unavailable`: the store failed (Redis) and the failure mode is `error`, or no config is loaded yet. `overloaded`: this
  * process shed the call. `deadline_exceeded`: the caller's deadline passed before the store was asked.
  */
 export type ServiceFailure = {
@@ -96,6 +102,7 @@ export class RateLimitService {
     const problem = checkRequest(request, this.options.requestLimits);
     if (problem !== undefined) return { ok: false, kind: 'invalid_argument', message: problem };
     const config = this.options.config();
+    if (config === undefined) return { ok: false, kind: 'unavailable', message: NO_CONFIG_MESSAGE };
     const matches = config.applyReplaces(request.descriptors.map((d) => this.match(config, request.domain, d)));
     const { buckets, planned } = this.plan(request, matches);
     let decision: Decision | undefined;

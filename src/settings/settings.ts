@@ -11,6 +11,9 @@ import type { ResponseHeaders } from '../service/rate-limit-service.js';
 import type { FailureMode } from '../stores/failure-mode-store.js';
 import type { RedisMode } from '../stores/redis/connection.js';
 
+/** Where the config comes from: files (`--config`) or an xDS server. */
+export type ConfigType = 'FILE' | 'GRPC_XDS_SOTW';
+
 type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
 interface Setting<T> {
@@ -56,11 +59,116 @@ function ratio(text: string): Parsed<number> {
   return text.trim() !== '' && Number.isFinite(n) && n > 0 && n <= 1 ? ok(n) : { ok: false, error: `expected a number above 0 and at most 1, got "${text}"` };
 }
 
+const DURATION_UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * A Go duration (`10s`, `1m30s`, `500ms`), as the reference's environment takes them, or a bare
+ * whole number of ms (as rateguard's other times); in whole ms.
+ */
+function duration(text: string): Parsed<number> {
+  const trimmed = text.trim();
+  if (/^\d+$/.test(trimmed)) return ok(Number(trimmed));
+  const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== trimmed) {
+    return { ok: false, error: `expected a duration like 10s, 500ms or 1m30s, got "${text}"` };
+  }
+  return ok(Math.round(parts.reduce((ms, p) => ms + Number(p[1]) * DURATION_UNIT_MS[p[2]!]!, 0)));
+}
+
+/** `k1<sep>v1,k2<sep>v2` (the reference's node metadata and header lists); values may hold `sep`. */
+function pairs(separator: string) {
+  return (text: string): Parsed<Record<string, string>> => {
+    const out: Record<string, string> = {};
+    for (const item of text.split(',')) {
+      if (item.trim() === '') continue;
+      const at = item.indexOf(separator);
+      if (at <= 0) return { ok: false, error: `expected key${separator}value pairs separated by commas, got "${item}"` };
+      out[item.slice(0, at).trim()] = item.slice(at + 1).trim();
+    }
+    return ok(out);
+  };
+}
+
+/** A share from 0 to 1, both included. */
+function fraction(text: string): Parsed<number> {
+  const n = Number(text);
+  return text.trim() !== '' && Number.isFinite(n) && n >= 0 && n <= 1 ? ok(n) : { ok: false, error: `expected a number from 0 to 1, got "${text}"` };
+}
+
 export const SETTINGS = {
   config: {
     flag: '--config', env: ['CONFIG_PATH'], default: 'config', type: 'path',
     doc: 'A config file or a directory of *.yaml files (one domain per file), watched for changes.',
     parse: text,
+  },
+  configType: {
+    flag: '--config-type', env: ['CONFIG_TYPE'], default: 'FILE' as ConfigType, type: 'FILE|GRPC_XDS_SOTW',
+    doc: '`FILE`: `--config`. `GRPC_XDS_SOTW`: RateLimitConfig resources pushed by an xDS server (`--xds-server-url`), as Envoy Gateway does (docs/xds.md).',
+    parse: oneOf<ConfigType>('FILE', 'GRPC_XDS_SOTW'),
+  },
+  xdsServerUrl: {
+    flag: '--xds-server-url', env: ['CONFIG_GRPC_XDS_SERVER_URL'], default: undefined, type: 'host:port',
+    doc: 'The xDS server (an ADS endpoint) that pushes the config; required with `--config-type GRPC_XDS_SOTW`.', parse: optionalText,
+  },
+  xdsNodeId: {
+    flag: '--xds-node-id', env: ['CONFIG_GRPC_XDS_NODE_ID'], default: undefined, type: 'text',
+    doc: 'Node id sent to the xDS server (Envoy Gateway serves `envoy-ratelimit`).', parse: optionalText,
+  },
+  xdsNodeMetadata: {
+    flag: '--xds-node-metadata', env: ['CONFIG_GRPC_XDS_NODE_METADATA'], default: {} as Record<string, string>, type: 'k=v,k2=v2',
+    doc: 'Node metadata sent to the xDS server (string values).', parse: pairs('='),
+  },
+  xdsHeaders: {
+    flag: '--xds-headers', env: ['CONFIG_GRPC_XDS_CLIENT_ADDITIONAL_HEADERS'], default: {} as Record<string, string>, type: 'k1:v1,k2:v2',
+    doc: 'gRPC metadata sent on the xDS stream (e.g. a token the control plane checks).', parse: pairs(':'),
+  },
+  xdsConnectRetryMs: {
+    flag: '--xds-connect-retry-interval', env: ['CONFIG_GRPC_XDS_SERVER_CONNECT_RETRY_INTERVAL'], default: 3000, type: 'duration',
+    doc: 'Wait before re-dialling an xDS server that had answered and went away (a duration like `3s`, or ms).', parse: duration,
+  },
+  xdsBackoffInitialMs: {
+    flag: '--xds-backoff-initial-interval', env: ['XDS_CLIENT_BACKOFF_INITIAL_INTERVAL'], default: 10_000, type: 'duration',
+    doc: 'First wait after an xDS attempt that got no answer (a duration like `10s`, or ms); later ones follow `--xds-backoff-jitter`.', parse: duration,
+  },
+  xdsBackoffMaxMs: {
+    flag: '--xds-backoff-max-interval', env: ['XDS_CLIENT_BACKOFF_MAX_INTERVAL'], default: 60_000, type: 'duration',
+    doc: 'Longest wait between unanswered xDS attempts (a duration like `60s`, or ms).', parse: duration,
+  },
+  xdsBackoffRandomFactor: {
+    flag: '--xds-backoff-random-factor', env: ['XDS_CLIENT_BACKOFF_RANDOM_FACTOR'], default: 0.5, type: 'fraction',
+    doc: 'Each xDS retry wait is randomised by this share either way.', parse: fraction,
+  },
+  xdsBackoffJitter: {
+    flag: '--xds-backoff-jitter', env: ['XDS_CLIENT_BACKOFF_JITTER'], default: true, type: 'boolean', boolean: true,
+    doc: 'xDS retry waits grow exponentially (the reference\'s "with jitter"); `false`: every wait is the initial interval.', parse: bool,
+  },
+  xdsMaxMessageBytes: {
+    flag: '--xds-max-message-size', env: ['XDS_CLIENT_MAX_MSG_SIZE_IN_BYTES'], default: 4_194_304, type: 'bytes',
+    doc: 'Largest xDS response accepted (one response holds the whole config).', parse: integer(1024, 2_147_483_647),
+  },
+  xdsTls: {
+    flag: '--xds-tls', env: ['CONFIG_GRPC_XDS_SERVER_USE_TLS'], default: false, type: 'boolean', boolean: true,
+    doc: 'Dial the xDS server over TLS 1.3.', parse: bool,
+  },
+  xdsTlsCert: {
+    flag: '--xds-tls-cert', env: ['CONFIG_GRPC_XDS_CLIENT_TLS_CERT'], default: undefined, type: 'path',
+    doc: 'PEM client certificate for the xDS server (mutual TLS).', parse: optionalText,
+  },
+  xdsTlsKey: {
+    flag: '--xds-tls-key', env: ['CONFIG_GRPC_XDS_CLIENT_TLS_KEY'], default: undefined, type: 'path',
+    doc: 'PEM private key of `--xds-tls-cert`.', parse: optionalText,
+  },
+  xdsTlsCa: {
+    flag: '--xds-tls-ca', env: ['CONFIG_GRPC_XDS_SERVER_TLS_CACERT'], default: undefined, type: 'path',
+    doc: 'PEM CA bundle to verify the xDS server with (the system roots without it).', parse: optionalText,
+  },
+  xdsTlsSan: {
+    flag: '--xds-tls-san', env: ['CONFIG_GRPC_XDS_SERVER_TLS_SAN'], default: undefined, type: 'name',
+    doc: 'The name the xDS server\'s certificate must carry, when it is not the host of `--xds-server-url`.', parse: optionalText,
+  },
+  forceStartWithoutInitialConfig: {
+    flag: '--force-start-without-initial-config', env: ['FORCE_START_WITHOUT_INITIAL_CONFIG'], default: false, type: 'boolean', boolean: true,
+    doc: 'Serve before a valid config is loaded (or pushed); until then every call is answered UNAVAILABLE "no rate limit configuration loaded".', parse: bool,
   },
   grpcPort: { flag: '--grpc-port', env: ['GRPC_PORT'], default: 8081, type: 'port', doc: 'gRPC port: RLS v3 and grpc.health.v1.', parse: port },
   httpPort: {
@@ -296,10 +404,15 @@ export function resolveSettings(argv: readonly string[], env: NodeJS.ProcessEnv)
   return errors.length > 0 ? { ok: false, errors } : { ok: true, settings: settings as Settings, rest };
 }
 
+/** A default as written: key/value lists (`{}`) as JSON, the rest as text. */
+function shownDefault(value: unknown): string {
+  return typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
+}
+
 /** The options table in Markdown, as the README shows it. */
 export function settingsTable(): string {
   const rows = Object.values(SETTINGS).map((s: Setting<unknown>) => {
-    const def = s.default === undefined ? '—' : `\`${String(s.default)}\``;
+    const def = s.default === undefined ? '—' : `\`${shownDefault(s.default)}\``;
     return `| \`${s.flag}\` | ${s.env.map((e) => `\`${e}\``).join(', ')} | ${def} | ${s.doc} |`;
   });
   return ['| flag | environment | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
@@ -308,6 +421,6 @@ export function settingsTable(): string {
 /** `--help` text. */
 export function settingsHelp(): string {
   return Object.values(SETTINGS)
-    .map((s: Setting<unknown>) => `  ${`${s.flag} <${s.type}>`.padEnd(40)} ${s.doc} [env ${s.env.join(', ')}; default ${String(s.default)}]`)
+    .map((s: Setting<unknown>) => `  ${`${s.flag} <${s.type}>`.padEnd(40)} ${s.doc} [env ${s.env.join(', ')}; default ${shownDefault(s.default)}]`)
     .join('\n');
 }

@@ -2,8 +2,7 @@
  * Optional TLS on the gRPC port (`--grpc-tls-cert/key`, mTLS with `--grpc-tls-ca`), with
  * certificates made by the openssl CLI at test time.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -12,28 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Code, RateLimitServiceClient, shouldRateLimit } from '../../src/rls/codec.js';
 import { StartupError, startSidecar } from '../../src/server/sidecar.js';
 import { resolveSettings } from '../../src/settings/settings.js';
+import { makeCertificates } from '../support/certificates.js';
 import { request, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
 import { CALL_BOUND_MS, HARDENING_CONFIG } from './helpers.js';
 
 let dir: string;
 const file = (name: string) => join(dir, name);
-
-function openssl(...args: string[]): void {
-  execFileSync('openssl', args, { stdio: 'pipe' });
-}
-
-/** A CA, a server certificate for 127.0.0.1/localhost and a client certificate, all signed by the CA. */
-function makeCertificates(): void {
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=rateguard test CA', '-keyout', file('ca.key'), '-out', file('ca.crt'));
-  for (const [name, ext] of [
-    ['server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth'],
-    ['client', 'extendedKeyUsage=clientAuth'],
-  ] as const) {
-    writeFileSync(file(`${name}.ext`), `${ext}\n`);
-    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${name}`, '-keyout', file(`${name}.key`), '-out', file(`${name}.csr`));
-    openssl('x509', '-req', '-in', file(`${name}.csr`), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', file(`${name}.ext`), '-out', file(`${name}.crt`));
-  }
-}
 
 function call(rg: TestSidecar, credentials: grpc.ChannelCredentials) {
   const client = new RateLimitServiceClient(`127.0.0.1:${rg.sidecar.grpcPort}`, credentials);
@@ -44,7 +27,7 @@ const pem = (name: string) => readFileSync(file(name));
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'rg-tls-'));
-  makeCertificates();
+  makeCertificates(dir);
 });
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
