@@ -29,6 +29,18 @@ function bearer(req: Request): string | undefined {
   return header?.startsWith('Bearer ') === true ? header.slice(7) : undefined;
 }
 
+/**
+ * Mutating calls carry `Content-Type: application/json`: a browser sends that cross-site only after
+ * a CORS preflight, which these servers never answer, while a form post or a plain POST (no body,
+ * or a query string) needs none. So no web page can make a visitor's browser call them.
+ */
+export function requireJsonBody(req: Request, res: Response, next: NextFunction): void {
+  // The header itself (req.is() says null for a request without a body).
+  const mediaType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (mediaType === 'application/json') next();
+  else res.status(415).json({ error: `${req.method} ${req.path} takes a JSON body (Content-Type: application/json)` });
+}
+
 export class AdminAccess {
   readonly listenerIsLoopback: boolean;
 

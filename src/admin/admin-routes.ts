@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import express, { type Router } from 'express';
 import type { RequestLimits } from '../service/request-limits.js';
-import type { AdminAccess } from './admin-access.js';
+import { type AdminAccess, requireJsonBody } from './admin-access.js';
 import type { BucketAdmin } from './bucket-admin.js';
 import { parseDescriptorTarget } from './descriptor-param.js';
 import { statsReport, type StatsSources } from './stats-report.js';
@@ -47,12 +47,8 @@ export function createAdminRouter(options: AdminRoutesOptions, access: AdminAcce
     else res.set('Cache-Control', 'no-store').json({ domain: target.domain, descriptor: target.descriptor, ...result.value });
   });
 
-  // A JSON body only: a browser sends that cross-site only after a CORS preflight this server never
-  // answers, while a form post or a link (a query string) needs none.
-  router.post('/reset', access.require('mutate'), (req, res, next) => {
-    if (req.is('application/json') === 'application/json') next();
-    else res.status(415).json({ error: 'POST /reset takes a JSON body (Content-Type: application/json)' });
-  }, express.json({ limit: '64kb' }), async (req, res) => {
+  // The body only, never the query string: see requireJsonBody.
+  router.post('/reset', access.require('mutate'), requireJsonBody, express.json({ limit: '64kb' }), async (req, res) => {
     const body: unknown = req.body;
     const source = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
     const target = parseDescriptorTarget(source, options.requestLimits);

@@ -55,6 +55,11 @@ export class AdminToken {
     this.expected = token === '' ? undefined : token;
   }
 
+  /** A token given as a value (or none), never re-read. */
+  static fixed(token: string | undefined): AdminToken {
+    return new AdminToken(token, undefined, () => {});
+  }
+
   /** Validated once at load: both settings, a missing file or an empty one are start errors. */
   static async load(settings: TokenSettings, onUnreadable: (error: string) => void = () => {}): Promise<{ ok: true; token: AdminToken } | { ok: false; error: string }> {
     const read = await readAdminToken(settings);

@@ -5,12 +5,14 @@
  * with the descriptors Envoy would send for the same routes (envoy/envoy.yaml).
  */
 import express, { type Express, type RequestHandler } from 'express';
-import { adminGuard } from '../http/admin-guard.js';
+import { AdminAccess, requireJsonBody } from '../admin/admin-access.js';
+import { AdminToken } from '../admin/admin-token.js';
 import { rateLimiter } from '../http/rate-limiter.js';
 import { rlsRateLimiter } from '../http/rls-rate-limiter.js';
 import type { Logger } from '../observe/logger.js';
 import type { DescriptorEntry } from '../rls/codec.js';
 import type { BucketStore } from '../stores/store.js';
+import { DEMO_HOST } from './serve-demo.js';
 
 /** How the demo is limited: what runs before every /api route and before /api/expensive. */
 export interface DemoLimits {
@@ -116,7 +118,12 @@ export function unlimitedDemoLimits(): DemoLimits {
   return { api: pass, expensive: pass, description: { store: 'none', limitedBy: 'proxy' }, reset: undefined, close: async () => undefined };
 }
 
-export function createDemoApp(limits: DemoLimits, adminToken?: string): Express {
+/**
+ * `listenerHost`: where the app will listen (serveDemo's all interfaces by default), which decides
+ * whether its reset needs the token: see AdminAccess.
+ */
+export function createDemoApp(limits: DemoLimits, adminToken?: string, listenerHost = DEMO_HOST): Express {
+  const access = new AdminAccess(listenerHost, AdminToken.fixed(adminToken));
   const counters = { allowed: 0, limited: 0 };
   const count: RequestHandler = (_req, res, next) => {
     res.on('finish', () => {
@@ -131,7 +138,7 @@ export function createDemoApp(limits: DemoLimits, adminToken?: string): Express 
   app.get('/api/admin/stats', (_req, res) => {
     res.json({ ...limits.description, requests: { ...counters } });
   });
-  app.post('/api/admin/reset/:id', adminGuard(adminToken), async (req, res, next) => {
+  app.post('/api/admin/reset/:id', access.require('mutate'), requireJsonBody, async (req, res, next) => {
     if (limits.reset === undefined) {
       res.status(501).json({ error: 'reset is done on the rate limit service here' });
       return;

@@ -9,6 +9,9 @@ import { findFreePort, type RedisProcess, startRedis } from '../support/redis-se
 import { startTestSidecar } from '../support/sidecar.js';
 
 const get = async (url: string) => (await fetch(url)).status;
+/** The demo's reset, as an operator's script sends it (JSON, so a browser would preflight it). */
+const resetCall = (url: string, token?: string) =>
+  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) } });
 
 describe('demo API (memory store)', () => {
   const store = new MemoryStore();
@@ -39,11 +42,14 @@ describe('demo API (memory store)', () => {
     });
   });
 
-  it('resets a client only with the admin token', async () => {
-    const wrong = await fetch(`${url}/api/admin/reset/127.0.0.1`, { method: 'POST', headers: { authorization: 'Bearer nope' } });
-    expect(wrong.status).toBe(401);
+  it('resets a client only with the admin token, and never from a cross-site form post', async () => {
+    expect((await resetCall(`${url}/api/admin/reset/127.0.0.1`, 'nope')).status).toBe(401);
+    // What a web page can send without a preflight: a plain POST or a form. The token alone does not make it JSON.
+    const form = await fetch(`${url}/api/admin/reset/127.0.0.1`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'Bearer sesame' }, body: 'a=1' });
+    expect([form.status, await form.json()]).toEqual([415, { error: 'POST /api/admin/reset/127.0.0.1 takes a JSON body (Content-Type: application/json)' }]);
+    expect((await fetch(`${url}/api/admin/reset/127.0.0.1`, { method: 'POST', headers: { authorization: 'Bearer sesame' } })).status).toBe(415);
     expect(await get(`${url}/api/expensive`)).toBe(429);
-    const right = await fetch(`${url}/api/admin/reset/127.0.0.1`, { method: 'POST', headers: { authorization: 'Bearer sesame' } });
+    const right = await resetCall(`${url}/api/admin/reset/127.0.0.1`, 'sesame');
     expect(await right.json()).toEqual({ id: '127.0.0.1', cleared: 2 });
     expect(await get(`${url}/api/expensive`)).toBe(200);
   });
@@ -60,15 +66,18 @@ describe('two demo servers on one Redis', () => {
 
   it('share one limit: 5 expensive calls in all, whichever server takes them', async () => {
     const ports = [await findFreePort(), await findFreePort()];
-    const servers = ports.map((port) => spawnTs('src/demo/main.ts', ['--redis'], { PORT: String(port), REDIS_URL: redis.url, LOG_LEVEL: 'info' }));
+    const servers = ports.map((port) => spawnTs('src/demo/main.ts', ['--redis'], { PORT: String(port), REDIS_URL: redis.url, LOG_LEVEL: 'info', ADMIN_TOKEN: 'shared-secret' }));
     try {
       await Promise.all(servers.map((s) => s.waitForLine(/demo API listening/)));
       const seen = [];
       for (let i = 0; i < 4; i++) seen.push(await get(`http://127.0.0.1:${ports[i % 2]}/api/expensive`));
       for (let i = 0; i < 3; i++) seen.push(await get(`http://127.0.0.1:${ports[1]}/api/expensive`));
       expect(seen).toEqual([200, 200, 200, 200, 200, 429, 429]);
-      // Loopback clients may reset without a token; the reset is shared too.
-      const reset = await fetch(`http://127.0.0.1:${ports[0]}/api/admin/reset/127.0.0.1`, { method: 'POST' });
+      // The demo listens on every interface: a loopback peer (a mesh sidecar's, say) gets no reset without the token.
+      expect((await resetCall(`http://127.0.0.1:${ports[0]}/api/admin/reset/127.0.0.1`)).status).toBe(401);
+      expect(await get(`http://127.0.0.1:${ports[1]}/api/expensive`)).toBe(429);
+      // With it the reset is shared too.
+      const reset = await resetCall(`http://127.0.0.1:${ports[0]}/api/admin/reset/127.0.0.1`, 'shared-secret');
       expect(await reset.json()).toEqual({ id: '127.0.0.1', cleared: 2 });
       expect(await get(`http://127.0.0.1:${ports[1]}/api/expensive`)).toBe(200);
     } finally {
@@ -110,7 +119,7 @@ describe('demo API in sidecar mode', () => {
       const seen = [];
       for (let i = 0; i < 6; i++) seen.push(await get(`${demo.url}/api/expensive`));
       expect(seen.at(-1)).toBe(429);
-      const reset = await fetch(`${demo.url}/api/admin/reset/127.0.0.1`, { method: 'POST', headers: { authorization: 'Bearer demo-token' } });
+      const reset = await resetCall(`${demo.url}/api/admin/reset/127.0.0.1`, 'demo-token');
       expect(await reset.json()).toEqual({ id: '127.0.0.1', cleared: 2 });
       expect(await get(`${demo.url}/api/expensive`)).toBe(200);
     } finally {
