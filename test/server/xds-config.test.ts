@@ -3,11 +3,11 @@
  * gRPC: subscription, ACK after apply, updates that keep buckets, NACK with the validation message
  * while the old config decides, a killed and restarted server, and a forced start without a config.
  */
-import { createServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Code } from '../../src/rls/codec.js';
 import { sample } from '../observe/prometheus-text.js';
+import { findFreePort } from '../support/redis-server.js';
 import { request, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
 import { RATE_LIMIT_CONFIG_TYPE, TestXdsServer, type TestRateLimitConfig } from '../support/xds/xds-server.js';
 
@@ -32,14 +32,6 @@ function limits(userPerMinute: number, pathPerMinute: number): TestRateLimitConf
 }
 
 const OTHER_DOMAIN: TestRateLimitConfig = { name: 'other', domain: 'other', descriptors: [{ key: 'k', rateLimit: { unit: 'HOUR', requestsPerUnit: 1 } }] };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function metrics(rg: TestSidecar): Promise<string> {
   return (await fetch(`${rg.httpUrl}/metrics`)).text();
@@ -185,7 +177,7 @@ describe('--force-start-without-initial-config with no xDS server', () => {
   let xds: TestXdsServer | undefined;
 
   beforeAll(async () => {
-    port = await freePort();
+    port = await findFreePort();
     rg = await startTestSidecar({}, xdsFlags(`127.0.0.1:${port}`, '--force-start-without-initial-config'));
   });
   afterAll(async () => {

@@ -8,11 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { watchXdsConfig, type XdsConnectionEvent } from '../../src/config/index.js';
+import type { XdsConnectionEvent } from '../../src/config/index.js';
 import { loadXdsCredentials } from '../../src/config/xds-credentials.js';
 import { Code } from '../../src/rls/codec.js';
 import { makeCertificates } from '../support/certificates.js';
 import { request, startTestSidecar } from '../support/sidecar.js';
+import { startBareXdsClient } from '../support/xds/bare-client.js';
 import { TestXdsServer } from '../support/xds/xds-server.js';
 
 let dir: string;
@@ -45,16 +46,9 @@ function firstDisconnect(tls: { cert?: string; key?: string; san?: string }): Pr
   const credentials = loadXdsCredentials({ useTls: true, cert: tls.cert, key: tls.key, ca: file('ca.crt') });
   if (!credentials.ok) throw new Error(credentials.error);
   return new Promise((resolve) => {
-    const watcher = watchXdsConfig({
-      serverUrl: xds.address,
+    const watcher = startBareXdsClient(xds.address, {
       credentials: credentials.credentials,
       serverName: tls.san,
-      node: { id: 'tls-test', cluster: '', metadata: {}, userAgentName: 'test' },
-      headers: {},
-      connectRetryMs: 60_000,
-      backoff: { initialMs: 60_000, maxMs: 60_000, randomFactor: 0, exponential: false },
-      maxMessageBytes: 1 << 20,
-      onEvent: () => undefined,
       onConnection: (event) => {
         if (event.type !== 'disconnected') return;
         void watcher.close();
