@@ -188,7 +188,8 @@ function readMapping(ctx: Context, field: Field | undefined): Located<Readonly<R
   if (field === undefined) return undefined;
   const { node, at } = field;
   if (!isMap(node)) return wrongType(ctx, at, 'a mapping', node);
-  return { value: node.toJSON(ctx.doc) as Record<string, unknown>, at };
+  // Through JSON: YAML 1.1 timestamps become strings, so the value is plain data (a Struct) for sure.
+  return { value: JSON.parse(JSON.stringify(node.toJSON(ctx.doc))) as Record<string, unknown>, at };
 }
 
 function readNumber(ctx: Context, field: Field | undefined): Located<number> | undefined {

@@ -106,6 +106,7 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
     keyPrefix: settings.keyPrefix,
     shadowMode: settings.shadowMode,
     quotaMode: settings.quotaMode,
+    responseDynamicMetadata: settings.responseDynamicMetadata,
     chargeMode,
     responseHeaders: settings.responseHeaders,
     requestLimits,

@@ -10,6 +10,7 @@ import { type HeaderStyle, rateLimitHeaders, type QuotaState } from '../http/rat
 import { Code, type DescriptorStatus, type HeaderValue, type RateLimitRequest, type RateLimitResponse } from '../rls/codec.js';
 import { isStoreError, type BucketStore } from '../stores/store.js';
 import type { DecisionObserver, LimitOutcome } from './decision-observer.js';
+import { dynamicMetadata } from './dynamic-metadata.js';
 import { limitView } from './limit-view.js';
 import { checkRequest, type RequestLimits } from './request-limits.js';
 
@@ -36,6 +37,8 @@ export interface RateLimitServiceOptions {
   readonly chargeMode: ChargeMode;
   /** Global quota mode (`QUOTA_MODE`): every descriptor is in quota mode. Default false. */
   readonly quotaMode?: boolean;
+  /** `RESPONSE_DYNAMIC_METADATA`: answer with the reference's `dynamic_metadata`. Default false. */
+  readonly responseDynamicMetadata?: boolean;
   readonly responseHeaders: ResponseHeaders;
   readonly requestLimits: RequestLimits;
   /** Epoch ms, for header values that are absolute times. */
@@ -122,6 +125,7 @@ export class RateLimitService {
       }
     }
     const response = this.respond(matches, planned, decision);
+    if (this.options.responseDynamicMetadata === true) response.dynamicMetadata = dynamicMetadata(request, matches, response.statuses);
     this.options.observer?.observe({
       domain: request.domain,
       overLimit: response.overallCode === Code.OVER_LIMIT,

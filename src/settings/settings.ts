@@ -289,6 +289,11 @@ export const SETTINGS = {
     doc: 'Every descriptor in quota mode: over its limit it denies the request only when every quota-mode descriptor of it is over (as `quota_mode: true` per descriptor).',
     parse: bool,
   },
+  responseDynamicMetadata: {
+    flag: '--response-dynamic-metadata', env: ['RESPONSE_DYNAMIC_METADATA'], default: false, type: 'boolean', boolean: true,
+    doc: 'Answer with `dynamic_metadata` as the reference: the domain, each descriptor\'s entries, override and hits, and the merged `metadata` of the descriptors not over their limit (docs/config.md).',
+    parse: bool,
+  },
   responseHeaders: {
     flag: '--response-headers', env: ['RESPONSE_HEADERS'], default: 'off' as ResponseHeaders, type: 'off|draft-10|draft-03',
     doc: 'Rate-limit headers in `response_headers_to_add`: IETF draft-10 `RateLimit`/`RateLimit-Policy`, or draft-03 `x-ratelimit-*`; `Retry-After` on OVER_LIMIT.',

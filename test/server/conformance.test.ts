@@ -32,9 +32,11 @@ descriptors:
     rate_limit: { unit: second, requests_per_unit: 0 }
   - key: quota_a
     quota_mode: true
+    metadata: { backend: a, weights: { a: 1 } }
     rate_limit: { unit: hour, requests_per_unit: 1 }
   - key: quota_b
     quota_mode: true
+    metadata: { backend: b, weights: { b: 2 } }
     rate_limit: { unit: hour, requests_per_unit: 1 }
   - key: shadowed
     shadow_mode: true
@@ -262,6 +264,26 @@ describe.each(backends)('ShouldRateLimit on the %s', (_name, setup, teardown) =>
       expect(metrics).toMatch(/^ratelimit_service_global_shadow_mode 1$/m);
     } finally {
       await shadow.stop();
+    }
+  });
+
+  it('with --response-dynamic-metadata, answers dynamic_metadata as the reference: descriptors, and the metadata of those not over', async () => {
+    const dm = await startTestSidecar({ 'c.yaml': CONFIG }, [...storeFlags, '--response-dynamic-metadata', '--key-prefix', 'dm:']);
+    try {
+      const both = await dm.call({ ...request(D, [['quota_a', 'm']], [['quota_b', 'm']]), hitsAddend: 1 });
+      expect(both.dynamicMetadata).toEqual({
+        domain: D,
+        descriptors: [{ entries: ['quota_a=m'] }, { entries: ['quota_b=m'] }],
+        hitsAddend: 1,
+        metadata: { backend: 'a', weights: { a: 1, b: 2 } },
+      });
+      const spill = await dm.call(request(D, [['quota_a', 'm']], [['quota_b', 'n']]));
+      expect(spill.statuses.map((s) => s.code)).toEqual([OVER_LIMIT, OK]);
+      expect(spill.dynamicMetadata?.['metadata']).toEqual({ backend: 'b', weights: { b: 2 } });
+      const override = await dm.call({ domain: D, descriptors: [{ entries: [{ key: 'basic', value: 'o' }], limit: { requestsPerUnit: 9, unit: 2 }, hitsAddend: 0 }], hitsAddend: 0 });
+      expect(override.dynamicMetadata).toEqual({ domain: D, descriptors: [{ entries: ['basic=o'], limit: 'requests_per_unit:9 unit:MINUTE', hitsAddend: 0 }] });
+    } finally {
+      await dm.stop();
     }
   });
 
