@@ -10,8 +10,9 @@
  *   RateLimitPolicy: unit 1, requests_per_unit 2, unlimited 3, name 4, replaces 5 (name 1).
  *
  * A RateLimitConfig decodes into the document the YAML loader reads (snake_case keys, unit names),
- * written the way the reference turns its proto into YAML: proto3 defaults are left out, so a
- * missing field reads as missing, and a zero unit is `UNKNOWN` unless the limit is unlimited.
+ * so validation and its messages are the files' own. proto3 defaults are left out, so a field never
+ * set reads as missing; a zero unit is written `UNKNOWN` (refused) unless the limit is unlimited,
+ * which needs no unit.
  */
 import type { JsonObject, JsonValue } from '../rls/codec-types.js';
 import { decodeStruct, structSize, writeStruct } from '../rls/codec-struct.js';
