@@ -14,13 +14,16 @@ const CODE_NAMES = new Map<number, string>(
     .map(([name, code]) => [code, name]),
 );
 
+/** The counter's name (the statsd push reads it back). */
+export const GRPC_HANDLED = 'grpc_server_handled_total';
+
 /**
  * A counter of ShouldRateLimit calls by status code, with one pre-labelled child per code so a call
  * only increments (no label hashing per call).
  */
 export function grpcCallCounter(registry: Registry, service: string, method: string): (code: grpc.status) => void {
   const handled = new Counter({
-    name: 'grpc_server_handled_total',
+    name: GRPC_HANDLED,
     help: 'gRPC calls completed on the server, by service, method and status code.',
     labelNames: ['grpc_service', 'grpc_method', 'grpc_code'],
     registers: [registry],

@@ -1,16 +1,17 @@
 /**
  * Everything the sidecar measures, on one Prometheus registry: decisions (from the service's
  * DecisionObserver hook), config loads, Redis, gRPC status codes and the default process metrics.
- * `GET /metrics` serves `registry`; `/stats` and the dashboard read the same sources.
+ * `GET /metrics` serves `registry`; `/stats`, the dashboard and the statsd push read the same sources.
  */
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import type { ConfigEvent } from '../config/index.js';
 import { type DecisionMetrics, registerDecisionMetrics } from './decision-metrics.js';
 import type { DecisionStats } from './decision-stats.js';
-import { grpcCallCounter } from './grpc-metrics.js';
+import { GRPC_HANDLED, grpcCallCounter } from './grpc-metrics.js';
 import type { CountingRules } from './limit-counts.js';
 import type { Logger } from './logger.js';
 import { RedisTelemetry } from './redis-telemetry.js';
+import { type StatsdOptions, StatsdPush } from './statsd-push.js';
 
 export interface ConfigLoads {
   success: number;
@@ -21,24 +22,40 @@ export interface ConfigLoads {
     | undefined;
 }
 
+/** Response times reach statsd per call; everything else it reads from the shared counts at flush. */
+function withResponseTimes(metrics: DecisionMetrics, statsd: StatsdPush): DecisionMetrics {
+  return {
+    stats: metrics.stats,
+    observe(outcome) {
+      metrics.observe(outcome);
+      statsd.recordResponseTime(outcome.durationSeconds);
+    },
+    shed: (reason) => metrics.shed?.(reason),
+  };
+}
+
 export class Observability {
   readonly registry = new Registry();
   readonly decisions: DecisionMetrics;
   /** Undefined when buckets live in memory: no Redis families then, rather than a misleading "up". */
   readonly redis: RedisTelemetry | undefined;
+  /** Undefined unless `--statsd`. */
+  readonly statsd: StatsdPush | undefined;
   readonly configLoads: ConfigLoads = { success: 0, error: 0, last: undefined };
   /** Counts one ShouldRateLimit call by its status code. */
   readonly grpcCallEnded: (code: number) => void;
   private readonly loadCounters: Record<ConfigEvent['type'], Counter>;
   private readonly loadsBySource: Counter<'source' | 'outcome'>;
 
-  constructor(rules: CountingRules, options: { readonly redis: boolean; readonly logger?: Logger }) {
+  constructor(rules: CountingRules, options: { readonly redis: boolean; readonly logger?: Logger; readonly statsd?: StatsdOptions }) {
     collectDefaultMetrics({ register: this.registry });
-    this.decisions = registerDecisionMetrics(this.registry, {
+    const metrics = registerDecisionMetrics(this.registry, {
       ...rules,
       onOverflow: (kind, key) =>
         options.logger?.warn({ kind, firstFolded: key.slice(0, 200) }, `too many distinct ${kind}s: further ones are counted under "_other"`),
     });
+    this.statsd = options.statsd === undefined ? undefined : this.startStatsd(metrics, options.statsd, options.logger);
+    this.decisions = this.statsd === undefined ? metrics : withResponseTimes(metrics, this.statsd);
     this.redis = options.redis ? new RedisTelemetry(this.registry) : undefined;
     this.grpcCallEnded = grpcCallCounter(this.registry, 'envoy.service.ratelimit.v3.RateLimitService', 'ShouldRateLimit');
     this.loadCounters = {
@@ -52,6 +69,24 @@ export class Observability {
       labelNames: ['source', 'outcome'],
       registers: [this.registry],
     });
+  }
+
+  /** Pushes the last stats (with statsd) and stops. */
+  async close(): Promise<void> {
+    await this.statsd?.close();
+  }
+
+  private startStatsd(metrics: DecisionMetrics, options: StatsdOptions, logger: Logger | undefined): StatsdPush {
+    const callsByCode = async () => {
+      const handled = await this.registry.getSingleMetric(GRPC_HANDLED)?.get();
+      return new Map((handled?.values ?? []).map(({ labels, value }) => [String(labels.grpc_code), value]));
+    };
+    let warned = false;
+    const onError = (error: Error) => {
+      if (!warned) logger?.warn({ error: error.message, host: options.host, port: options.port }, 'statsd push failed; stats keep being pushed');
+      warned = true;
+    };
+    return new StatsdPush({ stats: metrics.stats, callsByCode, configLoads: () => this.configLoads }, options, onError);
   }
 
   get stats(): DecisionStats {

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { loadProtoPackageDefinition, rateLimitServiceDefinition, type RateLimitServiceImplementation } from '../rls/codec.js';
+import type { Tracing } from '../observe/tracing.js';
 import type { RateLimitService, ServiceFailure } from '../service/rate-limit-service.js';
 import type { HealthState, ServingStatus } from './health.js';
 
@@ -20,6 +21,8 @@ export interface GrpcServerOptions {
    * decided, rather than by a grpc-js interceptor, which measurably slowed every call.
    */
   readonly onCallEnd?: (code: grpc.status) => void;
+  /** A server span per ShouldRateLimit call; absent when tracing is off (then nothing is paid per call). */
+  readonly tracing?: Tracing;
 }
 
 /** How long connections and streams may live and how many there may be: the peer cannot choose. */
@@ -114,17 +117,22 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
   });
   const implementation: RateLimitServiceImplementation = {
     ShouldRateLimit(call, callback) {
+      const decoded = call.request;
+      const traced = options.tracing?.startCall(call.metadata, decoded.ok ? decoded.request : undefined);
       const fail = (code: grpc.status, details: string) => {
         options.onCallEnd?.(code);
+        traced?.end(code, details);
         callback({ code, details });
       };
-      const decoded = call.request;
       if (!decoded.ok) {
         fail(grpc.status.INVALID_ARGUMENT, decoded.error);
         return;
       }
       const deadlineMs = deadlineOf(call);
-      options.service.shouldRateLimit(decoded.request, deadlineMs === undefined ? {} : { deadlineMs }).then(
+      const context = deadlineMs === undefined ? {} : { deadlineMs };
+      const decided =
+        traced === undefined ? options.service.shouldRateLimit(decoded.request, context) : traced.run(() => options.service.shouldRateLimit(decoded.request, context));
+      decided.then(
         (result) => {
           // The caller stopped waiting (grpc-js may have answered DEADLINE_EXCEEDED already): say and count that.
           if (deadlineMs !== undefined && Date.now() >= deadlineMs) {
@@ -136,6 +144,7 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
             return;
           }
           options.onCallEnd?.(grpc.status.OK);
+          traced?.end(grpc.status.OK, result.response);
           callback(null, result.response);
         },
         (error: unknown) => fail(grpc.status.INTERNAL, error instanceof Error ? error.message : String(error)),

@@ -12,6 +12,8 @@ import { BucketAdmin } from '../admin/bucket-admin.js';
 import { checkKeyPrefix } from '../engine/keys.js';
 import type { Logger } from '../observe/logger.js';
 import { Observability } from '../observe/observability.js';
+import { statsdFromSettings } from '../observe/statsd-push.js';
+import { loadTracing, type Tracing } from '../observe/tracing.js';
 import { RateLimitService } from '../service/rate-limit-service.js';
 import type { Settings } from '../settings/settings.js';
 import type { BucketStore } from '../stores/store.js';
@@ -29,6 +31,8 @@ export interface Sidecar {
   readonly watcher: ConfigWatcher;
   readonly store: BucketStore;
   readonly observability: Observability;
+  /** Undefined when tracing is off. */
+  readonly tracing: Tracing | undefined;
   /** Health NOT_SERVING, in-flight calls finish (up to the shutdown timeout), everything closes. */
   drain(): Promise<void>;
 }
@@ -72,8 +76,10 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
   if (!grpcCredentials.ok) throw new StartupError(grpcCredentials.error);
   const adminToken = await AdminToken.load(settings, (error) => logger.error({ error }, 'admin token file unreadable: admin calls that need the token are refused'));
   if (!adminToken.ok) throw new StartupError(adminToken.error);
+  // As the reference: one stats sink; USE_DOG_STATSD alone picks DogStatsD.
+  if (settings.useStatsd && settings.useDogStatsd) throw new StartupError('--statsd (USE_STATSD) and --dog-statsd (USE_DOG_STATSD) are two sinks: set one');
   const chargeMode = settings.chargeRejected ? 'independent' : 'all_or_nothing';
-  const observability = new Observability({ nearLimitRatio: settings.nearLimitRatio, chargeMode }, { redis: settings.redis !== undefined, logger });
+  const observability = new Observability({ nearLimitRatio: settings.nearLimitRatio, chargeMode }, { redis: settings.redis !== undefined, logger, ...statsdFromSettings(settings) });
 
   const source = await startConfigSource(settings, logger, (event) => {
     logConfigEvent(logger, event);
@@ -83,7 +89,12 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
   const { watcher } = source;
 
   const health = new HealthState({ waitForRedis: settings.redis !== undefined });
-  const stack = buildStore(settings, logger, health, { instrument: (redis) => observability.redis?.instrument(redis) ?? redis });
+  const tracing = await loadTracing(settings);
+  const instrument = (redis: BucketStore) => {
+    const measured = observability.redis?.instrument(redis) ?? redis;
+    return tracing?.traceStore(measured) ?? measured;
+  };
+  const stack = buildStore(settings, logger, health, { instrument });
   const store = stack.store;
   const { failureMode, cache } = stack;
   if (failureMode !== undefined) {
@@ -110,13 +121,14 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
     chargeMode,
     responseHeaders: settings.responseHeaders,
     requestLimits,
-    observer: observability.decisions,
+    observer: tracing?.observing(observability.decisions) ?? observability.decisions,
   });
   const grpcServer = createGrpcServer({
     service,
     health,
     maxMessageBytes: settings.maxMessageBytes,
     onCallEnd: observability.grpcCallEnded,
+    ...(tracing === undefined ? {} : { tracing }),
   });
   const grpcPort = await bindGrpcServer(grpcServer, settings.host, settings.grpcPort, grpcCredentials.credentials);
   const admin = {
@@ -155,10 +167,10 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
       await shutdownGrpc(grpcServer, settings.shutdownTimeoutMs);
       httpServer.closeAllConnections();
       debugServer.closeAllConnections();
-      await Promise.all([watcher.close(), store.close()]);
+      await Promise.all([watcher.close(), store.close(), tracing?.shutdown(), observability.close()]);
       logger.info('stopped');
     })();
     return drained;
   };
-  return { grpcPort, httpPort, debugPort, health, watcher, store, observability, drain };
+  return { grpcPort, httpPort, debugPort, health, watcher, store, observability, tracing, drain };
 }

@@ -11,6 +11,9 @@ import type { ResponseHeaders } from '../service/rate-limit-service.js';
 import type { FailureMode } from '../stores/failure-mode-store.js';
 import type { RedisMode } from '../stores/redis/connection.js';
 
+/** How spans are exported: OTLP over HTTP (protobuf) or gRPC. */
+export type TracingProtocol = 'http' | 'grpc';
+
 /** Where the config comes from: files (`--config`) or an xDS server. */
 export type ConfigType = 'FILE' | 'GRPC_XDS_SOTW';
 
@@ -73,6 +76,14 @@ function duration(text: string): Parsed<number> {
     return { ok: false, error: `expected a duration like 10s, 500ms or 1m30s, got "${text}"` };
   }
   return ok(Math.round(parts.reduce((ms, p) => ms + Number(p[1]) * DURATION_UNIT_MS[p[2]!]!, 0)));
+}
+
+/** A duration of at least `minMs` (a period that drives a timer). */
+function durationAtLeast(minMs: number) {
+  return (text: string): Parsed<number> => {
+    const parsed = duration(text);
+    return !parsed.ok || parsed.value >= minMs ? parsed : { ok: false, error: `expected at least ${minMs} ms, got "${text}"` };
+  };
 }
 
 /** `k1<sep>v1,k2<sep>v2` (the reference's node metadata and header lists); values may hold `sep`. */
@@ -341,6 +352,49 @@ export const SETTINGS = {
     flag: '--max-hits-addend', env: ['MAX_HITS_ADDEND'], default: 4_294_967_295, type: 'count',
     doc: 'Largest `hits_addend` (request or descriptor) accepted; larger values are INVALID_ARGUMENT. Default: the uint32 maximum.',
     parse: integer(1, Number.MAX_SAFE_INTEGER),
+  },
+  tracingEnabled: {
+    flag: '--tracing', env: ['TRACING_ENABLED'], default: false, type: 'boolean', boolean: true,
+    doc: 'OpenTelemetry spans over OTLP: one per ShouldRateLimit, a child per Redis call; parents from W3C `traceparent` or B3 metadata. The exporter reads the standard `OTEL_EXPORTER_OTLP_*` variables (docs/observability.md#tracing).',
+    parse: bool,
+  },
+  tracingExporterProtocol: {
+    flag: '--tracing-exporter-protocol', env: ['TRACING_EXPORTER_PROTOCOL'], default: 'http' as TracingProtocol, type: 'http|grpc',
+    doc: 'OTLP over HTTP (protobuf) or gRPC.', parse: oneOf<TracingProtocol>('http', 'grpc'),
+  },
+  tracingServiceName: {
+    flag: '--tracing-service-name', env: ['TRACING_SERVICE_NAME'], default: 'RateLimit', type: 'name',
+    doc: 'The spans\' `service.name` (the reference\'s default).', parse: text,
+  },
+  tracingServiceNamespace: {
+    flag: '--tracing-service-namespace', env: ['TRACING_SERVICE_NAMESPACE'], default: undefined, type: 'name',
+    doc: 'The spans\' `service.namespace`.', parse: optionalText,
+  },
+  tracingServiceInstanceId: {
+    flag: '--tracing-service-instance-id', env: ['TRACING_SERVICE_INSTANCE_ID'], default: undefined, type: 'id',
+    doc: 'The spans\' `service.instance.id` (e.g. the pod name).', parse: optionalText,
+  },
+  tracingSamplingRate: {
+    flag: '--tracing-sampling-rate', env: ['TRACING_SAMPLING_RATE'], default: 1, type: 'fraction',
+    doc: 'Share of calls without a sampled parent that are traced; a call whose parent says sampled (or not) follows it.', parse: fraction,
+  },
+  useStatsd: {
+    flag: '--statsd', env: ['USE_STATSD'], default: false, type: 'boolean', boolean: true,
+    doc: 'Push the reference\'s stats to statsd over TCP, as the reference does, aggregated every `--stats-flush-interval` (the reference defaults this on; docs/observability.md#statsd).', parse: bool,
+  },
+  statsdHost: { flag: '--statsd-host', env: ['STATSD_HOST'], default: 'localhost', type: 'host', doc: 'statsd (or Datadog agent) host.', parse: text },
+  statsdPort: { flag: '--statsd-port', env: ['STATSD_PORT'], default: 8125, type: 'port', doc: 'statsd port (TCP for `--statsd`, UDP for `--dog-statsd`).', parse: port },
+  statsFlushIntervalMs: {
+    flag: '--stats-flush-interval', env: ['STATS_FLUSH_INTERVAL'], default: 10_000, type: 'duration',
+    doc: 'How often the aggregated stats are pushed (a duration like `10s`, or ms; at least 100 ms).', parse: durationAtLeast(100),
+  },
+  extraTags: {
+    flag: '--extra-tags', env: ['EXTRA_TAGS'], default: {} as Record<string, string>, type: 'k1:v1,k2:v2',
+    doc: 'Tags added to every pushed stat (DogStatsD tags; with plain statsd appended to the name as the reference does).', parse: pairs(':'),
+  },
+  useDogStatsd: {
+    flag: '--dog-statsd', env: ['USE_DOG_STATSD'], default: false, type: 'boolean', boolean: true,
+    doc: 'Push to a DogStatsD agent over UDP instead: per-limit stats named without their domain and key, which travel as `domain` and `descriptor` tags. Not with `--statsd` (as the reference).', parse: bool,
   },
   grpcTlsCert: {
     flag: '--grpc-tls-cert', env: ['GRPC_TLS_CERT'], default: undefined, type: 'path',
