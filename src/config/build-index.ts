@@ -21,6 +21,10 @@ export interface IndexNode {
    * bucket identity, so every value matching it shares one bucket.
    */
   readonly sharedValue: string | undefined;
+  /** `value_to_metric`: this level of a metric key is `<key>_<request value>` (see metricKeyFor). */
+  readonly valueToMetric: boolean;
+  /** This level of a metric key from the config: `key_value`, or `key` for a key-only entry. */
+  readonly metricPart: string;
 }
 
 export interface WildcardNode {
@@ -97,7 +101,7 @@ function buildConfiguredLimit(
   });
 }
 
-function buildRule(ctx: BuildContext, d: RawDescriptor, fullKey: string, parentKey: string, depth: number): DescriptorRule | undefined {
+function buildRule(ctx: BuildContext, d: RawDescriptor, fullKey: string, depth: number, valueToMetricOnPath: boolean): DescriptorRule | undefined {
   const raw: [RawRateLimit, boolean][] =
     d.rateLimit !== undefined ? [[d.rateLimit, false]] : (d.rateLimits?.value ?? []).map((r) => [r, true]);
   if (raw.length === 0) return undefined;
@@ -113,23 +117,25 @@ function buildRule(ctx: BuildContext, d: RawDescriptor, fullKey: string, parentK
     quotaMode: d.quotaMode?.value ?? false,
     metadata: d.metadata?.value,
     source,
-    detailedMetricPrefix: `${parentKey}.${d.key?.value ?? ''}_`,
+    runtimeMetricKey: (d.detailedMetric?.value ?? false) || valueToMetricOnPath,
   });
 }
 
-function buildLevel(ctx: BuildContext, descriptors: readonly RawDescriptor[], parentKey: string, depth: number): LevelIndex {
+function buildLevel(ctx: BuildContext, descriptors: readonly RawDescriptor[], parentKey: string, depth: number, valueToMetricAbove = false): LevelIndex {
   const exact = new Map<string, Map<string, IndexNode>>();
   const wildcards = new Map<string, WildcardNode[]>();
   const defaults = new Map<string, IndexNode>();
   for (const d of descriptors) {
     const key = d.key?.value ?? '';
     const value = d.value?.value ?? '';
-    const fullKey = `${parentKey}.${compositeKey(d)}`;
-    const rule = buildRule(ctx, d, fullKey, parentKey, depth);
+    const metricPart = compositeKey(d);
+    const fullKey = `${parentKey}.${metricPart}`;
+    const valueToMetric = d.valueToMetric?.value ?? false;
+    const rule = buildRule(ctx, d, fullKey, depth, valueToMetricAbove || valueToMetric);
     if (rule !== undefined) ctx.rules.push(rule);
-    const children = d.descriptors.length > 0 ? buildLevel(ctx, d.descriptors, fullKey, depth + 1) : undefined;
+    const children = d.descriptors.length > 0 ? buildLevel(ctx, d.descriptors, fullKey, depth + 1, valueToMetricAbove || valueToMetric) : undefined;
     const sharedValue = d.shareThreshold?.value === true ? value : undefined;
-    const node: IndexNode = Object.freeze({ rule, children, sharedValue });
+    const node: IndexNode = Object.freeze({ rule, children, sharedValue, valueToMetric, metricPart });
     if (value === '') {
       defaults.set(key, node);
     } else if (isWildcard(value)) {

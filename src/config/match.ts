@@ -53,14 +53,30 @@ export function findRule(index: DomainIndex, entries: readonly DescriptorEntry[]
   return find(index, entries)?.rule;
 }
 
+/** `key_value` from the request, or `key` when the value is empty. */
+function runtimePart(entry: DescriptorEntry, value = entry.value): string {
+  return value === '' ? entry.key : `${entry.key}_${value}`;
+}
+
 /**
- * The metric key: the rule's full key (config values), or with `detailed_metric` the last level
- * as `<key>_<request value>`, so each distinct value gets its own counters.
+ * The metric key, as the reference names stats: the rule's full key (config values, `key` for a
+ * key-only level); with `detailed_metric` on the rule, the request's values at every level
+ * (`domain.k1_v1.k2_v2`); with `value_to_metric` on a level, that level's request value — or, with
+ * `share_threshold`, the pattern's part before its first `*`. detailed_metric wins over both.
  */
-export function metricKeyFor(rule: DescriptorRule, entries: readonly DescriptorEntry[]): string {
-  if (!rule.detailedMetric) return rule.fullKey;
-  const value = entries[entries.length - 1]?.value ?? '';
-  return value === '' ? rule.fullKey : rule.detailedMetricPrefix + value;
+export function metricKeyFor(index: DomainIndex, rule: DescriptorRule, entries: readonly DescriptorEntry[]): string {
+  if (!rule.runtimeMetricKey) return rule.fullKey;
+  let key = index.domain;
+  let level: LevelIndex | undefined = index.root;
+  for (const entry of entries) {
+    const node: IndexNode | undefined = level === undefined ? undefined : lookupLevel(level, entry.key, entry.value);
+    if (node === undefined) break; // the rule was found on this path: not reached
+    if (rule.detailedMetric) key += `.${runtimePart(entry)}`;
+    else if (node.valueToMetric) key += `.${runtimePart(entry, node.sharedValue?.slice(0, node.sharedValue.indexOf('*')) ?? entry.value)}`;
+    else key += `.${node.metricPart}`;
+    level = node.children;
+  }
+  return key;
 }
 
 export function matchDescriptor(
@@ -75,7 +91,7 @@ export function matchDescriptor(
     rule,
     limits: rule.limits,
     identity: encodeIdentity(index.domain, found.identityEntries),
-    metricKey: metricKeyFor(rule, entries),
+    metricKey: metricKeyFor(index, rule, entries),
   };
 }
 

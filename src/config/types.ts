@@ -66,8 +66,11 @@ export interface DescriptorRule {
   /** `metadata`, as written (a google.protobuf.Struct in the reference); undefined when absent. */
   readonly metadata: Readonly<Record<string, unknown>> | undefined;
   readonly source: Position;
-  /** `fullKey` without its last level's value, plus `<key>_`: the request's last value completes it. */
-  readonly detailedMetricPrefix: string;
+  /**
+   * The metric key needs the request's values: `detailed_metric` here, or `value_to_metric` on a
+   * level of its path. Otherwise `fullKey` is the metric key, with no work per request.
+   */
+  readonly runtimeMetricKey: boolean;
 }
 
 /** The answer for one request descriptor. */

@@ -349,6 +349,51 @@ descriptors:
     expect(s.match('m', entries('p', 'q', 'user', 'alice'))?.metricKey).toBe('m.p_q.user_alice');
     expect(s.match('m', entries('p', 'q', 'user', ''))?.metricKey).toBe('m.p_q.user');
   });
+
+  it('puts the request values in every level of the key, as the current reference', () => {
+    const s = snapshotOf(`
+domain: m
+descriptors:
+  - key: route
+    value: /api/*
+    descriptors:
+      - key: user
+        detailed_metric: true
+        rate_limit: {unit: second, requests_per_unit: 1}
+`);
+    expect(s.match('m', entries('route', '/api/v1', 'user', 'alice'))?.metricKey).toBe('m.route_/api/v1.user_alice');
+  });
+});
+
+describe('value_to_metric', () => {
+  const s = snapshotOf(`
+domain: v
+descriptors:
+  - key: tenant
+    value_to_metric: true
+    descriptors:
+      - key: path
+        value: /api/*
+        value_to_metric: true
+        rate_limit: {unit: second, requests_per_unit: 1}
+      - key: route
+        value: /r/*
+        rate_limit: {unit: second, requests_per_unit: 1}
+      - key: shared
+        value: /s/*
+        share_threshold: true
+        value_to_metric: true
+        rate_limit: {unit: second, requests_per_unit: 1}
+`);
+
+  it('names each level where it is set by the request value; other levels keep the config names', () => {
+    expect(s.match('v', entries('tenant', 'acme', 'path', '/api/users'))?.metricKey).toBe('v.tenant_acme.path_/api/users');
+    expect(s.match('v', entries('tenant', 'acme', 'route', '/r/1'))?.metricKey).toBe('v.tenant_acme.route_/r/*');
+  });
+
+  it('with share_threshold, a level is named by the pattern before its *', () => {
+    expect(s.match('v', entries('tenant', 'acme', 'shared', '/s/x'))?.metricKey).toBe('v.tenant_acme.shared_/s/');
+  });
 });
 
 describe('replaces across several limits', () => {
