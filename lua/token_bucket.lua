@@ -6,8 +6,9 @@
 -- ARGV[1]        "" to read the clock with Redis TIME; an integer µs only in tests (shared vectors)
 -- ARGV[2]        "a" all-or-nothing, "i" independent (the reference service's charging),
 --                "r" refund: give back `cost` to each bucket (Redis Cluster, when another slot denied)
--- ARGV[3+6(i-1)..] per bucket: algorithm ("t" token bucket, "f" fixed window), capacity,
---                refill tokens per period, period µs, cost, shadow ("1": its denial denies nothing)
+-- ARGV[3+7(i-1)..] per bucket: algorithm ("t" token bucket, "f" fixed window), capacity,
+--                refill tokens per period, period µs, cost, shadow ("1": its denial denies nothing),
+--                overdraft ("1": every charge is applied, into debt if need be: a level below 0)
 -- Returns { all_ok, then per bucket: ok, level (string, "%.17g"), reset µs, retry µs }
 -- A key given more than once is one bucket (the spec's "Deciding a plan", step 1): decided once for
 -- the summed cost, written once, each of its entries in the reply repeating its one result.
@@ -21,12 +22,13 @@ else
 end
 local all_or_nothing = ARGV[2] == 'a'
 local n = #KEYS
+local ARGS_PER_BUCKET = 7
 
 -- Repeated keys: one table insert per key finds them; a plan without any does nothing more here,
 -- and below only tests `repeat_of == nil`. With them, every later position i of a key gets
 -- repeat_of[i] = its first position f, and merged[f] holds the key's cost (the costs added in plan
 -- order, as the TypeScript twin adds them) and shadow flag (shadow only if every entry is).
-local function param(i, field) return ARGV[2 + (i - 1) * 6 + field] end
+local function param(i, field) return ARGV[2 + (i - 1) * ARGS_PER_BUCKET + field] end
 local first_of, repeat_of, merged = {}, nil, nil
 for i = 1, n do
   local f = first_of[KEYS[i]]
@@ -45,7 +47,7 @@ end
 if ARGV[2] == 'r' then
   for i = 1, n do
     if repeat_of == nil or repeat_of[i] == nil then
-      local base = 2 + (i - 1) * 6
+      local base = 2 + (i - 1) * ARGS_PER_BUCKET
       local cap, period, cost = tonumber(ARGV[base + 2]), tonumber(ARGV[base + 4]), tonumber(ARGV[base + 5])
       if merged ~= nil and merged[i] ~= nil then cost = merged[i].cost end
       local stored = redis.call('HMGET', KEYS[i], 'l', 's')
@@ -66,19 +68,20 @@ if ARGV[2] == 'r' then
   return {}
 end
 
-local algo, cap, refill, period, cost, shadow = {}, {}, {}, {}, {}, {}
+local algo, cap, refill, period, cost, shadow, overdraft = {}, {}, {}, {}, {}, {}, {}
 local ok, retry, cur_level, cur_stamp, chg_level, chg_stamp = {}, {}, {}, {}, {}, {}
 local all_ok = true
 
 for i = 1, n do
   if repeat_of == nil or repeat_of[i] == nil then
-    local base = 2 + (i - 1) * 6
+    local base = 2 + (i - 1) * ARGS_PER_BUCKET
     algo[i] = ARGV[base + 1]
     cap[i] = tonumber(ARGV[base + 2])
     refill[i] = tonumber(ARGV[base + 3])
     period[i] = tonumber(ARGV[base + 4])
     cost[i] = tonumber(ARGV[base + 5])
     shadow[i] = ARGV[base + 6] == '1'
+    overdraft[i] = ARGV[base + 7] == '1'
     if merged ~= nil and merged[i] ~= nil then cost[i], shadow[i] = merged[i].cost, merged[i].shadow end
     local stored = redis.call('HMGET', KEYS[i], 'l', 's')
     local level, stamp = tonumber(stored[1]), tonumber(stored[2])
@@ -93,13 +96,14 @@ for i = 1, n do
       local tokens = level + (elapsed * refill[i]) / period[i]
       if tokens > cap[i] then tokens = cap[i] end
       cur_level[i], cur_stamp[i] = tokens, now
-      chg_level[i], chg_stamp[i] = tokens, now
-      if cost[i] > cap[i] then
+      -- Applied when allowed, or always with overdraft (below 0 then: a debt).
+      chg_level[i], chg_stamp[i] = tokens - cost[i], now
+      if cost[i] > cap[i] and not overdraft[i] then
         ok[i], retry[i] = false, -1
       elseif tokens >= cost[i] then
         ok[i], retry[i] = true, 0
-        chg_level[i] = tokens - cost[i]
       else
+        -- Also when this cost goes into debt: the time when that debt is repaid.
         ok[i], retry[i] = false, math.ceil(((cost[i] - tokens) * period[i]) / refill[i])
       end
     else
@@ -108,7 +112,7 @@ for i = 1, n do
       if level ~= nil and stamp == start then count = level end
       cur_level[i], cur_stamp[i] = count, start
       chg_level[i], chg_stamp[i] = count + cost[i], start
-      if cost[i] > cap[i] then
+      if cost[i] > cap[i] and not overdraft[i] then
         ok[i], retry[i] = false, -1
       elseif count + cost[i] <= cap[i] then
         ok[i], retry[i] = true, 0
@@ -128,8 +132,15 @@ for i = 1, n do
     local at = 1 + (f - 1) * 4
     for j = 1, 4 do reply[#reply + 1] = reply[at + j] end
   else
+    -- Overdraft: always charged (a response already served must not be free), as in the spec.
     local charge
-    if all_or_nothing then charge = all_ok and ok[i] else charge = ok[i] or algo[i] == 'f' end
+    if overdraft[i] then
+      charge = true
+    elseif all_or_nothing then
+      charge = all_ok and ok[i]
+    else
+      charge = ok[i] or algo[i] == 'f'
+    end
     charge = charge and cost[i] > 0
     local level, stamp = cur_level[i], cur_stamp[i]
     if charge then level, stamp = chg_level[i], chg_stamp[i] end

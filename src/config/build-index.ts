@@ -5,7 +5,7 @@
  */
 import type { Algorithm } from '../engine/limit.js';
 import type { Position } from './errors.js';
-import { LimitInterner } from './limits.js';
+import type { LimitDefaults, LimitInterner } from './limits.js';
 import type { RawDescriptor, RawFile, RawRateLimit } from './read-document.js';
 import { compositeKey, effectiveAlgorithm } from './rules.js';
 import type { ConfiguredLimit, DescriptorRule } from './types.js';
@@ -51,6 +51,8 @@ export interface DomainIndex {
 interface BuildContext {
   readonly domain: string;
   readonly defaultAlgorithm: Algorithm;
+  /** Overdraft of a limit that does not say (`--overdraft`). */
+  readonly defaultOverdraft: boolean;
   readonly limits: LimitInterner;
   readonly rules: DescriptorRule[];
 }
@@ -90,7 +92,8 @@ function buildConfiguredLimit(
   const requestsPerUnit = rateLimit.requestsPerUnit?.value ?? 0;
   const algorithm = effectiveAlgorithm(rateLimit, { defaultAlgorithm: ctx.defaultAlgorithm });
   const capacity = (rateLimit.capacity ?? rateLimit.burst)?.value;
-  const limit = ctx.limits.get({ algorithm, requestsPerUnit, unit, capacity });
+  const overdraft = rateLimit.overdraft?.value ?? ctx.defaultOverdraft;
+  const limit = ctx.limits.get({ algorithm, requestsPerUnit, unit, capacity, overdraft });
   return Object.freeze({
     ...common,
     limit,
@@ -152,9 +155,9 @@ function buildLevel(ctx: BuildContext, descriptors: readonly RawDescriptor[], pa
 }
 
 /** Builds the index of one validated file (its domain is known and unique). */
-export function buildDomainIndex(file: RawFile, defaultAlgorithm: Algorithm, limits: LimitInterner): DomainIndex {
+export function buildDomainIndex(file: RawFile, defaults: LimitDefaults, limits: LimitInterner): DomainIndex {
   const domain = file.domain?.value ?? '';
-  const ctx: BuildContext = { domain, defaultAlgorithm, limits, rules: [] };
+  const ctx: BuildContext = { domain, defaultAlgorithm: defaults.algorithm, defaultOverdraft: defaults.overdraft, limits, rules: [] };
   const root = buildLevel(ctx, file.descriptors, domain, 1);
   const rules = Object.freeze(ctx.rules);
   const hasReplaces = rules.some((rule) => rule.limits.some((l) => l.replaces.length > 0));

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Algorithm } from '../engine/limit.js';
 import { buildDomainIndex, type DomainIndex } from './build-index.js';
 import { configError, sortConfigErrors, type ConfigError } from './errors.js';
-import { LimitInterner } from './limits.js';
+import { type LimitDefaults, LimitInterner } from './limits.js';
 import { readConfigDocument, type RawFile } from './read-document.js';
 import { checkRules } from './rules.js';
 import { ConfigSnapshot } from './snapshot.js';
@@ -19,6 +19,11 @@ export interface LoadOptions {
    * the reference's epoch-aligned windows. Default `token_bucket`.
    */
   readonly defaultAlgorithm?: Algorithm;
+  /**
+   * Overdraft of every limit that does not say (`overdraft:` in `rate_limit`): every charge is
+   * applied, into debt if need be (docs/token-bucket-spec.md, "Overdraft"). Default false.
+   */
+  readonly overdraft?: boolean;
 }
 
 export interface ConfigSource {
@@ -40,9 +45,10 @@ export type LoadResult =
 
 const CONFIG_FILE = /\.ya?ml$/;
 
-function digestOf(sources: readonly ConfigSource[], algorithm: Algorithm, extra: readonly ConfigError[]): string {
+function digestOf(sources: readonly ConfigSource[], defaults: LimitDefaults, extra: readonly ConfigError[]): string {
   const hash = createHash('sha256');
-  hash.update(algorithm);
+  // Without overdraft the digest is what it was before the option existed.
+  hash.update(defaults.overdraft ? `${defaults.algorithm}+overdraft` : defaults.algorithm);
   for (const s of sources) hash.update(`\0${s.file}\0${s.text}`);
   // Read failures are part of the state: a file that becomes readable again is a change.
   for (const e of extra) hash.update(`\0${e.code}\0${e.file}\0${e.message}`);
@@ -51,28 +57,28 @@ function digestOf(sources: readonly ConfigSource[], algorithm: Algorithm, extra:
 
 /** Validates and indexes sources already in memory (tests, stdin, other providers). */
 export function loadConfigSources(sources: readonly ConfigSource[], options: LoadOptions = {}): LoadResult {
-  const defaultAlgorithm = options.defaultAlgorithm ?? 'token_bucket';
-  return buildResult(sources, [], defaultAlgorithm);
+  return buildResult(sources, [], options);
 }
 
-function buildResult(sources: readonly ConfigSource[], readErrors: readonly ConfigError[], defaultAlgorithm: Algorithm): LoadResult {
+function buildResult(sources: readonly ConfigSource[], readErrors: readonly ConfigError[], options: LoadOptions): LoadResult {
+  const defaults: LimitDefaults = { algorithm: options.defaultAlgorithm ?? 'token_bucket', overdraft: options.overdraft ?? false };
   const errors: ConfigError[] = [...readErrors];
   const raws: RawFile[] = [];
   for (const source of sources) {
     const raw = readConfigDocument(source.file, source.text, errors);
     if (raw !== undefined) raws.push(raw);
   }
-  errors.push(...checkRules(raws, { defaultAlgorithm }));
+  errors.push(...checkRules(raws, { defaultAlgorithm: defaults.algorithm }));
   const files = [...sources.map((s) => s.file), ...readErrors.map((e) => e.file)];
-  const digest = digestOf(sources, defaultAlgorithm, readErrors);
+  const digest = digestOf(sources, defaults, readErrors);
   if (errors.length > 0) return { ok: false, errors: sortConfigErrors(errors), files, digest };
   const limits = new LimitInterner();
   const domains = new Map<string, DomainIndex>();
   for (const raw of raws) {
-    const index = buildDomainIndex(raw, defaultAlgorithm, limits);
+    const index = buildDomainIndex(raw, defaults, limits);
     domains.set(index.domain, index);
   }
-  const config = new ConfigSnapshot(domains, Object.freeze(files), digest, defaultAlgorithm);
+  const config = new ConfigSnapshot(domains, Object.freeze(files), digest, defaults.algorithm, defaults.overdraft);
   return { ok: true, config, files, digest };
 }
 
@@ -121,7 +127,6 @@ export async function listConfigFiles(path: string): Promise<{ files: string[]; 
 
 /** Loads a file or a directory (see `listConfigFiles`). */
 export async function loadConfig(path: string, options: LoadOptions = {}): Promise<LoadResult> {
-  const defaultAlgorithm = options.defaultAlgorithm ?? 'token_bucket';
   const listed = await listConfigFiles(path);
   const sources: ConfigSource[] = [];
   const readErrors = [...listed.errors];
@@ -132,5 +137,5 @@ export async function loadConfig(path: string, options: LoadOptions = {}): Promi
       readErrors.push(configError('RG_CONFIG_READ_FAILED', { file, line: 0, path: '' }, `cannot read config file: ${describeFsError(error)}`));
     }
   }
-  return buildResult(sources, readErrors, defaultAlgorithm);
+  return buildResult(sources, readErrors, options);
 }

@@ -33,6 +33,7 @@ export interface RawRateLimit {
   readonly capacity: Located<number> | undefined;
   /** `burst` is an alias of `capacity`; both are kept so a rule can reject giving both. */
   readonly burst: Located<number> | undefined;
+  readonly overdraft: Located<boolean> | undefined;
 }
 
 export interface RawDescriptor {
@@ -84,6 +85,7 @@ export const RATE_LIMIT_KEYS = [
   'algorithm', // extension
   'capacity', // extension
   'burst', // extension, alias of capacity
+  'overdraft', // extension
 ] as const;
 export const REPLACES_KEYS = ['name'] as const;
 
@@ -240,6 +242,7 @@ function readRateLimit(ctx: Context, node: unknown, at: Position): RawRateLimit 
     algorithm: readString(ctx, fields.algorithm),
     capacity: readNumber(ctx, fields.capacity),
     burst: readNumber(ctx, fields.burst),
+    overdraft: readBoolean(ctx, fields.overdraft),
   };
 }
 

@@ -97,6 +97,7 @@ function checkUnlimitedConflicts(visit: RateLimitVisit, report: Report): void {
     ['algorithm', r.algorithm],
     ['capacity', r.capacity],
     ['burst', r.burst],
+    ['overdraft', r.overdraft],
   ];
   for (const [key, field] of conflicting) {
     if (field !== undefined) report(field.at, `"${key}" cannot be given with unlimited: true`);
@@ -284,6 +285,15 @@ export const RULES: readonly Rule[] = [
     },
   },
   { code: 'RG_CONFIG_BAD_CAPACITY', scope: 'rate_limit', check: checkCapacity },
+  {
+    code: 'RG_CONFIG_BAD_OVERDRAFT',
+    scope: 'rate_limit',
+    check({ rateLimit: r }, _options, report) {
+      if (r.overdraft?.value === true && r.requestsPerUnit?.value === 0) {
+        report(r.overdraft.at, 'overdraft cannot be given with requests_per_unit: 0 (a limit that admits nothing has no debt to repay)');
+      }
+    },
+  },
   {
     code: 'RG_CONFIG_EMPTY_REPLACES_NAME',
     scope: 'rate_limit',

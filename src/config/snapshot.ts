@@ -64,6 +64,8 @@ export class ConfigSnapshot {
     /** Hash of the loaded files' names and contents and the options: equal digests, equal configs. */
     readonly digest: string,
     readonly defaultAlgorithm: Algorithm,
+    /** Overdraft of every limit that does not say, request-supplied overrides too. */
+    readonly defaultOverdraft: boolean,
   ) {
     this.hasReplaces = [...domains.values()].some((d) => d.hasReplaces);
     Object.freeze(this);
@@ -97,7 +99,7 @@ export class ConfigSnapshot {
     const cacheKey = `${rpu}/${unit}`;
     const cached = this.overrides.get(cacheKey);
     if (cached !== undefined) return cached;
-    const limit = buildLimit({ algorithm: this.defaultAlgorithm, requestsPerUnit: rpu, unit });
+    const limit = buildLimit({ algorithm: this.defaultAlgorithm, requestsPerUnit: rpu, unit, overdraft: this.defaultOverdraft });
     const configured: ConfiguredLimit = Object.freeze({
       limit,
       unlimited: false,
@@ -139,7 +141,7 @@ export class ConfigSnapshot {
   /**
    * The `/rlconfig` text: the reference's line per limit
    * (`domain.key_value: unit=MINUTE requests_per_unit=10, shadow_mode: false, quota_mode: false`), in config order,
-   * followed by rateguard's fields (algorithm, capacity) so the dump says what is enforced.
+   * followed by rateguard's fields (algorithm, capacity, overdraft) so the dump says what is enforced.
    */
   dump(): string {
     let out = '';
@@ -150,6 +152,7 @@ export class ConfigSnapshot {
         else if (l.limit !== undefined) {
           out += `, algorithm: ${l.limit.algorithm}`;
           if (l.limit.algorithm === 'token_bucket') out += `, capacity: ${l.limit.capacity}`;
+          if (l.limit.overdraft) out += ', overdraft: true';
         }
         out += '\n';
       }

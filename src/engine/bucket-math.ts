@@ -34,6 +34,19 @@ interface Evaluation {
   readonly charged: BucketState;
 }
 
+/**
+ * Whether `cost` can never be met: above the capacity, so no wait would make it fit. Not for an
+ * overdraft limit, which takes any charge into debt and so has a time when the debt is repaid.
+ */
+export function exceedsForGood(limit: Limit, cost: number): boolean {
+  return cost > limit.capacity && !limit.overdraft;
+}
+
+/** Whole tokens (or hits) left: an overdraft bucket's debt (a level below 0) leaves none. */
+export function wholeTokens(level: number): number {
+  return level > 0 ? Math.floor(level) : 0;
+}
+
 function evaluateTokenBucket(stored: BucketState | undefined, limit: Limit, cost: number, nowUs: number): Evaluation {
   const { capacity, refillTokens, periodUs } = limit;
   let tokens = stored === undefined ? capacity : stored.level;
@@ -43,14 +56,17 @@ function evaluateTokenBucket(stored: BucketState | undefined, limit: Limit, cost
   tokens = tokens + (elapsed * refillTokens) / periodUs;
   if (tokens > capacity) tokens = capacity;
   const current = { level: tokens, stamp: nowUs };
-  if (cost > capacity) {
-    return { ok: false, reason: 'cost_exceeds_capacity', retryUs: -1, current, charged: current };
+  // Applied when allowed, or always for an overdraft limit (below 0 then: a debt).
+  const charged = { level: tokens - cost, stamp: nowUs };
+  if (exceedsForGood(limit, cost)) {
+    return { ok: false, reason: 'cost_exceeds_capacity', retryUs: -1, current, charged };
   }
   if (tokens >= cost) {
-    return { ok: true, reason: undefined, retryUs: 0, current, charged: { level: tokens - cost, stamp: nowUs } };
+    return { ok: true, reason: undefined, retryUs: 0, current, charged };
   }
+  // Also when this cost goes into debt: the time when that debt is repaid, so a look can pass.
   const retryUs = Math.ceil(((cost - tokens) * periodUs) / refillTokens);
-  return { ok: false, reason: 'insufficient_tokens', retryUs, current, charged: current };
+  return { ok: false, reason: 'insufficient_tokens', retryUs, current, charged };
 }
 
 function windowStart(nowUs: number, periodUs: number): number {
@@ -62,7 +78,7 @@ function evaluateFixedWindow(stored: BucketState | undefined, limit: Limit, cost
   const count = stored === undefined || stored.stamp !== start ? 0 : stored.level;
   const current = { level: count, stamp: start };
   const charged = { level: count + cost, stamp: start };
-  if (cost > limit.capacity) {
+  if (exceedsForGood(limit, cost)) {
     return { ok: false, reason: 'cost_exceeds_capacity', retryUs: -1, current, charged };
   }
   if (count + cost <= limit.capacity) {
@@ -92,11 +108,13 @@ function tokensLeft(state: BucketState, limit: Limit): number {
 }
 
 /**
- * Whether a bucket's charge is applied. All-or-nothing: when it allowed and every non-shadow
+ * Whether a bucket's charge is applied. Overdraft: always (the charge may be for a response already
+ * served; denying it would make it free). All-or-nothing: when it allowed and every non-shadow
  * bucket allowed. Independent: an allowed bucket, and every fixed window (the reference service
  * counts rejected hits).
  */
 function isCharged(plan: Plan, ok: boolean, allOk: boolean, limit: Limit): boolean {
+  if (limit.overdraft) return true;
   if (plan.mode === 'all_or_nothing') return allOk && ok;
   return ok || limit.algorithm === 'fixed_window';
 }
@@ -164,7 +182,7 @@ export function decidePlan(
       allowed: e.ok,
       reason: e.reason,
       limit: limit.capacity,
-      remaining: Math.floor(level),
+      remaining: wholeTokens(level),
       level,
       resetUs: reset,
       retryUs: e.retryUs,

@@ -14,6 +14,12 @@ export interface Limit {
   /** Token bucket: the refill period. Fixed window: the window length, aligned to the Unix epoch. */
   readonly periodUs: number;
   /**
+   * Overdraft: every charge is applied, even one larger than what is left, so the level may go
+   * below zero (a debt) and every decision denies until the debt has refilled. For charges made
+   * after the fact (Envoy's `apply_on_stream_done` cost), which must count whatever the answer.
+   */
+  readonly overdraft: boolean;
+  /**
    * Fingerprint of the numbers above, part of every bucket key: a reload that keeps a limit
    * keeps its buckets, a changed limit starts fresh ones.
    */
@@ -41,6 +47,8 @@ export interface TokenBucketSpec {
   /** Tokens added per period. */
   refillTokens: number;
   periodUs: number;
+  /** Default false: a charge larger than what is left is denied and charges nothing. */
+  overdraft?: boolean;
 }
 
 /** Numbers the engine's math and the Lua script accept without loss (integers below 2^53 µs, finite rates). */
@@ -56,18 +64,29 @@ function assertLimitNumbers(capacity: number, refillTokens: number, periodUs: nu
   if (problem !== undefined) throw new RangeError(problem);
 }
 
+/**
+ * The id's mark of an overdraft limit, so its buckets never meet those of the same numbers without
+ * it (a debt means nothing to a bucket that cannot hold one). None without: ids, and so the buckets
+ * stored before overdraft existed, stay as they were.
+ */
+function overdraftMark(overdraft: boolean): string {
+  return overdraft ? ':od' : '';
+}
+
 export function tokenBucket(spec: TokenBucketSpec): Limit {
   assertLimitNumbers(spec.capacity, spec.refillTokens, spec.periodUs);
+  const overdraft = spec.overdraft ?? false;
   return Object.freeze({
     algorithm: 'token_bucket',
     capacity: spec.capacity,
     refillTokens: spec.refillTokens,
     periodUs: spec.periodUs,
-    id: `tb:${spec.capacity}:${spec.refillTokens}:${spec.periodUs}`,
+    overdraft,
+    id: `tb:${spec.capacity}:${spec.refillTokens}:${spec.periodUs}${overdraftMark(overdraft)}`,
   });
 }
 
-export function fixedWindow(hitsPerWindow: number, windowUs: number): Limit {
+export function fixedWindow(hitsPerWindow: number, windowUs: number, overdraft = false): Limit {
   // refillTokens is meaningless for a window; 1 keeps the shared number checks simple.
   assertLimitNumbers(hitsPerWindow, 1, windowUs);
   return Object.freeze({
@@ -75,7 +94,8 @@ export function fixedWindow(hitsPerWindow: number, windowUs: number): Limit {
     capacity: hitsPerWindow,
     refillTokens: hitsPerWindow,
     periodUs: windowUs,
-    id: `fw:${hitsPerWindow}:${windowUs}`,
+    overdraft,
+    id: `fw:${hitsPerWindow}:${windowUs}${overdraftMark(overdraft)}`,
   });
 }
 

@@ -42,7 +42,10 @@ export interface BucketResult {
   readonly limit: number;
   /** Whole tokens (or hits) left after this decision. */
   readonly remaining: number;
-  /** Exact tokens left (fractional for a token bucket); for a fixed window the same as `remaining`. */
+  /**
+   * Exact tokens left (fractional for a token bucket; below 0 for an overdraft bucket in debt); for
+   * a fixed window the same as `remaining`.
+   */
   readonly level: number;
   /** Token bucket: µs until the bucket is full again. Fixed window: µs until the window ends. */
   readonly resetUs: number;

@@ -37,6 +37,7 @@ async function startXds(settings: Settings, logger: Logger, onEvent: (event: Con
     },
     maxMessageBytes: settings.xdsMaxMessageBytes,
     defaultAlgorithm: settings.defaultAlgorithm,
+    overdraft: settings.overdraft,
     onEvent,
     onConnection: (event) => {
       if (event.type === 'connected') logger.info({ server: settings.xdsServerUrl }, 'xDS stream answering');
@@ -52,7 +53,7 @@ async function startXds(settings: Settings, logger: Logger, onEvent: (event: Con
 
 export async function startConfigSource(settings: Settings, logger: Logger, onEvent: (event: ConfigEvent) => void): Promise<ConfigSourceResult> {
   if (settings.configType === 'GRPC_XDS_SOTW') return startXds(settings, logger, onEvent);
-  const watcher = await watchConfig({ path: settings.config, defaultAlgorithm: settings.defaultAlgorithm, onEvent });
+  const watcher = await watchConfig({ path: settings.config, defaultAlgorithm: settings.defaultAlgorithm, overdraft: settings.overdraft, onEvent });
   if (watcher.current === undefined && !settings.forceStartWithoutInitialConfig) {
     await watcher.close();
     return { ok: false, error: `no valid config at ${settings.config}` };

@@ -320,6 +320,11 @@ export const SETTINGS = {
     doc: 'Algorithm of limits that do not name one; `fixed_window` reproduces the reference service\'s windows.',
     parse: oneOf<Algorithm>('token_bucket', 'fixed_window'),
   },
+  overdraft: {
+    flag: '--overdraft', env: ['OVERDRAFT'], default: false, type: 'boolean', boolean: true,
+    doc: 'Limits without their own `overdraft` key take every charge, into debt past what is left, and deny until it has refilled: for response-path costs (`apply_on_stream_done`; docs/config.md).',
+    parse: bool,
+  },
   keyPrefix: {
     flag: '--key-prefix', env: ['KEY_PREFIX', 'CACHE_KEY_PREFIX'], default: 'rg:', type: 'text',
     doc: 'Prefix of every bucket key in the store (no `{` or `}`).', parse: text,

@@ -5,7 +5,8 @@
  *
  * Never denies wrongly: a cached denial only applies to a cost at least as large as the one
  * denied, and only until the moment that cost could be available again. Shadow buckets are never
- * cached (they deny nothing), nor are failure-mode answers. `reset()` forgets the keys it clears.
+ * cached (they deny nothing), nor are overdraft limits (every charge of theirs must reach the
+ * store to count), nor are failure-mode answers. `reset()` forgets the keys it clears.
  * Only a request whose every bucket is known to deny is answered here (`source: 'local_cache'`):
  * any other bucket's true state — and, in `independent` mode, its charge — needs the store, so such
  * a request goes to the store whole and is decided exactly as without the cache.
@@ -108,11 +109,12 @@ export class OverLimitCache implements BucketStore {
 
   private remember(plan: Plan, decision: Decision, now: number): void {
     decision.buckets.forEach((result, i) => {
-      const { key, shadow } = plan.buckets[i]!;
+      const { key, shadow, limit } = plan.buckets[i]!;
       // A key repeated in the plan was denied for the sum of its entries' costs.
       const cost = costOfKey(plan.buckets, key);
       // retryUs -1 (a cost above the capacity) is the request's own problem, not the bucket's.
-      if (result.allowed || shadow === true || result.retryUs <= 0) return;
+      // Nor an overdraft limit's: every charge of its own must reach the store to count.
+      if (result.allowed || shadow === true || limit.overdraft || result.retryUs <= 0) return;
       this.denials.delete(key);
       this.denials.set(key, { until: now + result.retryUs, resetAt: now + result.resetUs, cost });
       trimToSize(this.denials, this.options.maxEntries);

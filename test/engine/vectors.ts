@@ -17,6 +17,9 @@ const tb5 = tokenBucket({ capacity: 5, refillTokens: 5, periodUs: 1_000_000 });
 const tbThird = tokenBucket({ capacity: 5, refillTokens: 1, periodUs: 3_000_000 });
 const tbBlocked = tokenBucket({ capacity: 0, refillTokens: 1, periodUs: 1_000_000 });
 const fw3 = fixedWindow(3, 60_000_000);
+/** Overdraft (spec, "Overdraft"): 10 tokens, one back every 100 ms; every charge is applied. */
+const tbDebt = tokenBucket({ capacity: 10, refillTokens: 10, periodUs: 1_000_000, overdraft: true });
+const fwDebt = fixedWindow(3, 60_000_000, true);
 
 export interface VectorBucket {
   limit: Limit;
@@ -79,6 +82,16 @@ export function vectorPlan(vector: Vector, prefix: string): Plan {
 export function storedStates(buckets: readonly VectorBucket[]): (BucketState | undefined)[] {
   return buckets.map((bucket) => (bucket.key === undefined ? bucket : buckets.find((b) => b.key === bucket.key)!).state);
 }
+
+const INTO_DEBT: Vector = {
+  name: 'overdraft: a charge of 8 with 3 left goes into debt: denied, charged, retry when the debt is repaid',
+  mode: 'all_or_nothing',
+  buckets: [{ limit: tbDebt, cost: 8, state: { level: 3, stamp: NOW } }],
+  allowed: false,
+  expect: [
+    { allowed: false, reason: 'insufficient_tokens', level: -5, remaining: 0, resetUs: 1_500_000, retryUs: 500_000, write: { state: { level: -5, stamp: NOW }, ttlUs: 1_500_000 } },
+  ],
+};
 
 export const VECTORS: Vector[] = [
   {
@@ -282,6 +295,101 @@ export const VECTORS: Vector[] = [
       { allowed: true, level: 2, remaining: 2, resetUs: 40_000_000, retryUs: 0, write: { state: { level: 1, stamp: WINDOW_START }, ttlUs: 40_000_000 } },
     ],
   },
+  INTO_DEBT,
+  { ...INTO_DEBT, name: 'overdraft, independent mode: the charge into debt is applied the same way', mode: 'independent' },
+  {
+    name: 'overdraft: a look (cost 0) in debt is denied until the debt has refilled, and writes nothing',
+    mode: 'all_or_nothing',
+    buckets: [{ limit: tbDebt, cost: 0, state: { level: -5, stamp: NOW - 200_000 } }],
+    allowed: false,
+    expect: [{ allowed: false, reason: 'insufficient_tokens', level: -3, remaining: 0, resetUs: 1_300_000, retryUs: 300_000 }],
+  },
+  {
+    name: 'overdraft: once the debt has refilled exactly, a look passes',
+    mode: 'all_or_nothing',
+    buckets: [{ limit: tbDebt, cost: 0, state: { level: -5, stamp: NOW - 500_000 } }],
+    allowed: true,
+    expect: [{ allowed: true, level: 0, remaining: 0, resetUs: 1_000_000, retryUs: 0 }],
+  },
+  {
+    name: 'overdraft: past the debt, a charge that fits is allowed as without overdraft',
+    mode: 'all_or_nothing',
+    buckets: [{ limit: tbDebt, cost: 1, state: { level: -5, stamp: NOW - 700_000 } }],
+    allowed: true,
+    expect: [{ allowed: true, level: 1, remaining: 1, resetUs: 900_000, retryUs: 0, write: { state: { level: 1, stamp: NOW }, ttlUs: 900_000 } }],
+  },
+  {
+    name: 'overdraft: a cost above the capacity is charged into debt, with a finite retry',
+    mode: 'all_or_nothing',
+    buckets: [{ limit: tbDebt, cost: 25 }],
+    allowed: false,
+    expect: [
+      { allowed: false, reason: 'insufficient_tokens', level: -15, remaining: 0, resetUs: 2_500_000, retryUs: 1_500_000, write: { state: { level: -15, stamp: NOW }, ttlUs: 2_500_000 } },
+    ],
+  },
+  {
+    name: 'overdraft, all-or-nothing: another bucket denies: the overdraft bucket is charged, the allowing other is not',
+    mode: 'all_or_nothing',
+    buckets: [
+      { limit: tbDebt, cost: 2 },
+      { limit: tb10, cost: 1, state: { level: 0, stamp: NOW } },
+      { limit: fw3, cost: 1 },
+    ],
+    allowed: false,
+    expect: [
+      { allowed: true, level: 8, remaining: 8, resetUs: 200_000, retryUs: 0, write: { state: { level: 8, stamp: NOW }, ttlUs: 200_000 } },
+      { allowed: false, reason: 'insufficient_tokens', level: 0, remaining: 0, resetUs: 1_000_000, retryUs: 100_000 },
+      { allowed: true, level: 3, remaining: 3, resetUs: 40_000_000, retryUs: 0 },
+    ],
+  },
+  {
+    name: 'overdraft, all-or-nothing: its own charge into debt denies the request, the other bucket is not charged',
+    mode: 'all_or_nothing',
+    buckets: [
+      { limit: tbDebt, cost: 4, state: { level: 1, stamp: NOW } },
+      { limit: fw3, cost: 1 },
+    ],
+    allowed: false,
+    expect: [
+      { allowed: false, reason: 'insufficient_tokens', level: -3, remaining: 0, resetUs: 1_300_000, retryUs: 300_000, write: { state: { level: -3, stamp: NOW }, ttlUs: 1_300_000 } },
+      { allowed: true, level: 3, remaining: 3, resetUs: 40_000_000, retryUs: 0 },
+    ],
+  },
+  {
+    name: 'overdraft, shadow: an overdraft shadow bucket is charged with a denied request',
+    mode: 'all_or_nothing',
+    buckets: [
+      { limit: tbDebt, cost: 1, shadow: true },
+      { limit: fw3, cost: 1, state: { level: 3, stamp: WINDOW_START } },
+    ],
+    allowed: false,
+    expect: [
+      { allowed: true, level: 9, remaining: 9, resetUs: 100_000, retryUs: 0, write: { state: { level: 9, stamp: NOW }, ttlUs: 100_000 } },
+      { allowed: false, reason: 'insufficient_tokens', level: 0, remaining: 0, resetUs: 40_000_000, retryUs: 40_000_000 },
+    ],
+  },
+  {
+    name: 'overdraft, fixed window: a charge past the limit is counted and denied until the window ends',
+    mode: 'all_or_nothing',
+    buckets: [{ limit: fwDebt, cost: 2, state: { level: 2, stamp: WINDOW_START } }],
+    allowed: false,
+    expect: [
+      { allowed: false, reason: 'insufficient_tokens', level: 0, remaining: 0, resetUs: 40_000_000, retryUs: 40_000_000, write: { state: { level: 4, stamp: WINDOW_START }, ttlUs: 40_000_000 } },
+    ],
+  },
+  {
+    name: 'overdraft, fixed window: a look past the limit is denied, a cost above the limit is counted',
+    mode: 'all_or_nothing',
+    buckets: [
+      { limit: fwDebt, cost: 0, state: { level: 4, stamp: WINDOW_START } },
+      { limit: fwDebt, cost: 5 },
+    ],
+    allowed: false,
+    expect: [
+      { allowed: false, reason: 'insufficient_tokens', level: 0, remaining: 0, resetUs: 40_000_000, retryUs: 40_000_000 },
+      { allowed: false, reason: 'insufficient_tokens', level: 0, remaining: 0, resetUs: 40_000_000, retryUs: 40_000_000, write: { state: { level: 5, stamp: WINDOW_START }, ttlUs: 40_000_000 } },
+    ],
+  },
 ];
 
 /**
@@ -439,6 +547,34 @@ export const REPEATED_KEY_VECTORS: Vector[] = [
       { allowed: false, reason: 'cost_exceeds_capacity', level: 5, remaining: 5, resetUs: 0, retryUs: -1 },
       { allowed: true, level: 9, remaining: 9, resetUs: 100_000, retryUs: 0, write: { state: { level: 9, stamp: NOW }, ttlUs: 100_000 } },
       { allowed: false, reason: 'cost_exceeds_capacity', level: 5, remaining: 5, resetUs: 0, retryUs: -1 },
+    ],
+  },
+  {
+    name: 'repeated key, overdraft: a look and a charge of 8 on 3 left: one bucket charged 8 into debt, once',
+    mode: 'all_or_nothing',
+    buckets: [
+      { key: 'a', limit: tbDebt, cost: 0, state: { level: 3, stamp: NOW } },
+      { key: 'a', limit: tbDebt, cost: 8 },
+    ],
+    allowed: false,
+    expect: [
+      { allowed: false, reason: 'insufficient_tokens', level: -5, remaining: 0, resetUs: 1_500_000, retryUs: 500_000, write: { state: { level: -5, stamp: NOW }, ttlUs: 1_500_000 } },
+      { allowed: false, reason: 'insufficient_tokens', level: -5, remaining: 0, resetUs: 1_500_000, retryUs: 500_000 },
+    ],
+  },
+  {
+    name: 'repeated key, overdraft: hits 6 + hits 6 on capacity 10: the summed cost goes into debt, not denied for good',
+    mode: 'all_or_nothing',
+    buckets: [
+      { key: 'a', limit: tbDebt, cost: 6 },
+      { key: 'b', limit: tb10, cost: 1 },
+      { key: 'a', limit: tbDebt, cost: 6 },
+    ],
+    allowed: false,
+    expect: [
+      { allowed: false, reason: 'insufficient_tokens', level: -2, remaining: 0, resetUs: 1_200_000, retryUs: 200_000, write: { state: { level: -2, stamp: NOW }, ttlUs: 1_200_000 } },
+      { allowed: true, level: 10, remaining: 10, resetUs: 0, retryUs: 0 },
+      { allowed: false, reason: 'insufficient_tokens', level: -2, remaining: 0, resetUs: 1_200_000, retryUs: 200_000 },
     ],
   },
 ];

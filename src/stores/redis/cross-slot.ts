@@ -20,11 +20,12 @@ export function slotGroups(buckets: readonly BucketRequest[]): number[][] {
 }
 
 /**
- * Whether the script charged this bucket in an allowed all-or-nothing group. `cost` is what its
- * key was charged in the plan: the sum over entries that repeat the key (docs/token-bucket-spec.md).
+ * Whether this bucket's charge in an allowed all-or-nothing group is given back when another slot
+ * denies: it was charged (`cost`, the sum over entries that repeat the key, docs/token-bucket-spec.md),
+ * and is not an overdraft limit's, whose charges always count.
  */
-export function wasCharged(cost: number, result: BucketResult): boolean {
-  return cost > 0 && result.allowed;
+export function isRefunded(bucket: BucketRequest, cost: number, result: BucketResult): boolean {
+  return cost > 0 && result.allowed && !bucket.limit.overdraft;
 }
 
 /** The result a bucket reports once its key's charge `cost` has been given back (the TypeScript side of mode `r`). */

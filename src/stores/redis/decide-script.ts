@@ -4,7 +4,7 @@
  * plus the argument encoding and reply parsing for it.
  */
 import { readFileSync } from 'node:fs';
-import { costOfKey } from '../../engine/bucket-math.js';
+import { costOfKey, exceedsForGood, wholeTokens } from '../../engine/bucket-math.js';
 import type { Decision, Plan } from '../../engine/plan.js';
 import type { RedisClient } from './connection.js';
 
@@ -51,6 +51,9 @@ export function scriptMode(plan: Plan): ScriptMode {
   return plan.mode === 'all_or_nothing' ? 'a' : 'i';
 }
 
+/** The script's arguments per bucket: algorithm, capacity, refill, period, cost, shadow, overdraft. */
+const ARGS_PER_BUCKET = 7;
+
 /** Runs the script over `buckets`; `nowUs` overrides Redis TIME (shared test vectors only). */
 export function runDecideScript(
   client: RedisClient,
@@ -60,7 +63,7 @@ export function runDecideScript(
   dispatch: Dispatch = 'batched',
 ): Promise<unknown> {
   const count = buckets.length;
-  const keysAndArgs = new Array<string>(count + 2 + count * 6);
+  const keysAndArgs = new Array<string>(count + 2 + count * ARGS_PER_BUCKET);
   let a = count;
   keysAndArgs[a++] = nowUs === undefined ? '' : String(nowUs);
   keysAndArgs[a++] = mode;
@@ -73,6 +76,7 @@ export function runDecideScript(
     keysAndArgs[a++] = String(limit.periodUs);
     keysAndArgs[a++] = String(cost);
     keysAndArgs[a++] = shadow === true ? '1' : '0';
+    keysAndArgs[a++] = limit.overdraft ? '1' : '0';
   }
   return commandFor(client, count, dispatch)(...keysAndArgs);
 }
@@ -92,9 +96,9 @@ export function parseDecideReply(plan: Plan, reply: unknown): Decision {
     const level = Number(reply[at + 1]);
     return {
       allowed,
-      reason: allowed ? undefined : costOfKey(plan.buckets, key) > limit.capacity ? ('cost_exceeds_capacity' as const) : ('insufficient_tokens' as const),
+      reason: allowed ? undefined : exceedsForGood(limit, costOfKey(plan.buckets, key)) ? ('cost_exceeds_capacity' as const) : ('insufficient_tokens' as const),
       limit: limit.capacity,
-      remaining: Math.floor(level),
+      remaining: wholeTokens(level),
       level,
       resetUs: Number(reply[at + 2]),
       retryUs: Number(reply[at + 3]),

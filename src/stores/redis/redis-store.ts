@@ -3,7 +3,7 @@ import { costOfKey } from '../../engine/bucket-math.js';
 import type { BucketResult, Decision, Plan } from '../../engine/plan.js';
 import { type BucketStore, StoreError, type StoreErrorKind } from '../store.js';
 import { createRedisClient, type RedisClient, type RedisConnectionOptions } from './connection.js';
-import { refundedResult, slotGroups, wasCharged } from './cross-slot.js';
+import { isRefunded, refundedResult, slotGroups } from './cross-slot.js';
 import { parseDecideReply, runDecideScript, type ScriptMode, scriptMode } from './decide-script.js';
 import { connectionProblem, toStoreError } from './redis-errors.js';
 import { describe, SilenceWatch } from './silence-watch.js';
@@ -149,7 +149,7 @@ export class RedisStore implements BucketStore {
         const result = decisions[g]!.buckets[i]!;
         const bucket = plan.buckets[planIndex]!;
         const cost = costOfKey(plan.buckets, bucket.key);
-        buckets[planIndex] = refund && decisions[g]!.allowed && wasCharged(cost, result) ? refundedResult(bucket, result, cost) : result;
+        buckets[planIndex] = refund && decisions[g]!.allowed && isRefunded(bucket, cost, result) ? refundedResult(bucket, result, cost) : result;
       }),
     );
     return { allowed, buckets };
@@ -163,7 +163,7 @@ export class RedisStore implements BucketStore {
     const charged = subplans.flatMap((sub, g) => {
       const decision = decisions[g];
       // Every entry of a charged key is sent: the script refunds a repeated key's summed cost once.
-      return decision?.allowed === true ? sub.buckets.filter((bucket, i) => wasCharged(costOfKey(sub.buckets, bucket.key), decision.buckets[i]!)) : [];
+      return decision?.allowed === true ? sub.buckets.filter((bucket, i) => isRefunded(bucket, costOfKey(sub.buckets, bucket.key), decision.buckets[i]!)) : [];
     });
     const bySlot = slotGroups(charged).map((indexes) => indexes.map((i) => charged[i]!));
     await Promise.all(bySlot.map((buckets) => this.runScript('r', buckets, nowUs))).catch(() => undefined);
