@@ -151,7 +151,7 @@ async function keysGroup(ctx: BenchContext, baseline: GrpcTarget, memory: GrpcTa
 
 /** The local over-limit cache's flag (issue 4), when this tree has it. */
 function localCacheFlags(): { on: string[]; off: string[] } | undefined {
-  const setting = Object.values(SETTINGS).find((s) => s.flag === '--local-cache-size') as
+  const setting = Object.values(SETTINGS).find((s) => 'flag' in s && s.flag === '--local-cache-size') as
     | { default: unknown; parse: (text: string) => { ok: boolean } }
     | undefined;
   if (setting === undefined || !setting.parse('0').ok) return undefined;

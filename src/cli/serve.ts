@@ -3,9 +3,14 @@ import { type Sidecar, StartupError, startSidecar } from '../server/sidecar.js';
 import { resolveSettings, type Settings } from '../settings/settings.js';
 import { announceWorkerServing, isWorkersPrimary, superviseWorkers, workersProblem } from './workers.js';
 
-/** Starts the sidecar with process-level wiring: SIGHUP reloads the config, SIGTERM/SIGINT drain. */
-export async function runSidecar(settings: Settings): Promise<Sidecar> {
+/**
+ * Starts the sidecar with process-level wiring: SIGHUP reloads the config, SIGTERM/SIGINT drain.
+ * `notices` (reference settings accepted but read differently) are logged as warnings, so that
+ * the reference's usual `LOG_LEVEL=warn` still shows them.
+ */
+export async function runSidecar(settings: Settings, notices: readonly string[]): Promise<Sidecar> {
   const logger = createLogger({ level: settings.logLevel, format: settings.logFormat });
+  for (const notice of notices) logger.warn(notice);
   let sidecar: Sidecar;
   try {
     sidecar = await startSidecar(settings, logger);
@@ -39,7 +44,7 @@ export async function serve(argv: readonly string[]): Promise<number> {
   }
   if (isWorkersPrimary(resolved.settings)) return superviseWorkers(resolved.settings);
   try {
-    const sidecar = await runSidecar(resolved.settings);
+    const sidecar = await runSidecar(resolved.settings, resolved.notices);
     // "workers serving" means every worker can decide: with Redis, once Redis first answered.
     void sidecar.health.whenServing().then(announceWorkerServing);
   } catch {

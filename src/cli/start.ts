@@ -17,7 +17,7 @@ export async function start(argv: readonly string[]): Promise<number> {
     for (const error of resolved.errors) console.error(`rateguard start: ${error}`);
     return 2;
   }
-  const sidecar = await runSidecar(resolved.settings);
+  const sidecar = await runSidecar(resolved.settings, resolved.notices);
   const logger = createLogger({ level: resolved.settings.logLevel, format: resolved.settings.logFormat });
   const adminToken = await readAdminToken(resolved.settings);
   const limits = sidecarDemoLimits(`127.0.0.1:${sidecar.grpcPort}`, logger, {

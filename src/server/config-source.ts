@@ -4,7 +4,8 @@
  * `--force-start-without-initial-config` the sidecar starts only with a valid config (files: the
  * first load; xDS: the first config the server pushes that validates); with it, it starts at once.
  */
-import { loadConfigSources, watchConfig, watchXdsConfig, type ConfigEvent, type ConfigSnapshot, type ConfigWatcher } from '../config/index.js';
+import { resolve } from 'node:path';
+import { formatConfigError, loadConfigSources, watchConfig, watchXdsConfig, type ConfigError, type ConfigEvent, type ConfigSnapshot, type ConfigWatcher } from '../config/index.js';
 import { loadXdsCredentials } from '../config/xds-credentials.js';
 import type { Logger } from '../observe/logger.js';
 import type { Settings } from '../settings/settings.js';
@@ -53,10 +54,20 @@ async function startXds(settings: Settings, logger: Logger, onEvent: (event: Con
 
 export async function startConfigSource(settings: Settings, logger: Logger, onEvent: (event: ConfigEvent) => void): Promise<ConfigSourceResult> {
   if (settings.configType === 'GRPC_XDS_SOTW') return startXds(settings, logger, onEvent);
-  const watcher = await watchConfig({ path: settings.config, defaultAlgorithm: settings.defaultAlgorithm, overdraft: settings.overdraft, onEvent });
+  let initialErrors: readonly ConfigError[] = [];
+  const watcher = await watchConfig({
+    path: settings.config,
+    defaultAlgorithm: settings.defaultAlgorithm,
+    overdraft: settings.overdraft,
+    onEvent: (event) => {
+      if (event.type === 'rejected' && event.reason === 'initial') initialErrors = event.errors;
+      onEvent(event);
+    },
+  });
   if (watcher.current === undefined && !settings.forceStartWithoutInitialConfig) {
     await watcher.close();
-    return { ok: false, error: `no valid config at ${settings.config}` };
+    // The absolute path: a relative one hides which directory the process looked in.
+    return { ok: false, error: `no valid config at ${resolve(settings.config)}: ${initialErrors.map(formatConfigError).join('; ')}` };
   }
   return { ok: true, watcher };
 }

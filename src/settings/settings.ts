@@ -4,6 +4,7 @@
  * table all come from here (a test keeps the README in step).
  * Precedence: flag, then the first environment name set, then the default.
  */
+import { join } from 'node:path';
 import type { IdentityDisplay } from '../admin/identity-display.js';
 import type { Algorithm } from '../engine/limit.js';
 import type { LogFormat } from '../observe/logger.js';
@@ -20,7 +21,8 @@ export type ConfigType = 'FILE' | 'GRPC_XDS_SOTW';
 type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
 interface Setting<T> {
-  readonly flag: string;
+  /** Absent for reference names that have no rateguard meaning of their own (env only). */
+  readonly flag?: string;
   readonly env: readonly string[];
   readonly default: T;
   readonly doc: string;
@@ -29,6 +31,11 @@ interface Setting<T> {
   readonly parse: (text: string) => Parsed<T>;
   /** A boolean flag takes no value (`--shadow-mode`); its env var takes true/false. */
   readonly boolean?: boolean;
+  /**
+   * For a reference setting rateguard accepts but reads differently (or not at all): the one
+   * start-up log line saying so, when the setting is given.
+   */
+  notice?(value: T): string | undefined;
 }
 
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
@@ -109,8 +116,34 @@ function fraction(text: string): Parsed<number> {
 export const SETTINGS = {
   config: {
     flag: '--config', env: ['CONFIG_PATH'], default: 'config', type: 'path',
-    doc: 'A config file or a directory of *.yaml files (one domain per file), watched for changes.',
+    doc: 'A config file or a directory of *.yaml files (one domain per file), watched for changes. Not with the `RUNTIME_*` location settings.',
     parse: text,
+  },
+  runtimeRoot: {
+    flag: '--runtime-root', env: ['RUNTIME_ROOT'], default: '/srv/runtime_data/current', type: 'path',
+    doc: 'The reference\'s way to name the config: when any of `RUNTIME_ROOT`, `RUNTIME_SUBDIRECTORY`, `RUNTIME_APPDIRECTORY` is set, the config is the directory ROOT/SUBDIRECTORY/APPDIRECTORY (the reference\'s default root otherwise).',
+    parse: text,
+  },
+  runtimeSubdirectory: {
+    flag: '--runtime-subdirectory', env: ['RUNTIME_SUBDIRECTORY'], default: '', type: 'path',
+    doc: 'The directory under `--runtime-root` (Envoy Gateway: `ratelimit`).', parse: text,
+  },
+  runtimeAppDirectory: {
+    flag: '--runtime-appdirectory', env: ['RUNTIME_APPDIRECTORY'], default: 'config', type: 'path',
+    doc: 'The directory under `--runtime-subdirectory` that holds the *.yaml files.', parse: text,
+  },
+  runtimeIgnoreDotfiles: {
+    env: ['RUNTIME_IGNOREDOTFILES'], default: true, type: 'boolean',
+    doc: 'Hidden entries (`.x.yaml`, a ConfigMap mount\'s `..data` copies) are always skipped; `false` is accepted with a start-up note.',
+    parse: bool,
+    notice: (ignore: boolean) => (ignore ? undefined : 'RUNTIME_IGNOREDOTFILES=false has no effect: hidden entries are always skipped (in a ConfigMap mount they are copies of the same files); name config files without a leading dot'),
+  },
+  runtimeWatchRoot: {
+    env: ['RUNTIME_WATCH_ROOT'], default: false, type: 'boolean',
+    doc: 'Accepted with a start-up note either way: the config directory and the directories its files resolve to are watched (ConfigMap updates included), never the whole root; SIGHUP reloads.',
+    parse: bool,
+    notice: (watchRoot: boolean) =>
+      `RUNTIME_WATCH_ROOT=${watchRoot} maps to rateguard's one watch: the config directory and the directories its files resolve to (ConfigMap updates included)${watchRoot ? '; a change elsewhere under RUNTIME_ROOT is picked up on SIGHUP' : ', as the reference watches without the root'}`,
   },
   configType: {
     flag: '--config-type', env: ['CONFIG_TYPE'], default: 'FILE' as ConfigType, type: 'FILE|GRPC_XDS_SOTW',
@@ -424,14 +457,28 @@ type Table = typeof SETTINGS;
 export type Settings = { -readonly [K in keyof Table]: ReturnType<Table[K]['parse']> extends Parsed<infer T> ? T : never };
 export type SettingName = keyof Table;
 
-export type SettingsResult = { ok: true; settings: Settings; rest: string[] } | { ok: false; errors: string[] };
+/** `notices`: one start-up log line per given setting that is accepted but read differently. */
+export type SettingsResult = { ok: true; settings: Settings; rest: string[]; notices: string[] } | { ok: false; errors: string[] };
+
+const RUNTIME_LOCATION: readonly SettingName[] = ['runtimeRoot', 'runtimeSubdirectory', 'runtimeAppDirectory'];
+
+/**
+ * The reference names the config directory in three parts; when any is given it replaces
+ * `--config`, so a reference deployment never gets the bundled ./config.
+ */
+function locateRuntimeConfig(settings: Settings, given: ReadonlySet<SettingName>): string | undefined {
+  if (!RUNTIME_LOCATION.some((name) => given.has(name))) return undefined;
+  if (given.has('config')) return '--config (CONFIG_PATH) and RUNTIME_ROOT/RUNTIME_SUBDIRECTORY/RUNTIME_APPDIRECTORY both name the config: set one';
+  settings.config = join(settings.runtimeRoot, settings.runtimeSubdirectory, settings.runtimeAppDirectory);
+  return undefined;
+}
 
 /**
  * Reads flags (`--flag value`, `--flag=value`, bare boolean flags) and environment variables.
  * Unknown flags and bad values are errors; arguments that are not flags are returned in `rest`.
  */
 export function resolveSettings(argv: readonly string[], env: NodeJS.ProcessEnv): SettingsResult {
-  const byFlag = new Map(Object.entries(SETTINGS).map(([name, s]) => [s.flag, name as SettingName]));
+  const byFlag = new Map((Object.entries(SETTINGS) as [SettingName, Setting<unknown>][]).map(([name, s]) => [s.flag, name]));
   const fromFlags = new Map<SettingName, string>();
   const errors: string[] = [];
   const rest: string[] = [];
@@ -454,6 +501,8 @@ export function resolveSettings(argv: readonly string[], env: NodeJS.ProcessEnv)
     else errors.push(`${flag} needs a value`);
   }
   const settings: Record<string, unknown> = {};
+  const given = new Set<SettingName>();
+  const notices: string[] = [];
   for (const [name, setting] of Object.entries(SETTINGS) as [SettingName, Setting<unknown>][]) {
     const envName = setting.env.find((e) => env[e] !== undefined && env[e] !== '');
     const raw = fromFlags.get(name) ?? (envName === undefined ? undefined : env[envName]);
@@ -461,11 +510,19 @@ export function resolveSettings(argv: readonly string[], env: NodeJS.ProcessEnv)
       settings[name] = setting.default;
       continue;
     }
+    given.add(name);
     const parsed = setting.parse(raw);
-    if (parsed.ok) settings[name] = parsed.value;
-    else errors.push(`${fromFlags.has(name) ? setting.flag : envName}: ${parsed.error}`);
+    if (!parsed.ok) {
+      errors.push(`${fromFlags.has(name) ? setting.flag : envName}: ${parsed.error}`);
+      continue;
+    }
+    settings[name] = parsed.value;
+    const notice = setting.notice?.(parsed.value);
+    if (notice !== undefined) notices.push(notice);
   }
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, settings: settings as Settings, rest };
+  if (errors.length > 0) return { ok: false, errors };
+  const locationError = locateRuntimeConfig(settings as Settings, given);
+  return locationError === undefined ? { ok: true, settings: settings as Settings, rest, notices } : { ok: false, errors: [locationError] };
 }
 
 /** A default as written: key/value lists (`{}`) as JSON, the rest as text. */
@@ -477,7 +534,7 @@ function shownDefault(value: unknown): string {
 export function settingsTable(): string {
   const rows = Object.values(SETTINGS).map((s: Setting<unknown>) => {
     const def = s.default === undefined ? '—' : `\`${shownDefault(s.default)}\``;
-    return `| \`${s.flag}\` | ${s.env.map((e) => `\`${e}\``).join(', ')} | ${def} | ${s.doc} |`;
+    return `| ${s.flag === undefined ? '—' : `\`${s.flag}\``} | ${s.env.map((e) => `\`${e}\``).join(', ')} | ${def} | ${s.doc} |`;
   });
   return ['| flag | environment | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }
@@ -485,6 +542,6 @@ export function settingsTable(): string {
 /** `--help` text. */
 export function settingsHelp(): string {
   return Object.values(SETTINGS)
-    .map((s: Setting<unknown>) => `  ${`${s.flag} <${s.type}>`.padEnd(40)} ${s.doc} [env ${s.env.join(', ')}; default ${shownDefault(s.default)}]`)
+    .map((s: Setting<unknown>) => `  ${`${s.flag ?? s.env[0]} <${s.type}>`.padEnd(40)} ${s.doc} [env ${s.env.join(', ')}; default ${shownDefault(s.default)}]`)
     .join('\n');
 }

@@ -15,14 +15,17 @@ export interface SidecarProcess {
   stop(): Promise<void>;
 }
 
-export async function startSidecarProcess(args: readonly string[]): Promise<SidecarProcess> {
-  const child = spawnTs('src/cli/main.ts', ['serve', '--grpc-port', '0', '--http-port', '0', '--debug-port', '0', '--host', '127.0.0.1', ...args]);
+const LOOPBACK_FREE_PORTS = ['--grpc-port', '0', '--http-port', '0', '--debug-port', '0', '--host', '127.0.0.1'];
+
+/** `env` is added to this process's environment (a reference deployment's variables). */
+export async function startSidecarProcess(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<SidecarProcess> {
+  const child = spawnTs('src/cli/main.ts', ['serve', ...LOOPBACK_FREE_PORTS, ...args], env);
   const logs: { level: number; msg: string }[] = [];
   child.process.stdout.on('data', (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) if (line.startsWith('{')) logs.push(JSON.parse(line) as { level: number; msg: string });
   });
   const { grpcPort, httpPort } = JSON.parse(await child.waitForLine(/"msg":"rateguard serving"/)) as { grpcPort: number; httpPort: number };
-  if (args.includes('--redis')) await child.waitForLine(/"msg":"redis available"/);
+  if (args.includes('--redis') || env.REDIS_URL !== undefined) await child.waitForLine(/"msg":"redis available"/);
   return {
     child,
     grpcPort,
@@ -35,4 +38,14 @@ export async function startSidecarProcess(args: readonly string[]): Promise<Side
     },
     stop: () => child.stop(),
   };
+}
+
+/** `rateguard serve` expected to refuse to start: its exit code and everything it printed. */
+export async function refusedSidecarProcess(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; output: string }> {
+  const child = spawnTs('src/cli/main.ts', ['serve', ...LOOPBACK_FREE_PORTS, ...args], env);
+  let output = '';
+  child.process.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.process.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.process.once('close', resolve));
+  return { code, output };
 }

@@ -1,0 +1,55 @@
+/**
+ * A deployment written for envoyproxy/ratelimit, run unchanged: its environment names the config,
+ * Redis and listeners, and rateguard serves exactly that (issue 13).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { refusedSidecarProcess, type SidecarProcess, startSidecarProcess } from '../support/sidecar-process.js';
+
+/** One call of the reference's HTTP API; the status is 200 OK or 429 OVER_LIMIT. */
+async function checkJson(sidecar: SidecarProcess, domain: string, init: RequestInit = {}): Promise<number> {
+  const body = JSON.stringify({ domain, descriptors: [{ entries: [{ key: 'client', value: 'a' }] }] });
+  const response = await fetch(`http://127.0.0.1:${sidecar.httpPort}/json`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, ...init });
+  return response.status;
+}
+
+let root: string;
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'rg-runtime-'));
+  // Envoy Gateway's layout: RUNTIME_ROOT=/data, RUNTIME_SUBDIRECTORY=ratelimit, the files in config/.
+  mkdirSync(join(root, 'ratelimit', 'config'), { recursive: true });
+  writeFileSync(
+    join(root, 'ratelimit', 'config', 'real.yaml'),
+    'domain: real\ndescriptors:\n  - key: client\n    rate_limit: { unit: minute, requests_per_unit: 1 }\n',
+  );
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('config location', () => {
+  it('RUNTIME_ROOT/RUNTIME_SUBDIRECTORY/RUNTIME_APPDIRECTORY name the config directory, never the bundled ./config', async () => {
+    const sidecar = await startSidecarProcess(['--default-algorithm', 'fixed_window'], {
+      RUNTIME_ROOT: root,
+      RUNTIME_SUBDIRECTORY: 'ratelimit',
+      RUNTIME_IGNOREDOTFILES: 'true',
+      RUNTIME_WATCH_ROOT: 'false',
+    });
+    try {
+      const loaded = sidecar.logs.find((line) => line.msg === 'config loaded') as unknown as { files: string[]; domains: string[] };
+      expect([loaded.files, loaded.domains]).toEqual([[join(root, 'ratelimit', 'config', 'real.yaml')], ['real']]);
+      expect([await checkJson(sidecar, 'real'), await checkJson(sidecar, 'real')]).toEqual([200, 429]);
+      // RUNTIME_WATCH_ROOT has no switch here: one warning says what it maps to.
+      expect(sidecar.logs.filter((line) => line.msg.startsWith('RUNTIME_WATCH_ROOT=false maps to'))).toHaveLength(1);
+    } finally {
+      await sidecar.stop();
+    }
+  });
+
+  it('without a config there, refuses to start and names the absolute path it looked in', async () => {
+    const { code, output } = await refusedSidecarProcess([], { RUNTIME_ROOT: root, RUNTIME_SUBDIRECTORY: 'elsewhere' });
+    expect(code).toBe(1);
+    expect(output).toContain(`no valid config at ${join(root, 'elsewhere', 'config')}: `);
+    expect(output).toContain('cannot read config path: ENOENT');
+  });
+});

@@ -1,0 +1,43 @@
+/** envoyproxy/ratelimit's environment names and value spellings, read as the reference reads them (issue 13). */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resolveSettings } from '../../src/settings/settings.js';
+
+function settingsFrom(env: NodeJS.ProcessEnv, argv: readonly string[] = []) {
+  const result = resolveSettings(argv, env);
+  if (!result.ok) throw new Error(result.errors.join('\n'));
+  return result;
+}
+
+describe('config location', () => {
+  it('is ROOT/SUBDIRECTORY/APPDIRECTORY, APPDIRECTORY defaulting to config, the root to the reference\'s', () => {
+    expect(settingsFrom({ RUNTIME_ROOT: '/data', RUNTIME_SUBDIRECTORY: 'ratelimit' }).settings.config).toBe(join('/data', 'ratelimit', 'config'));
+    expect(settingsFrom({ RUNTIME_ROOT: '/data', RUNTIME_SUBDIRECTORY: 'rl', RUNTIME_APPDIRECTORY: 'limits' }).settings.config).toBe(join('/data', 'rl', 'limits'));
+    expect(settingsFrom({ RUNTIME_SUBDIRECTORY: 'ratelimit' }).settings.config).toBe(join('/srv/runtime_data/current', 'ratelimit', 'config'));
+    expect(settingsFrom({}).settings.config).toBe('config');
+  });
+
+  it('refuses --config and a RUNTIME_* location together', () => {
+    expect(resolveSettings(['--config', 'here'], { RUNTIME_ROOT: '/data' })).toEqual({
+      ok: false,
+      errors: ['--config (CONFIG_PATH) and RUNTIME_ROOT/RUNTIME_SUBDIRECTORY/RUNTIME_APPDIRECTORY both name the config: set one'],
+    });
+  });
+
+  it('RUNTIME_IGNOREDOTFILES: true is what rateguard does; false is accepted with one notice', () => {
+    expect(settingsFrom({ RUNTIME_IGNOREDOTFILES: 'true' }).notices).toEqual([]);
+    expect(settingsFrom({ RUNTIME_IGNOREDOTFILES: 'false' }).notices).toEqual([
+      'RUNTIME_IGNOREDOTFILES=false has no effect: hidden entries are always skipped (in a ConfigMap mount they are copies of the same files); name config files without a leading dot',
+    ]);
+  });
+
+  it('RUNTIME_WATCH_ROOT: one notice saying what it maps to, for either value', () => {
+    expect(settingsFrom({ RUNTIME_WATCH_ROOT: 'true' }).notices).toEqual([
+      "RUNTIME_WATCH_ROOT=true maps to rateguard's one watch: the config directory and the directories its files resolve to (ConfigMap updates included); a change elsewhere under RUNTIME_ROOT is picked up on SIGHUP",
+    ]);
+    expect(settingsFrom({ RUNTIME_WATCH_ROOT: 'false' }).notices).toEqual([
+      "RUNTIME_WATCH_ROOT=false maps to rateguard's one watch: the config directory and the directories its files resolve to (ConfigMap updates included), as the reference watches without the root",
+    ]);
+    expect(resolveSettings([], { RUNTIME_WATCH_ROOT: 'sometimes' })).toEqual({ ok: false, errors: ['RUNTIME_WATCH_ROOT: expected true or false, got "sometimes"'] });
+  });
+});
