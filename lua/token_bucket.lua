@@ -23,6 +23,8 @@ end
 local all_or_nothing = ARGV[2] == 'a'
 local n = #KEYS
 local ARGS_PER_BUCKET = 7
+-- The longest an overdraft debt may take to repay (a year, µs): keeps reset, retry and PEXPIRE finite.
+local MAX_DEBT_US = 31536000000000
 
 -- Repeated keys: one table insert per key finds them; a plan without any does nothing more here,
 -- and below only tests `repeat_of == nil`. With them, every later position i of a key gets
@@ -96,14 +98,21 @@ for i = 1, n do
       local tokens = level + (elapsed * refill[i]) / period[i]
       if tokens > cap[i] then tokens = cap[i] end
       cur_level[i], cur_stamp[i] = tokens, now
-      -- Applied when allowed, or always with overdraft (below 0 then: a debt).
-      chg_level[i], chg_stamp[i] = tokens - cost[i], now
+      -- Applied when allowed, or always with overdraft (below 0 then: a debt, of at most a year).
+      local left = tokens - cost[i]
+      if overdraft[i] then
+        local deepest = -((refill[i] * MAX_DEBT_US) / period[i])
+        if left < deepest then left = deepest end
+      end
+      chg_level[i], chg_stamp[i] = left, now
       if cost[i] > cap[i] and not overdraft[i] then
         ok[i], retry[i] = false, -1
       elseif tokens >= cost[i] then
         ok[i], retry[i] = true, 0
+      elseif overdraft[i] then
+        -- When the debt after this charge is repaid, so a look can pass.
+        ok[i], retry[i] = false, math.ceil(((0 - left) * period[i]) / refill[i])
       else
-        -- Also when this cost goes into debt: the time when that debt is repaid.
         ok[i], retry[i] = false, math.ceil(((cost[i] - tokens) * period[i]) / refill[i])
       end
     else

@@ -42,6 +42,13 @@ export function exceedsForGood(limit: Limit, cost: number): boolean {
   return cost > limit.capacity && !limit.overdraft;
 }
 
+/**
+ * The longest an overdraft bucket's debt may take to repay: a year, the largest unit. So a cost of
+ * 2^53 − 1 leaves a bucket that comes back, and reset, retry and the key's expiry stay integers
+ * that Redis and a Duration hold.
+ */
+const MAX_DEBT_US = 31_536_000_000_000;
+
 /** Whole tokens (or hits) left: an overdraft bucket's debt (a level below 0) leaves none. */
 export function wholeTokens(level: number): number {
   return level > 0 ? Math.floor(level) : 0;
@@ -56,16 +63,23 @@ function evaluateTokenBucket(stored: BucketState | undefined, limit: Limit, cost
   tokens = tokens + (elapsed * refillTokens) / periodUs;
   if (tokens > capacity) tokens = capacity;
   const current = { level: tokens, stamp: nowUs };
-  // Applied when allowed, or always for an overdraft limit (below 0 then: a debt).
-  const charged = { level: tokens - cost, stamp: nowUs };
+  // Applied when allowed, or always for an overdraft limit (below 0 then: a debt, of at most a year).
+  let left = tokens - cost;
+  if (limit.overdraft) {
+    const deepest = -((refillTokens * MAX_DEBT_US) / periodUs);
+    if (left < deepest) left = deepest;
+  }
+  const charged = { level: left, stamp: nowUs };
   if (exceedsForGood(limit, cost)) {
     return { ok: false, reason: 'cost_exceeds_capacity', retryUs: -1, current, charged };
   }
   if (tokens >= cost) {
     return { ok: true, reason: undefined, retryUs: 0, current, charged };
   }
-  // Also when this cost goes into debt: the time when that debt is repaid, so a look can pass.
-  const retryUs = Math.ceil(((cost - tokens) * periodUs) / refillTokens);
+  // Overdraft: when the debt after this charge is repaid, so a look can pass.
+  const retryUs = limit.overdraft
+    ? Math.ceil(((0 - left) * periodUs) / refillTokens)
+    : Math.ceil(((cost - tokens) * periodUs) / refillTokens);
   return { ok: false, reason: 'insufficient_tokens', retryUs, current, charged };
 }
 

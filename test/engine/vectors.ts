@@ -328,6 +328,24 @@ export const VECTORS: Vector[] = [
     ],
   },
   {
+    // Uncapped, 10 − (2^53 − 1) would take 28 million years to repay, past what PEXPIRE and a Duration hold.
+    name: 'overdraft: the largest safe cost leaves a debt of one year of refill, no deeper',
+    mode: 'all_or_nothing',
+    buckets: [{ limit: tbDebt, cost: Number.MAX_SAFE_INTEGER }],
+    allowed: false,
+    expect: [
+      {
+        allowed: false,
+        reason: 'insufficient_tokens',
+        level: -315_360_000,
+        remaining: 0,
+        resetUs: 31_536_001_000_000,
+        retryUs: 31_536_000_000_000,
+        write: { state: { level: -315_360_000, stamp: NOW }, ttlUs: 31_536_001_000_000 },
+      },
+    ],
+  },
+  {
     name: 'overdraft, all-or-nothing: another bucket denies: the overdraft bucket is charged, the allowing other is not',
     mode: 'all_or_nothing',
     buckets: [
