@@ -13,7 +13,6 @@ import { tokenBucket } from '../../src/engine/limit.js';
 import type { BucketResult, Plan } from '../../src/engine/plan.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
 import { OverLimitCache } from '../../src/stores/over-limit-cache.js';
-import { isRefunded } from '../../src/stores/redis/cross-slot.js';
 import type { BucketStore } from '../../src/stores/store.js';
 import { type RedisStoreOnServer, startRedisStore } from '../support/redis-store.js';
 import { NOW } from '../engine/vectors.js';
@@ -111,14 +110,5 @@ describe.each(stores)(`%s: check with 0, then charge N, by ${CLIENTS} clients at
       retryUs: debt * 600_000,
     });
     await store.close();
-  });
-});
-
-describe('Redis Cluster: a plan denied in another slot', () => {
-  it('gets back the charges of its allowed slots, never an overdraft one', () => {
-    const allowed: BucketResult = { allowed: true, reason: undefined, limit: CAPACITY, remaining: 95, level: 95, resetUs: 3_000_000, retryUs: 0 };
-    const plain = tokenBucket({ capacity: CAPACITY, refillTokens: CAPACITY, periodUs: 60_000_000 });
-    expect(isRefunded({ key: 'a', limit: plain, cost: 5 }, 5, allowed)).toBe(true);
-    expect(isRefunded({ key: 'b', limit, cost: 5 }, 5, allowed)).toBe(false);
   });
 });

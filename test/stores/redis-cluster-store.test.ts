@@ -12,7 +12,7 @@ import { StoreError } from '../../src/stores/store.js';
 import { type RedisClusterHandle, startRedisCluster } from '../support/redis-cluster.js';
 
 const limit = tokenBucket({ capacity: 100, refillTokens: 1, periodUs: 3_600_000_000 });
-const keyOf = (id: string) => bucketKey('c:', limit.id, encodeIdentity('cluster', [{ key: 'id', value: id }]));
+const keyOf = (id: string, of = limit) => bucketKey('c:', of.id, encodeIdentity('cluster', [{ key: 'id', value: id }]));
 const one = (id: string, cost = 1): Plan => ({ mode: 'all_or_nothing', buckets: [{ key: keyOf(id), limit, cost }] });
 const peek = async (store: RedisStore, id: string) => (await store.decide(one(id, 0))).buckets[0]!.remaining;
 
@@ -75,6 +75,25 @@ describe('RedisStore on Redis Cluster', () => {
     expect(decision.allowed).toBe(false);
     expect(decision.buckets.map((b) => [b.allowed, b.remaining])).toEqual([[true, 100], [true, 100], [true, 100], [false, 0]]);
     expect(await peek(store, ids[0])).toBe(100);
+  });
+
+  it('never refunds an overdraft limit: its charge counts though another slot denies', async () => {
+    const ids = findIdsInTwoSlots('overdraft');
+    await store.decide(one(ids[1], 100)); // empty the second bucket
+    const debt = tokenBucket({ capacity: 100, refillTokens: 1, periodUs: 3_600_000_000, overdraft: true });
+    const plan: Plan = {
+      mode: 'all_or_nothing',
+      buckets: [
+        { key: keyOf(ids[0]), limit, cost: 5 },
+        { key: keyOf(ids[0], debt), limit: debt, cost: 5 }, // the same identity, so the same slot
+        { key: keyOf(ids[1]), limit, cost: 1 },
+      ],
+    };
+    const decision = await store.decide(plan);
+    expect(decision.allowed).toBe(false);
+    expect(decision.buckets.map((b) => [b.allowed, b.remaining])).toEqual([[true, 100], [true, 95], [false, 0]]);
+    const lookAtDebt: Plan = { mode: 'all_or_nothing', buckets: [{ key: keyOf(ids[0], debt), limit: debt, cost: 0 }] };
+    expect([await peek(store, ids[0]), (await store.decide(lookAtDebt)).buckets[0]!.remaining]).toEqual([100, 95]);
   });
 
   it('charges every slot when all allow', async () => {
