@@ -34,7 +34,9 @@ export interface StoreEvents {
 
 export function describeRedis(settings: Settings): string {
   if (settings.redis === undefined) return 'memory';
-  return `${settings.redisMode} ${settings.redis.split(',').map(redactUrl).join(',')}`;
+  if (settings.redisSocketType === 'unix') return `unix ${settings.redis}`;
+  // host:port (the reference's form) and master names hold no secret; URLs may.
+  return `${settings.redisMode} ${settings.redis.split(',').map((address) => (address.includes('://') ? redactUrl(address) : address.trim())).join(',')}`;
 }
 
 export function buildStore(settings: Settings, logger: Logger, health: HealthState, events: StoreEvents = {}): StoreStack {
@@ -43,6 +45,10 @@ export function buildStore(settings: Settings, logger: Logger, health: HealthSta
     url: settings.redis,
     mode: settings.redisMode,
     timeoutMs: settings.redisTimeoutMs,
+    socketType: settings.redisSocketType,
+    tls: settings.redisTls,
+    ...(settings.redisAuth === undefined ? {} : { auth: settings.redisAuth }),
+    ...(settings.redisSentinelAuth === undefined ? {} : { sentinelAuth: settings.redisSentinelAuth }),
     ...(settings.redisSentinelName === undefined ? {} : { sentinelName: settings.redisSentinelName }),
     ...(settings.redisPasswordFile === undefined ? {} : { passwordFile: settings.redisPasswordFile }),
     ...(settings.redisTlsCa === undefined ? {} : { tlsCaFile: settings.redisTlsCa }),

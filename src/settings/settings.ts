@@ -10,7 +10,7 @@ import type { Algorithm } from '../engine/limit.js';
 import type { LogFormat } from '../observe/logger.js';
 import type { ResponseHeaders } from '../service/rate-limit-service.js';
 import type { FailureMode } from '../stores/failure-mode-store.js';
-import type { RedisMode } from '../stores/redis/connection.js';
+import type { RedisMode, RedisSocketType } from '../stores/redis/connection.js';
 
 /** How spans are exported: OTLP over HTTP (protobuf) or gRPC. */
 export type TracingProtocol = 'http' | 'grpc';
@@ -50,6 +50,11 @@ function integer(min: number, max: number) {
 function oneOf<T extends string>(...values: T[]) {
   return (text: string): Parsed<T> =>
     (values as string[]).includes(text) ? ok(text as T) : { ok: false, error: `expected one of ${values.join(', ')}, got "${text}"` };
+}
+
+/** Enum values in any case, as the reference reads `REDIS_TYPE=SINGLE` or `LOG_LEVEL=WARN`. */
+function anyCase<T>(parse: (text: string) => Parsed<T>) {
+  return (text: string): Parsed<T> => parse(text.toLowerCase());
 }
 
 const text = (value: string): Parsed<string> => ok(value);
@@ -230,9 +235,25 @@ export const SETTINGS = {
     doc: 'Debug port: /stats, /buckets, POST /reset, /dashboard, /rlconfig, /metrics.', parse: port,
   },
   redis: {
-    flag: '--redis', env: ['REDIS_URL'], default: undefined, type: 'url',
-    doc: 'Redis URL (`redis://[user:pass@]host:port[/db]`). Without it buckets live in process memory.',
+    flag: '--redis', env: ['REDIS_URL'], default: undefined, type: 'address',
+    doc: 'Redis: `host:port` (the reference\'s form) or a URL (`redis://[user:pass@]host:port[/db]`, `rediss://` for TLS); comma-separated seeds for `cluster`, sentinels for `sentinel` (optionally after the master\'s name: `master,host:port,...`); a socket path with `--redis-socket-type unix`. Without it buckets live in process memory.',
     parse: optionalText,
+  },
+  redisSocketType: {
+    flag: '--redis-socket-type', env: ['REDIS_SOCKET_TYPE'], default: 'tcp' as RedisSocketType, type: 'tcp|unix',
+    doc: '`unix`: `--redis` is the path of a Redis unix socket.', parse: anyCase(oneOf<RedisSocketType>('tcp', 'unix')),
+  },
+  redisAuth: {
+    flag: '--redis-auth', env: ['REDIS_AUTH'], default: undefined, type: 'password|user:password',
+    doc: 'Redis credentials (`password`, or `user:password` for an ACL user); they override the URL\'s. Never logged.', parse: optionalText,
+  },
+  redisSentinelAuth: {
+    flag: '--redis-sentinel-auth', env: ['REDIS_SENTINEL_AUTH'], default: undefined, type: 'password|user:password',
+    doc: 'Sentinel mode: credentials of the sentinels themselves. Never logged.', parse: optionalText,
+  },
+  redisTls: {
+    flag: '--redis-tls', env: ['REDIS_TLS'], default: false, type: 'boolean', boolean: true,
+    doc: 'Speak TLS to Redis (as a `rediss://` URL does), verified with `--redis-tls-ca` or the system roots.', parse: bool,
   },
   redisTimeoutMs: {
     flag: '--redis-timeout', env: ['REDIS_TIMEOUT_MS'], default: 50, type: 'ms',
@@ -241,12 +262,12 @@ export const SETTINGS = {
   },
   redisMode: {
     flag: '--redis-mode', env: ['REDIS_MODE', 'REDIS_TYPE'], default: 'single' as RedisMode, type: 'single|cluster|sentinel',
-    doc: '`cluster`: `--redis` lists one or more seed URLs, comma-separated. `sentinel`: `--redis` lists the sentinels\' URLs.',
-    parse: oneOf<RedisMode>('single', 'cluster', 'sentinel'),
+    doc: '`cluster`: `--redis` lists one or more seeds, comma-separated. `sentinel`: `--redis` lists the sentinels. Any case (the reference\'s `SINGLE`, `CLUSTER`, `SENTINEL`).',
+    parse: anyCase(oneOf<RedisMode>('single', 'cluster', 'sentinel')),
   },
   redisSentinelName: {
     flag: '--redis-sentinel-name', env: ['REDIS_SENTINEL_NAME'], default: undefined, type: 'name',
-    doc: 'Sentinel mode: the name of the monitored master.', parse: optionalText,
+    doc: 'Sentinel mode: the name of the monitored master (or first in `--redis`, as the reference).', parse: optionalText,
   },
   redisPasswordFile: {
     flag: '--redis-password-file', env: ['REDIS_PASSWORD_FILE'], default: undefined, type: 'path',
@@ -255,7 +276,7 @@ export const SETTINGS = {
   },
   redisTlsCa: {
     flag: '--redis-tls-ca', env: ['REDIS_TLS_CACERT'], default: undefined, type: 'path',
-    doc: 'PEM CA bundle to verify Redis with (TLS is on with `rediss://` or any TLS file).', parse: optionalText,
+    doc: 'PEM CA bundle to verify Redis with (TLS is on with `--redis-tls`, `rediss://` or any TLS file).', parse: optionalText,
   },
   redisTlsCert: {
     flag: '--redis-tls-cert', env: ['REDIS_TLS_CLIENT_CERT'], default: undefined, type: 'path',

@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis } from '../support/redis-server.js';
 import { refusedSidecarProcess, type SidecarProcess, startSidecarProcess } from '../support/sidecar-process.js';
 
 /** One call of the reference's HTTP API; the status is 200 OK or 429 OVER_LIMIT. */
@@ -51,5 +52,34 @@ describe('config location', () => {
     expect(code).toBe(1);
     expect(output).toContain(`no valid config at ${join(root, 'elsewhere', 'config')}: `);
     expect(output).toContain('cannot read config path: ENOENT');
+  });
+});
+
+describe('Redis', () => {
+  it('REDIS_SOCKET_TYPE=tcp, REDIS_URL=host:port, REDIS_TYPE=SINGLE, REDIS_AUTH=user:password: counts land in that Redis, the password is never logged', async () => {
+    const redis = await startRedis();
+    await redis.command('ACL', 'SETUSER', 'limiter', 'on', '>s3cret-auth', '~*', '+@all');
+    await redis.command('ACL', 'SETUSER', 'default', 'off');
+    const sidecar = await startSidecarProcess(['--default-algorithm', 'fixed_window', '--key-prefix', 'ref:'], {
+      RUNTIME_ROOT: root,
+      RUNTIME_SUBDIRECTORY: 'ratelimit',
+      REDIS_SOCKET_TYPE: 'tcp',
+      REDIS_URL: `127.0.0.1:${redis.port}`,
+      REDIS_TYPE: 'SINGLE',
+      REDIS_AUTH: 'limiter:s3cret-auth',
+    });
+    try {
+      expect([await checkJson(sidecar, 'real'), await checkJson(sidecar, 'real')]).toEqual([200, 429]);
+      const serving = sidecar.logs.find((line) => line.msg === 'rateguard serving') as unknown as { store: string };
+      expect(serving.store).toBe(`single 127.0.0.1:${redis.port}`);
+      expect(JSON.stringify(sidecar.logs)).not.toContain('s3cret-auth');
+    } finally {
+      await sidecar.stop();
+    }
+    try {
+      expect((await redis.client({ username: 'limiter', password: 's3cret-auth' }).keys('ref:*')).length).toBeGreaterThan(0);
+    } finally {
+      await redis.stop();
+    }
   });
 });

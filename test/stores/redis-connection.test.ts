@@ -34,7 +34,7 @@ describe('connection options', () => {
   it('rejects bad URLs and modes clearly, without echoing a password', () => {
     expect(codeOf(() => createRedisClient({ url: 'http://user:hunter2@host:6379' }))).toMatch(/unsupported scheme "http:"/);
     const bad = codeOf(() => createRedisClient({ url: 'redis//user:hunter2@nowhere' }));
-    expect(bad).toMatch(/is not a redis:\/\/ or rediss:\/\/ URL/);
+    expect(bad).toMatch(/is neither host:port nor a redis:\/\/ or rediss:\/\/ URL/);
     expect(bad).not.toContain('hunter2');
     expect(codeOf(() => createRedisClient({ url: 'redis://a:1,redis://b:2' }))).toMatch(/several URLs need --redis-mode cluster or sentinel/);
     expect(codeOf(() => createRedisClient({ url: 'redis://a:1', mode: 'sentinel' }))).toMatch(/needs the master name/);

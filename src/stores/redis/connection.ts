@@ -9,14 +9,26 @@ import { OptionError } from '../../validation/option-error.js';
 
 export type RedisClient = Redis | Cluster;
 export type RedisMode = 'single' | 'cluster' | 'sentinel';
+/** The reference's REDIS_SOCKET_TYPE: `unix` makes the address a socket path. */
+export type RedisSocketType = 'tcp' | 'unix';
 
 /** Where to connect when rateguard creates the client itself. */
 export interface RedisConnectionOptions {
   /**
-   * `redis://[user:pass@]host:port[/db]`, `rediss://` for TLS. Cluster mode: one or more seed URLs,
-   * comma-separated. Sentinel mode: the sentinels' URLs, comma-separated.
+   * Each address is `host:port` (the reference's form) or `redis://[user:pass@]host:port[/db]`
+   * (`rediss://` for TLS). Cluster mode: one or more seeds, comma-separated. Sentinel mode: the
+   * sentinels, comma-separated, optionally after the master's name (the reference's
+   * `master,host:port,...`). With `socketType` unix: a socket path.
    */
   url?: string;
+  /** Default `tcp`. */
+  socketType?: RedisSocketType;
+  /** The reference's REDIS_AUTH: `password` or `user:password`; it overrides the URL's credentials. */
+  auth?: string;
+  /** The reference's REDIS_SENTINEL_AUTH: `password` or `user:password` for the sentinels themselves. */
+  sentinelAuth?: string;
+  /** TLS on for every address, as `rediss://` (the reference's REDIS_TLS). */
+  tls?: boolean;
   host?: string;
   port?: number;
   /** Default `single`. */
@@ -91,7 +103,15 @@ interface Endpoint {
   tls: boolean;
 }
 
+/** `host:port`, `[v6]:port`. */
+const HOST_PORT = /^(\[[^\]]+\]|[^:/@\s[\]]+):(\d{1,5})$/;
+
 function parseEndpoint(text: string): Endpoint {
+  const hostPort = HOST_PORT.exec(text.trim());
+  if (hostPort !== null) {
+    return { host: hostPort[1]!.replace(/^\[|\]$/g, ''), port: Number(hostPort[2]), username: undefined, password: undefined, db: undefined, tls: false };
+  }
+  if (!text.includes('://')) throw new OptionError('RG_OPTION_WRONG_TYPE', 'redis', `"${text.replace(/^[^@]*@/, '***@')}" is neither host:port nor a redis:// or rediss:// URL`);
   let url: URL;
   try {
     url = new URL(text.trim());
@@ -115,7 +135,7 @@ function parseEndpoint(text: string): Endpoint {
 
 function tlsOptions(options: RedisConnectionOptions, urlWantsTls: boolean): ConnectionOptions | undefined {
   const files = options.tlsCaFile !== undefined || options.tlsCertFile !== undefined || options.tlsKeyFile !== undefined;
-  if (!urlWantsTls && !files && options.tlsSkipVerify !== true) return undefined;
+  if (!urlWantsTls && !files && options.tlsSkipVerify !== true && options.tls !== true) return undefined;
   return {
     ...(options.tlsCaFile === undefined ? {} : { ca: readFileSync(options.tlsCaFile) }),
     ...(options.tlsCertFile === undefined ? {} : { cert: readFileSync(options.tlsCertFile) }),
@@ -128,27 +148,68 @@ function readPassword(file: string): string {
   return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
 }
 
-function endpoints(options: RedisConnectionOptions): Endpoint[] {
-  if (options.url !== undefined) {
-    const list = options.url.split(',').filter((part) => part.trim() !== '');
-    if (list.length === 0) throw new OptionError('RG_OPTION_WRONG_TYPE', 'redis', 'no URL given');
-    return list.map(parseEndpoint);
+/** REDIS_AUTH's two forms; the password may itself hold `:` (the reference splits at the first). */
+function parseAuth(auth: string): { username?: string; password: string } {
+  const colon = auth.indexOf(':');
+  return colon < 0 ? { password: auth } : { username: auth.slice(0, colon), password: auth.slice(colon + 1) };
+}
+
+/** What to connect to, once every form of the address has been read. */
+export interface RedisTarget {
+  readonly endpoints: readonly Endpoint[];
+  /** Sentinel mode: the master's name, from the option or the reference's `master,host:port,...`. */
+  readonly sentinelName: string | undefined;
+}
+
+/** A first list item that is neither `host:port` nor a URL names the Sentinel master (the reference's form). */
+const MASTER_NAME = /^[^:/@\s]+$/;
+
+export function resolveRedisTarget(options: RedisConnectionOptions): RedisTarget {
+  if (options.url === undefined) {
+    return { endpoints: [{ host: options.host ?? '127.0.0.1', port: options.port ?? 6379, username: undefined, password: undefined, db: undefined, tls: false }], sentinelName: options.sentinelName };
   }
-  return [{ host: options.host ?? '127.0.0.1', port: options.port ?? 6379, username: undefined, password: undefined, db: undefined, tls: false }];
+  const list = options.url.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  if (list.length === 0) throw new OptionError('RG_OPTION_WRONG_TYPE', 'redis', 'no address given');
+  let sentinelName = options.sentinelName;
+  if (options.mode === 'sentinel' && MASTER_NAME.test(list[0]!)) {
+    const named = list.shift()!;
+    if (sentinelName !== undefined && sentinelName !== named) {
+      throw new OptionError('RG_OPTION_WRONG_TYPE', 'sentinelName', `REDIS_URL names the master "${named}", --redis-sentinel-name "${sentinelName}": set one`);
+    }
+    sentinelName = named;
+    if (list.length === 0) throw new OptionError('RG_OPTION_WRONG_TYPE', 'redis', `sentinel mode needs at least one sentinel after the master name "${named}"`);
+  }
+  return { endpoints: list.map(parseEndpoint), sentinelName };
+}
+
+/** The credentials of a connection: REDIS_AUTH over the URL's; a password file over both passwords. */
+function credentials(options: RedisConnectionOptions, fromUrl: Pick<Endpoint, 'username' | 'password'>): { username?: string; password?: string } {
+  const { username, password } = options.auth === undefined ? fromUrl : parseAuth(options.auth);
+  const finalPassword = options.passwordFile === undefined ? password : readPassword(options.passwordFile);
+  return { ...(username === undefined ? {} : { username }), ...(finalPassword === undefined ? {} : { password: finalPassword }) };
+}
+
+function sentinelCredentials(sentinelAuth: string | undefined): { sentinelUsername?: string; sentinelPassword?: string } {
+  if (sentinelAuth === undefined) return {};
+  const { username, password } = parseAuth(sentinelAuth);
+  return { ...(username === undefined ? {} : { sentinelUsername: username }), sentinelPassword: password };
+}
+
+function createUnixSocketClient(options: RedisConnectionOptions): Redis {
+  if ((options.mode ?? 'single') !== 'single') throw new OptionError('RG_OPTION_WRONG_TYPE', 'redis', 'a unix socket (REDIS_SOCKET_TYPE unix) is one Redis: --redis-mode single');
+  const path = options.url?.trim() ?? '';
+  if (path === '') throw new OptionError('RG_OPTION_WRONG_TYPE', 'redis', 'REDIS_SOCKET_TYPE unix needs the socket path in REDIS_URL');
+  return new Redis({ ...LIMITER_CLIENT_OPTIONS, ...credentials(options, { username: undefined, password: undefined }), path });
 }
 
 /** Creates the client for the given mode, with `LIMITER_CLIENT_OPTIONS`. */
 export function createRedisClient(options: RedisConnectionOptions): RedisClient {
+  if (options.socketType === 'unix') return createUnixSocketClient(options);
   const mode = options.mode ?? 'single';
-  const all = endpoints(options);
+  const { endpoints: all, sentinelName } = resolveRedisTarget(options);
   const first = all[0]!;
-  const password = options.passwordFile === undefined ? first.password : readPassword(options.passwordFile);
   const tls = tlsOptions(options, all.some((e) => e.tls));
-  const auth = {
-    ...(first.username === undefined ? {} : { username: first.username }),
-    ...(password === undefined ? {} : { password }),
-    ...(tls === undefined ? {} : { tls }),
-  };
+  const auth = { ...credentials(options, first), ...(tls === undefined ? {} : { tls }) };
 
   if (mode === 'cluster') {
     return new Cluster(
@@ -157,14 +218,15 @@ export function createRedisClient(options: RedisConnectionOptions): RedisClient 
     );
   }
   if (mode === 'sentinel') {
-    if (options.sentinelName === undefined || options.sentinelName === '') {
-      throw new OptionError('RG_OPTION_WRONG_TYPE', 'sentinelName', 'sentinel mode needs the master name (--redis-sentinel-name)');
+    if (sentinelName === undefined || sentinelName === '') {
+      throw new OptionError('RG_OPTION_WRONG_TYPE', 'sentinelName', 'sentinel mode needs the master name (--redis-sentinel-name, or REDIS_URL as master,host:port,...)');
     }
     return new Redis({
       ...LIMITER_CLIENT_OPTIONS,
       ...auth,
+      ...sentinelCredentials(options.sentinelAuth),
       sentinels: all.map((e) => ({ host: e.host, port: e.port })),
-      name: options.sentinelName,
+      name: sentinelName,
       ...(first.db === undefined ? {} : { db: first.db }),
       // A failover must not leave us writing to a demoted master.
       failoverDetector: true,
