@@ -60,9 +60,10 @@ function anyCase<T>(parse: (text: string) => Parsed<T>) {
 const text = (value: string): Parsed<string> => ok(value);
 const optionalText = (value: string): Parsed<string | undefined> => ok(value === '' ? undefined : value);
 
+/** Every spelling Go's strconv.ParseBool takes (the reference's `t`, `F`, `TRUE`), and yes/no, on/off. */
 function bool(value: string): Parsed<boolean> {
-  if (/^(true|1|yes|on)$/i.test(value)) return ok(true);
-  if (/^(false|0|no|off)$/i.test(value)) return ok(false);
+  if (/^(true|t|1|yes|on)$/i.test(value)) return ok(true);
+  if (/^(false|f|0|no|off)$/i.test(value)) return ok(false);
   return { ok: false, error: `expected true or false, got "${value}"` };
 }
 
@@ -90,12 +91,28 @@ function duration(text: string): Parsed<number> {
   return ok(Math.round(parts.reduce((ms, p) => ms + Number(p[1]) * DURATION_UNIT_MS[p[2]!]!, 0)));
 }
 
-/** A duration of at least `minMs` (a period that drives a timer). */
-function durationAtLeast(minMs: number) {
+/** A duration from `minMs` to `maxMs` (a period that drives a timer, a timeout). */
+function durationWithin(minMs: number, maxMs = Number.POSITIVE_INFINITY) {
   return (text: string): Parsed<number> => {
     const parsed = duration(text);
-    return !parsed.ok || parsed.value >= minMs ? parsed : { ok: false, error: `expected at least ${minMs} ms, got "${text}"` };
+    if (!parsed.ok || (parsed.value >= minMs && parsed.value <= maxMs)) return parsed;
+    return { ok: false, error: maxMs === Number.POSITIVE_INFINITY ? `expected at least ${minMs} ms, got "${text}"` : `expected ${minMs} ms to ${maxMs} ms, got "${text}"` };
   };
+}
+
+/** logrus's level names as the reference reads them, in any case, onto pino's. */
+const LOGRUS_LEVELS: Record<string, string> = { warning: 'warn', panic: 'fatal' };
+const pinoLevel = oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent');
+
+function logLevel(text: string): Parsed<string> {
+  const lower = text.toLowerCase();
+  return pinoLevel(LOGRUS_LEVELS[lower] ?? lower);
+}
+
+/** The reference's `text` is its human-readable format: rateguard's `pretty`. */
+function logFormat(text: string): Parsed<LogFormat> {
+  const lower = text.toLowerCase();
+  return oneOf<LogFormat>('json', 'pretty')(lower === 'text' ? 'pretty' : lower);
 }
 
 /** `k1<sep>v1,k2<sep>v2` (the reference's node metadata and header lists); values may hold `sep`. */
@@ -256,9 +273,9 @@ export const SETTINGS = {
     doc: 'Speak TLS to Redis (as a `rediss://` URL does), verified with `--redis-tls-ca` or the system roots.', parse: bool,
   },
   redisTimeoutMs: {
-    flag: '--redis-timeout', env: ['REDIS_TIMEOUT_MS'], default: 50, type: 'ms',
-    doc: 'Redis counts as failed when it leaves a command unanswered this long (its own silence: time queued in this process does not count). With `--failure-mode` allow, deny or local, set it below Envoy\'s timeout (20 ms) so that answer reaches Envoy (docs/redis.md).',
-    parse: integer(1, 60_000),
+    flag: '--redis-timeout', env: ['REDIS_TIMEOUT_MS', 'REDIS_TIMEOUT'], default: 50, type: 'duration',
+    doc: 'Redis counts as failed when it leaves a command unanswered this long (its own silence: time queued in this process does not count). With `--failure-mode` allow, deny or local, set it below Envoy\'s timeout (20 ms) so that answer reaches Envoy (docs/redis.md). Whole ms, or a duration like the reference\'s `10s`.',
+    parse: durationWithin(1, 60_000),
   },
   redisMode: {
     flag: '--redis-mode', env: ['REDIS_MODE', 'REDIS_TYPE'], default: 'single' as RedisMode, type: 'single|cluster|sentinel',
@@ -318,13 +335,14 @@ export const SETTINGS = {
     doc: 'While the breaker is open, Redis is probed this often; the first answer closes it.', parse: integer(10, 600_000),
   },
   logLevel: {
-    flag: '--log-level', env: ['LOG_LEVEL'], default: 'info', type: 'level', doc: 'pino log level.',
-    parse: oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'),
+    flag: '--log-level', env: ['LOG_LEVEL'], default: 'info', type: 'level',
+    doc: 'trace, debug, info, warn, error, fatal or silent, in any case; the reference\'s logrus names `warning` and `panic` too.',
+    parse: logLevel,
   },
   logFormat: {
-    flag: '--log-format', env: ['LOG_FORMAT'], default: 'json' as LogFormat, type: 'json|pretty',
-    doc: 'pino JSON lines, or human-readable lines (needs the optional `pino-pretty`; JSON if it is missing).',
-    parse: oneOf<LogFormat>('json', 'pretty'),
+    flag: '--log-format', env: ['LOG_FORMAT'], default: 'json' as LogFormat, type: 'json|pretty|text',
+    doc: 'pino JSON lines, or human-readable lines (`pretty`, or the reference\'s `text`; needs the optional `pino-pretty`, JSON if it is missing).',
+    parse: logFormat,
   },
   adminToken: {
     flag: '--admin-token', env: ['ADMIN_TOKEN'], default: undefined, type: 'text',
@@ -445,7 +463,7 @@ export const SETTINGS = {
   statsdPort: { flag: '--statsd-port', env: ['STATSD_PORT'], default: 8125, type: 'port', doc: 'statsd port (TCP for `--statsd`, UDP for `--dog-statsd`).', parse: port },
   statsFlushIntervalMs: {
     flag: '--stats-flush-interval', env: ['STATS_FLUSH_INTERVAL'], default: 10_000, type: 'duration',
-    doc: 'How often the aggregated stats are pushed (a duration like `10s`, or ms; at least 100 ms).', parse: durationAtLeast(100),
+    doc: 'How often the aggregated stats are pushed (a duration like `10s`, or ms; at least 100 ms).', parse: durationWithin(100),
   },
   extraTags: {
     flag: '--extra-tags', env: ['EXTRA_TAGS'], default: {} as Record<string, string>, type: 'k1:v1,k2:v2',

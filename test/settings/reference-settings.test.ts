@@ -41,3 +41,27 @@ describe('config location', () => {
     expect(resolveSettings([], { RUNTIME_WATCH_ROOT: 'sometimes' })).toEqual({ ok: false, errors: ['RUNTIME_WATCH_ROOT: expected true or false, got "sometimes"'] });
   });
 });
+
+describe('value spellings of the reference', () => {
+  it('LOG_LEVEL in any case, with logrus\'s warning and panic', () => {
+    const levels = ['WARN', 'Debug', 'warning', 'WARNING', 'panic', 'info'].map((level) => settingsFrom({ LOG_LEVEL: level }).settings.logLevel);
+    expect(levels).toEqual(['warn', 'debug', 'warn', 'warn', 'fatal', 'info']);
+    expect(resolveSettings([], { LOG_LEVEL: 'loud' })).toEqual({ ok: false, errors: ['LOG_LEVEL: expected one of trace, debug, info, warn, error, fatal, silent, got "loud"'] });
+  });
+
+  it('LOG_FORMAT text is the human-readable format, json is JSON, in any case', () => {
+    expect(['text', 'TEXT', 'json', 'JSON', 'pretty'].map((format) => settingsFrom({ LOG_FORMAT: format }).settings.logFormat)).toEqual(['pretty', 'pretty', 'json', 'json', 'pretty']);
+  });
+
+  it("booleans as Go's strconv.ParseBool writes them", () => {
+    const spellings = ['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False'];
+    expect(spellings.map((value) => settingsFrom({ SHADOW_MODE: value }).settings.shadowMode)).toEqual([true, true, true, true, true, true, false, false, false, false, false, false]);
+  });
+
+  it('durations like 10s (REDIS_TIMEOUT), whole ms as before (REDIS_TIMEOUT_MS), bounded', () => {
+    expect(settingsFrom({ REDIS_TIMEOUT: '10s' }).settings.redisTimeoutMs).toBe(10_000);
+    expect(settingsFrom({ REDIS_TIMEOUT: '250ms' }).settings.redisTimeoutMs).toBe(250);
+    expect(settingsFrom({ REDIS_TIMEOUT_MS: '25' }).settings.redisTimeoutMs).toBe(25);
+    expect(resolveSettings([], { REDIS_TIMEOUT: '2m' })).toEqual({ ok: false, errors: ['REDIS_TIMEOUT: expected 1 ms to 60000 ms, got "2m"'] });
+  });
+});
