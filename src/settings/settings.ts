@@ -473,17 +473,22 @@ export const SETTINGS = {
     flag: '--dog-statsd', env: ['USE_DOG_STATSD'], default: false, type: 'boolean', boolean: true,
     doc: 'Push to a DogStatsD agent over UDP instead: per-limit stats named without their domain and key, which travel as `domain` and `descriptor` tags. Not with `--statsd` (as the reference).', parse: bool,
   },
+  grpcUseTls: {
+    flag: '--grpc-tls', env: ['GRPC_SERVER_USE_TLS'], default: undefined as boolean | undefined, type: 'boolean', boolean: true,
+    doc: 'The reference\'s switch: `true` needs `--grpc-tls-cert` and `--grpc-tls-key` (never plaintext instead); `false` refuses them. Unset, a certificate alone turns TLS on.',
+    parse: bool,
+  },
   grpcTlsCert: {
-    flag: '--grpc-tls-cert', env: ['GRPC_TLS_CERT'], default: undefined, type: 'path',
+    flag: '--grpc-tls-cert', env: ['GRPC_TLS_CERT', 'GRPC_SERVER_TLS_CERT'], default: undefined, type: 'path',
     doc: 'PEM certificate chain of the gRPC port; with `--grpc-tls-key` the port speaks TLS only.', parse: optionalText,
   },
   grpcTlsKey: {
-    flag: '--grpc-tls-key', env: ['GRPC_TLS_KEY'], default: undefined, type: 'path',
+    flag: '--grpc-tls-key', env: ['GRPC_TLS_KEY', 'GRPC_SERVER_TLS_KEY'], default: undefined, type: 'path',
     doc: 'PEM private key for `--grpc-tls-cert`.', parse: optionalText,
   },
   grpcTlsCa: {
-    flag: '--grpc-tls-ca', env: ['GRPC_TLS_CA'], default: undefined, type: 'path',
-    doc: 'PEM CA bundle: with it the gRPC port requires client certificates signed by it (mTLS).', parse: optionalText,
+    flag: '--grpc-tls-ca', env: ['GRPC_TLS_CA', 'GRPC_CLIENT_TLS_CACERT', 'GRPC_SERVER_TLS_CA_CERT'], default: undefined, type: 'path',
+    doc: 'PEM CA bundle: with it the gRPC port requires client certificates signed by it (mTLS). `GRPC_SERVER_TLS_CA_CERT` is Envoy Gateway\'s name.', parse: optionalText,
   },
   workers: {
     flag: '--workers', env: ['WORKERS'], default: 1, type: 'count',
@@ -499,18 +504,35 @@ export type SettingName = keyof Table;
 /** `notices`: one start-up log line per given setting that is accepted but read differently. */
 export type SettingsResult = { ok: true; settings: Settings; rest: string[]; notices: string[] } | { ok: false; errors: string[] };
 
+/** Checks across settings, after each was read; each returns an error or undefined. */
+type CrossCheck = (settings: Settings, given: ReadonlySet<SettingName>) => string | undefined;
+
 const RUNTIME_LOCATION: readonly SettingName[] = ['runtimeRoot', 'runtimeSubdirectory', 'runtimeAppDirectory'];
 
 /**
  * The reference names the config directory in three parts; when any is given it replaces
  * `--config`, so a reference deployment never gets the bundled ./config.
  */
-function locateRuntimeConfig(settings: Settings, given: ReadonlySet<SettingName>): string | undefined {
+const locateRuntimeConfig: CrossCheck = (settings, given) => {
   if (!RUNTIME_LOCATION.some((name) => given.has(name))) return undefined;
   if (given.has('config')) return '--config (CONFIG_PATH) and RUNTIME_ROOT/RUNTIME_SUBDIRECTORY/RUNTIME_APPDIRECTORY both name the config: set one';
   settings.config = join(settings.runtimeRoot, settings.runtimeSubdirectory, settings.runtimeAppDirectory);
   return undefined;
-}
+};
+
+/** GRPC_SERVER_USE_TLS says what the operator expects: a port that cannot honour it must not start. */
+const checkGrpcTls: CrossCheck = (settings) => {
+  const hasPair = settings.grpcTlsCert !== undefined && settings.grpcTlsKey !== undefined;
+  if (settings.grpcUseTls === true && !hasPair) {
+    return '--grpc-tls (GRPC_SERVER_USE_TLS) needs --grpc-tls-cert and --grpc-tls-key (GRPC_SERVER_TLS_CERT, GRPC_SERVER_TLS_KEY); the gRPC port does not fall back to plaintext';
+  }
+  if (settings.grpcUseTls === false && (settings.grpcTlsCert !== undefined || settings.grpcTlsKey !== undefined || settings.grpcTlsCa !== undefined)) {
+    return 'GRPC_SERVER_USE_TLS is false but a gRPC TLS file is set: remove the file settings for plaintext, or set GRPC_SERVER_USE_TLS=true';
+  }
+  return undefined;
+};
+
+const CROSS_CHECKS: readonly CrossCheck[] = [locateRuntimeConfig, checkGrpcTls];
 
 /**
  * Reads flags (`--flag value`, `--flag=value`, bare boolean flags) and environment variables.
@@ -560,8 +582,8 @@ export function resolveSettings(argv: readonly string[], env: NodeJS.ProcessEnv)
     if (notice !== undefined) notices.push(notice);
   }
   if (errors.length > 0) return { ok: false, errors };
-  const locationError = locateRuntimeConfig(settings as Settings, given);
-  return locationError === undefined ? { ok: true, settings: settings as Settings, rest, notices } : { ok: false, errors: [locationError] };
+  const crossErrors = CROSS_CHECKS.map((check) => check(settings as Settings, given)).filter((error) => error !== undefined);
+  return crossErrors.length === 0 ? { ok: true, settings: settings as Settings, rest, notices } : { ok: false, errors: crossErrors };
 }
 
 /** A default as written: key/value lists (`{}`) as JSON, the rest as text. */

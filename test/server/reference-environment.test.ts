@@ -2,11 +2,15 @@
  * A deployment written for envoyproxy/ratelimit, run unchanged: its environment names the config,
  * Redis and listeners, and rateguard serves exactly that (issue 13).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Code, RateLimitServiceClient, shouldRateLimit } from '../../src/rls/codec.js';
+import { makeCertificates } from '../support/certificates.js';
 import { startRedis } from '../support/redis-server.js';
+import { request } from '../support/sidecar.js';
 import { refusedSidecarProcess, type SidecarProcess, startSidecarProcess } from '../support/sidecar-process.js';
 
 /** One call of the reference's HTTP API; the status is 200 OK or 429 OVER_LIMIT. */
@@ -19,6 +23,7 @@ async function checkJson(sidecar: SidecarProcess, domain: string, init: RequestI
 let root: string;
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'rg-runtime-'));
+  makeCertificates(root);
   // Envoy Gateway's layout: RUNTIME_ROOT=/data, RUNTIME_SUBDIRECTORY=ratelimit, the files in config/.
   mkdirSync(join(root, 'ratelimit', 'config'), { recursive: true });
   writeFileSync(
@@ -81,5 +86,37 @@ describe('Redis', () => {
     } finally {
       await redis.stop();
     }
+  });
+});
+
+describe('gRPC TLS', () => {
+  const pem = (name: string) => readFileSync(join(root, name));
+  const call = (sidecar: SidecarProcess, credentials: grpc.ChannelCredentials) => {
+    const client = new RateLimitServiceClient(`127.0.0.1:${sidecar.grpcPort}`, credentials);
+    return shouldRateLimit(client, request('real', [['client', 'tls']]), { deadline: Date.now() + 5000 }).finally(() => client.close());
+  };
+
+  it("Envoy Gateway's GRPC_SERVER_USE_TLS, _TLS_CERT, _TLS_KEY, _TLS_CA_CERT: mutual TLS, nothing else answered", async () => {
+    const sidecar = await startSidecarProcess([], {
+      RUNTIME_ROOT: root,
+      RUNTIME_SUBDIRECTORY: 'ratelimit',
+      GRPC_SERVER_USE_TLS: 'true',
+      GRPC_SERVER_TLS_CERT: join(root, 'server.crt'),
+      GRPC_SERVER_TLS_KEY: join(root, 'server.key'),
+      GRPC_SERVER_TLS_CA_CERT: join(root, 'ca.crt'),
+    });
+    try {
+      expect((await call(sidecar, grpc.credentials.createSsl(pem('ca.crt'), pem('client.key'), pem('client.crt')))).overallCode).toBe(Code.OK);
+      await expect(call(sidecar, grpc.credentials.createSsl(pem('ca.crt')))).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+      await expect(call(sidecar, grpc.credentials.createInsecure())).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    } finally {
+      await sidecar.stop();
+    }
+  });
+
+  it('GRPC_SERVER_USE_TLS=true without a certificate refuses to start, never plaintext', async () => {
+    const { code, output } = await refusedSidecarProcess([], { RUNTIME_ROOT: root, RUNTIME_SUBDIRECTORY: 'ratelimit', GRPC_SERVER_USE_TLS: 'true' });
+    expect(code).toBe(2);
+    expect(output).toContain('rateguard serve: --grpc-tls (GRPC_SERVER_USE_TLS) needs --grpc-tls-cert and --grpc-tls-key (GRPC_SERVER_TLS_CERT, GRPC_SERVER_TLS_KEY); the gRPC port does not fall back to plaintext');
   });
 });

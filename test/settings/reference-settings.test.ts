@@ -65,3 +65,19 @@ describe('value spellings of the reference', () => {
     expect(resolveSettings([], { REDIS_TIMEOUT: '2m' })).toEqual({ ok: false, errors: ['REDIS_TIMEOUT: expected 1 ms to 60000 ms, got "2m"'] });
   });
 });
+
+describe('gRPC TLS names of the reference and Envoy Gateway', () => {
+  it('are aliases of the --grpc-tls-* settings', () => {
+    const { settings } = settingsFrom({ GRPC_SERVER_USE_TLS: 'true', GRPC_SERVER_TLS_CERT: '/certs/tls.crt', GRPC_SERVER_TLS_KEY: '/certs/tls.key', GRPC_CLIENT_TLS_CACERT: '/certs/ca.crt' });
+    expect([settings.grpcUseTls, settings.grpcTlsCert, settings.grpcTlsKey, settings.grpcTlsCa]).toEqual([true, '/certs/tls.crt', '/certs/tls.key', '/certs/ca.crt']);
+    expect(settingsFrom({ GRPC_SERVER_TLS_CA_CERT: '/certs/ca.crt' }).settings.grpcTlsCa).toBe('/certs/ca.crt');
+  });
+
+  it('GRPC_SERVER_USE_TLS=false with a TLS file is refused rather than half-read', () => {
+    expect(resolveSettings([], { GRPC_SERVER_USE_TLS: 'false', GRPC_SERVER_TLS_CERT: '/certs/tls.crt' })).toEqual({
+      ok: false,
+      errors: ['GRPC_SERVER_USE_TLS is false but a gRPC TLS file is set: remove the file settings for plaintext, or set GRPC_SERVER_USE_TLS=true'],
+    });
+    expect(settingsFrom({ GRPC_SERVER_USE_TLS: 'false' }).settings.grpcUseTls).toBe(false);
+  });
+});
