@@ -10,6 +10,7 @@ import express, { type Express } from 'express';
 import type { AdminAccess } from '../admin/admin-access.js';
 import { type AdminRoutesOptions, createAdminRouter } from '../admin/admin-routes.js';
 import type { ConfigOrigin, ConfigSnapshot } from '../config/index.js';
+import type { Observability } from '../observe/observability.js';
 import { Code, requestFromJson, responseToJson } from '../rls/codec.js';
 import type { RateLimitService } from '../service/rate-limit-service.js';
 import type { HealthState } from './health.js';
@@ -77,6 +78,20 @@ export function createDebugApp(options: DebugAppOptions): Express {
   return withOperatorRoutes(app, options);
 }
 
+function metricsHandler(observability: Observability): express.RequestHandler {
+  return async (_req, res) => {
+    res.type(observability.registry.contentType).send(await observability.registry.metrics());
+  };
+}
+
+/** The reference's Prometheus listener (`--prometheus`): the metrics on one path, nothing else. */
+export function createPrometheusApp(observability: Observability, path: string): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get(path, metricsHandler(observability));
+  return app;
+}
+
 /** /rlconfig, /metrics and the admin routes, then the error handler: what both ports share. */
 function withOperatorRoutes(app: Express, options: DebugAppOptions): Express {
   app.get('/rlconfig', (_req, res) => {
@@ -85,10 +100,7 @@ function withOperatorRoutes(app: Express, options: DebugAppOptions): Express {
     res.type('text/plain').send(options.config().dump());
   });
 
-  app.get('/metrics', async (_req, res) => {
-    const { registry } = options.admin.observability;
-    res.type(registry.contentType).send(await registry.metrics());
-  });
+  app.get('/metrics', metricsHandler(options.admin.observability));
 
   app.use(createAdminRouter(options.admin, options.access));
 

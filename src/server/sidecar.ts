@@ -21,12 +21,14 @@ import { buildStore, describeRedis } from './build-store.js';
 import { NO_CONFIG, startConfigSource } from './config-source.js';
 import { bindGrpcServer, createGrpcServer, loadGrpcCredentials } from './grpc-server.js';
 import { HealthState } from './health.js';
-import { createDebugApp, createHttpApp } from './http-server.js';
+import { createDebugApp, createHttpApp, createPrometheusApp } from './http-server.js';
 
 export interface Sidecar {
   readonly grpcPort: number;
   readonly httpPort: number;
   readonly debugPort: number;
+  /** The `--prometheus` listener's port; undefined when it is off. */
+  readonly prometheusPort: number | undefined;
   readonly health: HealthState;
   readonly watcher: ConfigWatcher;
   readonly store: BucketStore;
@@ -50,7 +52,7 @@ function logConfigEvent(logger: Logger, event: ConfigEvent): void {
   }
 }
 
-function listen(app: ReturnType<typeof createHttpApp>, host: string, port: number): Promise<HttpServer> {
+function listen(app: ReturnType<typeof createPrometheusApp>, host: string, port: number): Promise<HttpServer> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(server)));
   });
@@ -148,10 +150,15 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
     settings.debugHost,
     settings.debugPort,
   );
+  const prometheusServer = settings.usePrometheus
+    ? await listen(createPrometheusApp(observability, settings.prometheusPath), settings.prometheusAddr.host, settings.prometheusAddr.port)
+    : undefined;
+  const httpServers = [httpServer, debugServer, ...(prometheusServer === undefined ? [] : [prometheusServer])];
   const debugPort = (debugServer.address() as AddressInfo).port;
   const httpPort = (httpServer.address() as AddressInfo).port;
+  const prometheusPort = prometheusServer === undefined ? undefined : (prometheusServer.address() as AddressInfo).port;
   logger.info(
-    { grpcPort, httpPort, host: settings.host, debugPort, debugHost: settings.debugHost, grpcTls: grpcCredentials.tls, store: describeRedis(settings) },
+    { grpcPort, httpPort, host: settings.host, debugPort, debugHost: settings.debugHost, prometheusPort, grpcTls: grpcCredentials.tls, store: describeRedis(settings) },
     'rateguard serving',
   );
 
@@ -160,17 +167,16 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
     drained ??= (async () => {
       health.drain();
       logger.info({ timeoutMs: settings.shutdownTimeoutMs }, 'draining');
-      for (const server of [httpServer, debugServer]) {
+      for (const server of httpServers) {
         server.close();
         server.closeIdleConnections();
       }
       await shutdownGrpc(grpcServer, settings.shutdownTimeoutMs);
-      httpServer.closeAllConnections();
-      debugServer.closeAllConnections();
+      for (const server of httpServers) server.closeAllConnections();
       await Promise.all([watcher.close(), store.close(), tracing?.shutdown(), observability.close()]);
       logger.info('stopped');
     })();
     return drained;
   };
-  return { grpcPort, httpPort, debugPort, health, watcher, store, observability, tracing, drain };
+  return { grpcPort, httpPort, debugPort, prometheusPort, health, watcher, store, observability, tracing, drain };
 }

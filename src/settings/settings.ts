@@ -129,6 +129,23 @@ function pairs(separator: string) {
   };
 }
 
+/** A listen address as Go writes it: `host:port`, `[v6]:port`, or `:port` for every interface. */
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+function listenAddress(text: string): Parsed<ListenAddress> {
+  const match = /^(\[[^\]]+\]|[^:[\]]*):(\d{1,5})$/.exec(text.trim());
+  const port = match === null ? Number.NaN : Number(match[2]);
+  if (match === null || port > 65_535) return { ok: false, error: `expected host:port or :port, got "${text}"` };
+  return ok({ host: match[1] === '' ? '0.0.0.0' : match[1]!.replace(/^\[|\]$/g, ''), port });
+}
+
+function urlPath(text: string): Parsed<string> {
+  return text.startsWith('/') ? ok(text) : { ok: false, error: `expected a path starting with /, got "${text}"` };
+}
+
 /** A share from 0 to 1, both included. */
 function fraction(text: string): Parsed<number> {
   const n = Number(text);
@@ -473,6 +490,18 @@ export const SETTINGS = {
     flag: '--dog-statsd', env: ['USE_DOG_STATSD'], default: false, type: 'boolean', boolean: true,
     doc: 'Push to a DogStatsD agent over UDP instead: per-limit stats named without their domain and key, which travel as `domain` and `descriptor` tags. Not with `--statsd` (as the reference).', parse: bool,
   },
+  usePrometheus: {
+    flag: '--prometheus', env: ['USE_PROMETHEUS'], default: false, type: 'boolean', boolean: true,
+    doc: 'Also serve the metrics on a listener of their own, `--prometheus-addr` and `--prometheus-path`, as the reference (the HTTP and debug ports keep their /metrics).', parse: bool,
+  },
+  prometheusAddr: {
+    flag: '--prometheus-addr', env: ['PROMETHEUS_ADDR'], default: { host: '0.0.0.0', port: 9090 } as ListenAddress, type: 'host:port',
+    doc: 'Address of the `--prometheus` listener (`:19001`: every IPv4 interface, as Envoy Gateway sets it).', parse: listenAddress,
+  },
+  prometheusPath: {
+    flag: '--prometheus-path', env: ['PROMETHEUS_PATH'], default: '/metrics', type: 'path',
+    doc: 'The path the `--prometheus` listener serves the metrics on.', parse: urlPath,
+  },
   grpcUseTls: {
     flag: '--grpc-tls', env: ['GRPC_SERVER_USE_TLS'], default: undefined as boolean | undefined, type: 'boolean', boolean: true,
     doc: 'The reference\'s switch: `true` needs `--grpc-tls-cert` and `--grpc-tls-key` (never plaintext instead); `false` refuses them. Unset, a certificate alone turns TLS on.',
@@ -504,8 +533,8 @@ export type SettingName = keyof Table;
 /** `notices`: one start-up log line per given setting that is accepted but read differently. */
 export type SettingsResult = { ok: true; settings: Settings; rest: string[]; notices: string[] } | { ok: false; errors: string[] };
 
-/** Checks across settings, after each was read; each returns an error or undefined. */
-type CrossCheck = (settings: Settings, given: ReadonlySet<SettingName>) => string | undefined;
+/** Checks across settings, after each was read; each returns an error or undefined, and may add notices. */
+type CrossCheck = (settings: Settings, given: ReadonlySet<SettingName>, notices: string[]) => string | undefined;
 
 const RUNTIME_LOCATION: readonly SettingName[] = ['runtimeRoot', 'runtimeSubdirectory', 'runtimeAppDirectory'];
 
@@ -532,7 +561,15 @@ const checkGrpcTls: CrossCheck = (settings) => {
   return undefined;
 };
 
-const CROSS_CHECKS: readonly CrossCheck[] = [locateRuntimeConfig, checkGrpcTls];
+/** The reference reads PROMETHEUS_ADDR and _PATH only with USE_PROMETHEUS: so does rateguard, and says so. */
+const noteUnusedPrometheus: CrossCheck = (settings, given, notices) => {
+  if (!settings.usePrometheus && (given.has('prometheusAddr') || given.has('prometheusPath'))) {
+    notices.push('PROMETHEUS_ADDR and PROMETHEUS_PATH have no effect without USE_PROMETHEUS=true (--prometheus): no metrics listener of its own; /metrics stays on the HTTP and debug ports');
+  }
+  return undefined;
+};
+
+const CROSS_CHECKS: readonly CrossCheck[] = [locateRuntimeConfig, checkGrpcTls, noteUnusedPrometheus];
 
 /**
  * Reads flags (`--flag value`, `--flag=value`, bare boolean flags) and environment variables.
@@ -582,7 +619,7 @@ export function resolveSettings(argv: readonly string[], env: NodeJS.ProcessEnv)
     if (notice !== undefined) notices.push(notice);
   }
   if (errors.length > 0) return { ok: false, errors };
-  const crossErrors = CROSS_CHECKS.map((check) => check(settings as Settings, given)).filter((error) => error !== undefined);
+  const crossErrors = CROSS_CHECKS.map((check) => check(settings as Settings, given, notices)).filter((error) => error !== undefined);
   return crossErrors.length === 0 ? { ok: true, settings: settings as Settings, rest, notices } : { ok: false, errors: crossErrors };
 }
 

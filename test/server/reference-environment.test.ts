@@ -120,3 +120,20 @@ describe('gRPC TLS', () => {
     expect(output).toContain('rateguard serve: --grpc-tls (GRPC_SERVER_USE_TLS) needs --grpc-tls-cert and --grpc-tls-key (GRPC_SERVER_TLS_CERT, GRPC_SERVER_TLS_KEY); the gRPC port does not fall back to plaintext');
   });
 });
+
+describe('Prometheus', () => {
+  it('USE_PROMETHEUS, PROMETHEUS_ADDR, PROMETHEUS_PATH: the metrics on a listener of their own, on that path only', async () => {
+    const sidecar = await startSidecarProcess([], { RUNTIME_ROOT: root, RUNTIME_SUBDIRECTORY: 'ratelimit', USE_PROMETHEUS: 'true', PROMETHEUS_ADDR: '127.0.0.1:0', PROMETHEUS_PATH: '/prom' });
+    try {
+      const { prometheusPort } = sidecar.logs.find((line) => line.msg === 'rateguard serving') as unknown as { prometheusPort: number };
+      expect(prometheusPort).not.toBe(sidecar.httpPort);
+      const scraped = await fetch(`http://127.0.0.1:${prometheusPort}/prom`);
+      expect(scraped.status).toBe(200);
+      expect((await scraped.text()).split('\n')).toContain('ratelimit_service_config_load_success 1');
+      expect((await fetch(`http://127.0.0.1:${prometheusPort}/metrics`)).status).toBe(404);
+      expect((await fetch(`http://127.0.0.1:${prometheusPort}/rlconfig`)).status).toBe(404);
+    } finally {
+      await sidecar.stop();
+    }
+  });
+});

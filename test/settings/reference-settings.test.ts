@@ -81,3 +81,19 @@ describe('gRPC TLS names of the reference and Envoy Gateway', () => {
     expect(settingsFrom({ GRPC_SERVER_USE_TLS: 'false' }).settings.grpcUseTls).toBe(false);
   });
 });
+
+describe('Prometheus as the reference', () => {
+  it('PROMETHEUS_ADDR as Go writes it: :port is every interface', () => {
+    const addresses = [':19001', '127.0.0.1:9', '[::1]:9090'].map((addr) => settingsFrom({ PROMETHEUS_ADDR: addr, USE_PROMETHEUS: 'true' }).settings.prometheusAddr);
+    expect(addresses).toEqual([{ host: '0.0.0.0', port: 19001 }, { host: '127.0.0.1', port: 9 }, { host: '::1', port: 9090 }]);
+    expect(resolveSettings([], { PROMETHEUS_ADDR: '19001' })).toEqual({ ok: false, errors: ['PROMETHEUS_ADDR: expected host:port or :port, got "19001"'] });
+    expect(resolveSettings([], { PROMETHEUS_PATH: 'metrics' })).toEqual({ ok: false, errors: ['PROMETHEUS_PATH: expected a path starting with /, got "metrics"'] });
+  });
+
+  it('PROMETHEUS_ADDR without USE_PROMETHEUS: accepted with one notice, as the reference ignores it', () => {
+    expect(settingsFrom({ PROMETHEUS_ADDR: ':19001' }).notices).toEqual([
+      'PROMETHEUS_ADDR and PROMETHEUS_PATH have no effect without USE_PROMETHEUS=true (--prometheus): no metrics listener of its own; /metrics stays on the HTTP and debug ports',
+    ]);
+    expect(settingsFrom({ PROMETHEUS_ADDR: ':19001', USE_PROMETHEUS: 'true' }).notices).toEqual([]);
+  });
+});
