@@ -55,7 +55,9 @@ export function createHttpApp(options: HttpAppOptions): Express {
     res.status(serving ? 200 : 503).type('text/plain').send(serving ? 'OK' : 'NOT_SERVING');
   });
 
-  app.post('/json', express.json({ limit: options.maxBodyBytes, strict: false, verify: requireUtf8 }), async (req, res) => {
+  // Whatever the content type: scripts written for the reference send none, or curl -d's form type.
+  const jsonBody = express.json({ limit: options.maxBodyBytes, strict: false, verify: requireUtf8, type: () => true });
+  app.post('/json', jsonBody, async (req, res) => {
     const decoded = requestFromJson(req.body);
     if (!decoded.ok) {
       res.status(400).json({ error: decoded.error });

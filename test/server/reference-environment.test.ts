@@ -60,6 +60,22 @@ describe('config location', () => {
   });
 });
 
+describe('POST /json', () => {
+  it('reads the body as JSON whatever the content type: none, or curl -d\'s form type', async () => {
+    const sidecar = await startSidecarProcess(['--default-algorithm', 'fixed_window'], { RUNTIME_ROOT: root, RUNTIME_SUBDIRECTORY: 'ratelimit' });
+    try {
+      const body = new TextEncoder().encode(JSON.stringify({ domain: 'real', descriptors: [{ entries: [{ key: 'client', value: 'untyped' }] }] }));
+      // A Uint8Array body gets no content type from fetch: what a bare script sends.
+      const untyped = await fetch(`http://127.0.0.1:${sidecar.httpPort}/json`, { method: 'POST', body });
+      const form = await fetch(`http://127.0.0.1:${sidecar.httpPort}/json`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+      expect([untyped.status, untyped.headers.get('content-type'), form.status]).toEqual([200, 'application/json; charset=utf-8', 429]);
+      expect(((await form.json()) as { overallCode: string }).overallCode).toBe('OVER_LIMIT');
+    } finally {
+      await sidecar.stop();
+    }
+  });
+});
+
 describe('Redis', () => {
   it('REDIS_SOCKET_TYPE=tcp, REDIS_URL=host:port, REDIS_TYPE=SINGLE, REDIS_AUTH=user:password: counts land in that Redis, the password is never logged', async () => {
     const redis = await startRedis();
