@@ -58,6 +58,16 @@ function registerRequestCounters(registry: Registry, stats: DecisionStats): void
     },
   });
   new Counter({
+    name: 'ratelimit_service_rate_limit_domain_not_found',
+    help: 'Requests for a domain the config does not have (the reference\'s <domain>.domain_not_found).',
+    labelNames: ['domain'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [domain, totals] of stats.domainTotals()) if (totals.domainNotFound > 0) this.inc({ domain }, totals.domainNotFound);
+    },
+  });
+  new Counter({
     name: 'rateguard_failure_mode_decisions_total',
     help: 'Requests decided by the failure mode while the store was unavailable.',
     labelNames: ['domain'],

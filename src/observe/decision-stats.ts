@@ -21,6 +21,8 @@ export interface DomainTotals {
   failureMode: number;
   /** Denied by the local over-limit cache without asking the store (also counted above). */
   localCache: number;
+  /** Requests for a domain the config does not have (also counted above, as allowed). */
+  domainNotFound: number;
 }
 
 export interface LimitTotals {
@@ -52,7 +54,7 @@ export interface DecisionStatsOptions extends CountingRules {
 }
 
 export function emptyDomainTotals(): DomainTotals {
-  return { requests: 0, allowed: 0, overLimit: 0, shadowOverLimit: 0, failureMode: 0, localCache: 0 };
+  return { requests: 0, allowed: 0, overLimit: 0, shadowOverLimit: 0, failureMode: 0, localCache: 0, domainNotFound: 0 };
 }
 
 /** The top-K key of an identity: injective (JSON of the parts). */
@@ -122,6 +124,7 @@ export class DecisionStats implements DecisionObserver {
     else totals.allowed += 1;
     if (outcome.source === 'failure_mode') totals.failureMode += 1;
     if (outcome.source === 'local_cache') totals.localCache += 1;
+    if (outcome.domainNotFound === true) totals.domainNotFound += 1;
   }
 
   private countLimit(limit: LimitOutcome, request: RequestOutcome): void {

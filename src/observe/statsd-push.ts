@@ -104,7 +104,12 @@ export class StatsdPush {
     let total = 0;
     for (const count of calls.values()) total += count;
     let failureModeDecisions = 0;
-    for (const totals of this.sources.stats.domainTotals().values()) failureModeDecisions += totals.failureMode;
+    const domainNotFound: StatLine[] = [];
+    for (const [domain, totals] of this.sources.stats.domainTotals()) {
+      failureModeDecisions += totals.failureMode;
+      if (this.options.dogStatsd) domainNotFound.push(...this.delta(`${RATE_LIMIT_PREFIX}.domain_not_found`, totals.domainNotFound, { domain }));
+      else domainNotFound.push(...this.delta(`${RATE_LIMIT_PREFIX}.${domain}.domain_not_found`, totals.domainNotFound));
+    }
     const loads = this.sources.configLoads();
     return [
       ...this.delta(`${SERVER_PREFIX}.total_requests`, total),
@@ -113,6 +118,7 @@ export class StatsdPush {
       ...this.delta(`${CALL_PREFIX}.service_error`, SERVICE_ERROR_CODES.reduce((sum, code) => sum + (calls.get(code) ?? 0), 0)),
       ...this.delta('ratelimit.service.config_load_success', loads.success),
       ...this.delta('ratelimit.service.config_load_error', loads.error),
+      ...domainNotFound,
     ];
   }
 

@@ -29,6 +29,8 @@ export type DecisionSource = 'store' | 'local_cache' | 'failure_mode';
 export interface RequestOutcome {
   readonly domain: string;
   readonly overLimit: boolean;
+  /** The config has no such domain (answered OK without limits; the reference's `domain_not_found`). */
+  readonly domainNotFound?: boolean;
   /** Answered OK only because of global shadow mode: a status is OVER_LIMIT. */
   readonly globalShadowOverLimit?: boolean;
   readonly source: DecisionSource;

@@ -128,6 +128,7 @@ export class RateLimitService {
     if (this.options.responseDynamicMetadata === true) response.dynamicMetadata = dynamicMetadata(request, matches, response.statuses);
     this.options.observer?.observe({
       domain: request.domain,
+      domainNotFound: !config.hasDomain(request.domain),
       overLimit: response.overallCode === Code.OVER_LIMIT,
       globalShadowOverLimit: this.options.shadowMode && response.statuses.some((status) => status.code === Code.OVER_LIMIT),
       source: decision?.source ?? 'store',

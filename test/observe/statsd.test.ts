@@ -60,11 +60,15 @@ describe('statsd push', () => {
       ...SEQUENCE_SERVICE_COUNTS.map(([name, n]) => `${name}.__env=test:${n}|c`),
     ]);
     await rg.call(request('s', [['k', 'v']]));
-    expect(await flushed(4, 1)).toEqual([
+    for (let i = 0; i < 2; i++) expect((await rg.call(request('nowhere', [['k', 'v']]))).overallCode).toBe(Code.OK);
+    expect(await flushed(7, 3)).toEqual([
       'ratelimit.service.rate_limit.s.k.total_hits.__env=test:1|c',
       'ratelimit.service.rate_limit.s.k.over_limit.__env=test:1|c',
-      'ratelimit_server.ShouldRateLimit.total_requests.__env=test:1|c',
+      'ratelimit_server.ShouldRateLimit.total_requests.__env=test:3|c',
+      'ratelimit.service.rate_limit.nowhere.domain_not_found.__env=test:2|c',
     ]);
+    const metrics = await (await fetch(`${rg.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^ratelimit_service_rate_limit_domain_not_found\{domain="nowhere"\} 2$/m);
   });
 
   it('DogStatsD over UDP: per-limit stats carry domain and descriptor tags (USE_DOG_STATSD alone turns the push on)', async () => {
