@@ -27,7 +27,7 @@ describe('DecisionStats', () => {
       { domain: 'web', descriptor: [{ key: 'user', value: 'bob' }], limited: 1, error: 0 },
     ]);
     expect([...stats.limitTotals()].map((l) => [l.key, l.counts.over_limit])).toEqual([['user', 3], ['user.burst', 3]]);
-    expect(stats.domainTotals().get('web')).toEqual({ requests: 3, allowed: 0, overLimit: 3, shadowOverLimit: 0, failureMode: 0, localCache: 0 });
+    expect(stats.domainTotals().get('web')).toEqual({ requests: 3, allowed: 0, overLimit: 3, shadowOverLimit: 0, failureMode: 0, localCache: 0, domainNotFound: 0 });
     stats.forgetIdentity('web', [{ key: 'user', value: 'alice' }]);
     expect(stats.topLimited(5).map((t) => t.descriptor[0]!.value)).toEqual(['bob']);
   });

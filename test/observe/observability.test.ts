@@ -74,7 +74,7 @@ describe('GET /metrics after known traffic', () => {
 
   it('/stats reports the same numbers', async () => {
     const stats = (await (await fetch(`${rg.httpUrl}/stats`)).json()) as Record<string, unknown>;
-    expect(stats.totals).toEqual({ requests: 17, allowed: 14, overLimit: 2, shadowOverLimit: 1, failureMode: 0, localCache: 0 });
+    expect(stats.totals).toEqual({ requests: 17, allowed: 14, overLimit: 2, shadowOverLimit: 1, failureMode: 0, localCache: 0, domainNotFound: 0 });
     expect(stats.limits).toEqual([
       { domain: 'web', key: 'user', total_hits: 12, within_limit: 10, near_limit: 2, over_limit: 2, shadow_mode: 0, over_limit_with_local_cache: 0 },
       { domain: 'web', key: 'path_/beta', total_hits: 3, within_limit: 2, near_limit: 1, over_limit: 1, shadow_mode: 1, over_limit_with_local_cache: 0 },
