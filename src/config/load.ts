@@ -24,6 +24,12 @@ export interface LoadOptions {
    * applied, into debt if need be (docs/token-bucket-spec.md, "Overdraft"). Default false.
    */
   readonly overdraft?: boolean;
+  /**
+   * `MERGE_DOMAIN_CONFIG`: files naming the same domain are one domain, their descriptors merged
+   * (a key_value defined in two of them is still a duplicate, reported at its own file and line).
+   * Without it a second file for a domain is an error, as in the reference. Default false.
+   */
+  readonly mergeDomains?: boolean;
 }
 
 export interface ConfigSource {
@@ -45,14 +51,32 @@ export type LoadResult =
 
 const CONFIG_FILE = /\.ya?ml$/;
 
-function digestOf(sources: readonly ConfigSource[], defaults: LimitDefaults, extra: readonly ConfigError[]): string {
+function digestOf(sources: readonly ConfigSource[], defaults: LimitDefaults, mergeDomains: boolean, extra: readonly ConfigError[]): string {
   const hash = createHash('sha256');
-  // Without overdraft the digest is what it was before the option existed.
+  // Without overdraft (or merging) the digest is what it was before the option existed.
   hash.update(defaults.overdraft ? `${defaults.algorithm}+overdraft` : defaults.algorithm);
+  if (mergeDomains) hash.update('+merge');
   for (const s of sources) hash.update(`\0${s.file}\0${s.text}`);
   // Read failures are part of the state: a file that becomes readable again is a change.
   for (const e of extra) hash.update(`\0${e.code}\0${e.file}\0${e.message}`);
   return hash.digest('base64url');
+}
+
+/** One file per domain: a later file of a domain adds its descriptors to the first one's. */
+function mergeByDomain(raws: readonly RawFile[]): RawFile[] {
+  const merged: RawFile[] = [];
+  const at = new Map<string, number>();
+  for (const raw of raws) {
+    const domain = raw.domain?.value;
+    const index = domain === undefined || domain === '' ? undefined : at.get(domain);
+    if (index === undefined) {
+      if (domain !== undefined && domain !== '') at.set(domain, merged.length);
+      merged.push(raw);
+    } else {
+      merged[index] = { ...merged[index]!, descriptors: [...merged[index]!.descriptors, ...raw.descriptors] };
+    }
+  }
+  return merged;
 }
 
 /** Validates and indexes sources already in memory (tests, stdin, other providers). */
@@ -68,13 +92,14 @@ function buildResult(sources: readonly ConfigSource[], readErrors: readonly Conf
     const raw = readConfigDocument(source.file, source.text, errors);
     if (raw !== undefined) raws.push(raw);
   }
-  errors.push(...checkRules(raws, { defaultAlgorithm: defaults.algorithm }));
+  const domainFiles = options.mergeDomains === true ? mergeByDomain(raws) : raws;
+  errors.push(...checkRules(domainFiles, { defaultAlgorithm: defaults.algorithm }));
   const files = [...sources.map((s) => s.file), ...readErrors.map((e) => e.file)];
-  const digest = digestOf(sources, defaults, readErrors);
+  const digest = digestOf(sources, defaults, options.mergeDomains === true, readErrors);
   if (errors.length > 0) return { ok: false, errors: sortConfigErrors(errors), files, digest };
   const limits = new LimitInterner();
   const domains = new Map<string, DomainIndex>();
-  for (const raw of raws) {
+  for (const raw of domainFiles) {
     const index = buildDomainIndex(raw, defaults, limits);
     domains.set(index.domain, index);
   }

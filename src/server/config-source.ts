@@ -39,6 +39,7 @@ async function startXds(settings: Settings, logger: Logger, onEvent: (event: Con
     maxMessageBytes: settings.xdsMaxMessageBytes,
     defaultAlgorithm: settings.defaultAlgorithm,
     overdraft: settings.overdraft,
+    mergeDomains: settings.mergeDomainConfig,
     onEvent,
     onConnection: (event) => {
       if (event.type === 'connected') logger.info({ server: settings.xdsServerUrl }, 'xDS stream answering');
@@ -59,6 +60,7 @@ export async function startConfigSource(settings: Settings, logger: Logger, onEv
     path: settings.config,
     defaultAlgorithm: settings.defaultAlgorithm,
     overdraft: settings.overdraft,
+    mergeDomains: settings.mergeDomainConfig,
     onEvent: (event) => {
       if (event.type === 'rejected' && event.reason === 'initial') initialErrors = event.errors;
       onEvent(event);

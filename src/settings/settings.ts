@@ -394,6 +394,11 @@ export const SETTINGS = {
     doc: 'Answer with `dynamic_metadata` as the reference: the domain, each descriptor\'s entries, override and hits, and the merged `metadata` of the descriptors not over their limit (docs/config.md).',
     parse: bool,
   },
+  mergeDomainConfig: {
+    flag: '--merge-domain-config', env: ['MERGE_DOMAIN_CONFIG'], default: false, type: 'boolean', boolean: true,
+    doc: 'Files naming the same domain are merged into one domain (a key defined twice is still an error); without it a second file for a domain is an error, as in the reference.',
+    parse: bool,
+  },
   responseHeaders: {
     flag: '--response-headers', env: ['RESPONSE_HEADERS'], default: 'off' as ResponseHeaders, type: 'off|draft-10|draft-03',
     doc: 'Rate-limit headers in `response_headers_to_add`: IETF draft-10 `RateLimit`/`RateLimit-Policy`, or draft-03 `x-ratelimit-*`; `Retry-After` on OVER_LIMIT.',

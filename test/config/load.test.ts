@@ -82,6 +82,16 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('with mergeDomains (MERGE_DOMAIN_CONFIG), merges the files of one domain; a key in both is still a duplicate, at its file', async () => {
+    await writeFile(join(dir, 'a.yaml'), 'domain: api\ndescriptors:\n  - key: user\n    rate_limit: { unit: minute, requests_per_unit: 5 }\n');
+    await writeFile(join(dir, 'b.yaml'), 'domain: api\ndescriptors:\n  - key: path\n    rate_limit: { unit: minute, requests_per_unit: 7 }\n');
+    const merged = await loadConfig(dir, { mergeDomains: true });
+    expect(merged.ok && [limitsOf(merged.config, 'api', 'user', 'u'), limitsOf(merged.config, 'api', 'path', '/')]).toEqual([['5/MINUTE'], ['7/MINUTE']]);
+    await writeFile(join(dir, 'c.yaml'), 'domain: api\ndescriptors:\n  - key: user\n    rate_limit: { unit: minute, requests_per_unit: 9 }\n');
+    const clash = await loadConfig(dir, { mergeDomains: true });
+    expect(!clash.ok && clash.errors.map((e) => [e.code, e.file, e.line])).toEqual([['RG_CONFIG_DUPLICATE_DESCRIPTOR', join(dir, 'c.yaml'), 3]]);
+  });
+
   it('reports a missing path, an empty directory and a dangling symlink', async () => {
     const missing = await loadConfig(join(dir, 'nope'));
     expect(!missing.ok && missing.errors.map((e) => [e.code, e.line, e.path])).toEqual([['RG_CONFIG_READ_FAILED', 0, '']]);
