@@ -129,10 +129,11 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
     service,
     health,
     maxMessageBytes: settings.maxMessageBytes,
+    connectionLimits: { maxConnectionAgeMs: settings.grpcMaxConnectionAgeMs, maxConnectionAgeGraceMs: settings.grpcMaxConnectionAgeGraceMs },
     onCallEnd: observability.grpcCallEnded,
     ...(tracing === undefined ? {} : { tracing }),
   });
-  const grpcPort = await bindGrpcServer(grpcServer, settings.host, settings.grpcPort, grpcCredentials.credentials);
+  const grpcPort = await bindGrpcServer(grpcServer, settings.grpcHost ?? settings.host, settings.grpcPort, grpcCredentials.credentials);
   const admin = {
     observability,
     config,

@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import type { IdentityDisplay } from '../admin/identity-display.js';
+import { GRPC_CONNECTION_LIMITS } from '../server/grpc-server.js';
 import type { Algorithm } from '../engine/limit.js';
 import type { LogFormat } from '../observe/logger.js';
 import type { ResponseHeaders } from '../service/rate-limit-service.js';
@@ -146,6 +147,24 @@ function urlPath(text: string): Parsed<string> {
   return text.startsWith('/') ? ok(text) : { ok: false, error: `expected a path starting with /, got "${text}"` };
 }
 
+/**
+ * A reference setting with nothing to switch here (a pool size, a second Redis): read, never an
+ * error, and announced with one start-up line saying what it maps to.
+ */
+function acceptedWithNotice(env: readonly string[], doc: string, notice: string): Setting<string | undefined> {
+  return { env, default: undefined, type: 'text', doc, parse: optionalText, notice: () => notice };
+}
+
+/**
+ * A reference setting rateguard cannot honour: starting anyway would enforce something other than
+ * what the operator wrote, so any value but the harmless ones stops the start, naming what to use.
+ */
+function refusedUnless(harmless: readonly string[], insteadUse: string): (text: string) => Parsed<string | undefined> {
+  return (text) => (harmless.includes(text.toLowerCase()) ? ok(undefined) : { ok: false, error: `not supported here, got "${text}": ${insteadUse}` });
+}
+
+const GO_FALSE = ['0', 'f', 'false'];
+
 /** A share from 0 to 1, both included. */
 function fraction(text: string): Parsed<number> {
   const n = Number(text);
@@ -254,11 +273,29 @@ export const SETTINGS = {
     doc: 'Serve before a valid config is loaded (or pushed); until then every call is answered UNAVAILABLE "no rate limit configuration loaded".', parse: bool,
   },
   grpcPort: { flag: '--grpc-port', env: ['GRPC_PORT'], default: 8081, type: 'port', doc: 'gRPC port: RLS v3 and grpc.health.v1.', parse: port },
+  grpcHost: {
+    flag: '--grpc-host', env: ['GRPC_HOST'], default: undefined, type: 'address',
+    doc: 'Address the gRPC port binds to, when it is not `--host`.', parse: optionalText,
+  },
+  grpcUds: {
+    env: ['GRPC_UDS'], default: undefined, type: 'path',
+    doc: 'Refused: gRPC on a unix socket is not served yet; use `--grpc-host 127.0.0.1` and `--grpc-port` for a sidecar on the same host.',
+    parse: refusedUnless([], 'gRPC on a unix socket is not served yet; use GRPC_HOST=127.0.0.1 and GRPC_PORT for a sidecar on the same host'),
+  },
+  grpcMaxConnectionAgeMs: {
+    flag: '--grpc-max-connection-age', env: ['GRPC_MAX_CONNECTION_AGE'], default: GRPC_CONNECTION_LIMITS.maxConnectionAgeMs, type: 'duration',
+    doc: 'Every gRPC connection gets a GOAWAY after this long (±10%), so clients rebalance (the reference\'s default is `24h`); a duration like `30m`, or ms.',
+    parse: durationWithin(1000, 2_147_483_647),
+  },
+  grpcMaxConnectionAgeGraceMs: {
+    flag: '--grpc-max-connection-age-grace', env: ['GRPC_MAX_CONNECTION_AGE_GRACE'], default: GRPC_CONNECTION_LIMITS.maxConnectionAgeGraceMs, type: 'duration',
+    doc: 'After that GOAWAY, in-flight calls get this long (the reference\'s default is `1h`).', parse: durationWithin(0, 2_147_483_647),
+  },
   httpPort: {
     flag: '--http-port', env: ['HTTP_PORT', 'PORT'], default: 8080, type: 'port',
     doc: 'HTTP port: /healthcheck, POST /json, /rlconfig, /metrics; the admin endpoints too, with the admin token unless `--host` is a loopback address.', parse: port,
   },
-  host: { flag: '--host', env: ['HOST'], default: '0.0.0.0', type: 'address', doc: 'Address the gRPC and HTTP ports bind to.', parse: text },
+  host: { flag: '--host', env: ['HOST'], default: '0.0.0.0', type: 'address', doc: 'Address the HTTP port binds to, and the gRPC port unless `--grpc-host`.', parse: text },
   debugHost: {
     flag: '--debug-host', env: ['DEBUG_HOST'], default: '127.0.0.1', type: 'address',
     doc: 'Address the debug port binds to. Bound to a loopback address, it serves the admin endpoints without a token (docs/observability.md).',
@@ -308,6 +345,23 @@ export const SETTINGS = {
     doc: 'Read the Redis password from this file (a mounted Secret); it overrides a password in the URL. Never logged.',
     parse: optionalText,
   },
+  redisPoolSize: acceptedWithNotice(
+    ['REDIS_POOL_SIZE'], 'Accepted, not needed: one auto-pipelined connection per Redis node carries every call.',
+    'REDIS_POOL_SIZE has no effect: one auto-pipelined connection per Redis node carries every call',
+  ),
+  redisPipeline: acceptedWithNotice(
+    ['REDIS_PIPELINE_WINDOW', 'REDIS_PIPELINE_LIMIT'], 'Accepted, not needed: the calls of one event-loop tick share one write (auto-pipelining), with no added wait.',
+    'REDIS_PIPELINE_WINDOW/REDIS_PIPELINE_LIMIT have no effect: the calls of one event-loop tick share one write (auto-pipelining), with no added wait',
+  ),
+  redisPerSecond: acceptedWithNotice(
+    ['REDIS_PERSECOND', 'REDIS_PERSECOND_URL', 'REDIS_PERSECOND_SOCKET_TYPE', 'REDIS_PERSECOND_TYPE', 'REDIS_PERSECOND_AUTH', 'REDIS_PERSECOND_SENTINEL_AUTH', 'REDIS_PERSECOND_POOL_SIZE', 'REDIS_PERSECOND_PIPELINE_WINDOW', 'REDIS_PERSECOND_PIPELINE_LIMIT', 'REDIS_PERSECOND_TLS'],
+    'Accepted, not read: per-second limits count in the one Redis of `--redis` with the others.',
+    'REDIS_PERSECOND_* have no effect: per-second limits count in the one Redis of REDIS_URL with the others',
+  ),
+  backendType: {
+    env: ['BACKEND_TYPE'], default: undefined, type: 'redis',
+    doc: '`redis` (or unset) only: memcache is not supported.', parse: refusedUnless(['redis'], 'memcache is not supported; use Redis (REDIS_URL), or no REDIS_URL for in-process counters'),
+  },
   redisTlsCa: {
     flag: '--redis-tls-ca', env: ['REDIS_TLS_CACERT'], default: undefined, type: 'path',
     doc: 'PEM CA bundle to verify Redis with (TLS is on with `--redis-tls`, `rediss://` or any TLS file).', parse: optionalText,
@@ -332,6 +386,12 @@ export const SETTINGS = {
   localFallbackShare: {
     flag: '--local-fallback-share', env: ['LOCAL_FALLBACK_SHARE'], default: 1, type: 'count',
     doc: '`--failure-mode local`: divide every limit by this (the number of sidecars sharing it).', parse: integer(1, 100_000),
+  },
+  localCacheSizeInBytes: {
+    env: ['LOCAL_CACHE_SIZE_IN_BYTES'], default: undefined as number | undefined, type: 'bytes',
+    doc: 'The reference\'s over-limit cache size: `0` turns the cache off (as `--local-cache-size 0`); another size is accepted with a start-up note, as the cache is sized in entries here.',
+    parse: integer(0, Number.MAX_SAFE_INTEGER),
+    notice: (bytes: number | undefined) => (bytes === 0 ? undefined : 'LOCAL_CACHE_SIZE_IN_BYTES is read as "on": the over-limit cache holds --local-cache-size entries (LOCAL_CACHE_SIZE), not bytes'),
   },
   localCacheSize: {
     flag: '--local-cache-size', env: ['LOCAL_CACHE_SIZE'], default: 100_000, type: 'entries',
@@ -419,6 +479,15 @@ export const SETTINGS = {
     doc: 'Limits without their own `overdraft` key take every charge, into debt past what is left, and deny until it has refilled: for response-path costs (`apply_on_stream_done`; docs/config.md).',
     parse: bool,
   },
+  limitResponseHeaders: {
+    env: ['LIMIT_RESPONSE_HEADERS_ENABLED'], default: undefined, type: 'boolean',
+    doc: 'Only `false`: for rate-limit headers use `--response-headers` (draft-03 `x-ratelimit-*` or draft-10), or Envoy\'s `enable_x_ratelimit_headers`.',
+    parse: refusedUnless(GO_FALSE, 'use RESPONSE_HEADERS=draft-03 (x-ratelimit-limit/-remaining/-reset) or draft-10, or Envoy\'s enable_x_ratelimit_headers'),
+  },
+  limitHeaderNames: acceptedWithNotice(
+    ['LIMIT_LIMIT_HEADER', 'LIMIT_REMAINING_HEADER', 'LIMIT_RESET_HEADER'], 'Accepted, not read: header names are those of `--response-headers`.',
+    'LIMIT_LIMIT_HEADER/LIMIT_REMAINING_HEADER/LIMIT_RESET_HEADER have no effect: header names are those of --response-headers (RESPONSE_HEADERS)',
+  ),
   keyPrefix: {
     flag: '--key-prefix', env: ['KEY_PREFIX', 'CACHE_KEY_PREFIX'], default: 'rg:', type: 'text',
     doc: 'Prefix of every bucket key in the store (no `{` or `}`).', parse: text,
@@ -507,10 +576,19 @@ export const SETTINGS = {
     flag: '--prometheus-path', env: ['PROMETHEUS_PATH'], default: '/metrics', type: 'path',
     doc: 'The path the `--prometheus` listener serves the metrics on.', parse: urlPath,
   },
+  prometheusMapper: acceptedWithNotice(
+    ['PROMETHEUS_MAPPER_YAML'], 'Accepted, not read: the Prometheus series are named here, not by a statsd-exporter mapping (docs/observability.md).',
+    'PROMETHEUS_MAPPER_YAML has no effect: the Prometheus series are named by rateguard, not by a statsd-exporter mapping (docs/observability.md)',
+  ),
   grpcUseTls: {
     flag: '--grpc-tls', env: ['GRPC_SERVER_USE_TLS'], default: undefined as boolean | undefined, type: 'boolean', boolean: true,
     doc: 'The reference\'s switch: `true` needs `--grpc-tls-cert` and `--grpc-tls-key` (never plaintext instead); `false` refuses them. Unset, a certificate alone turns TLS on.',
     parse: bool,
+  },
+  grpcClientTlsSan: {
+    env: ['GRPC_CLIENT_TLS_SAN'], default: undefined, type: 'name',
+    doc: 'Refused: the client certificate\'s name is not checked here; every certificate `--grpc-tls-ca` signed is accepted, so give the clients a CA of their own.',
+    parse: refusedUnless([], 'the client certificate\'s name is not checked here; every certificate GRPC_CLIENT_TLS_CACERT signed is accepted, so give the clients a CA of their own'),
   },
   grpcTlsCert: {
     flag: '--grpc-tls-cert', env: ['GRPC_TLS_CERT', 'GRPC_SERVER_TLS_CERT'], default: undefined, type: 'path',
@@ -574,7 +652,13 @@ const noteUnusedPrometheus: CrossCheck = (settings, given, notices) => {
   return undefined;
 };
 
-const CROSS_CHECKS: readonly CrossCheck[] = [locateRuntimeConfig, checkGrpcTls, noteUnusedPrometheus];
+/** The reference's cache size in bytes has one meaning here: 0 is off. LOCAL_CACHE_SIZE, when given, wins. */
+const mapLocalCacheBytes: CrossCheck = (settings, given) => {
+  if (settings.localCacheSizeInBytes === 0 && !given.has('localCacheSize')) settings.localCacheSize = 0;
+  return undefined;
+};
+
+const CROSS_CHECKS: readonly CrossCheck[] = [locateRuntimeConfig, checkGrpcTls, noteUnusedPrometheus, mapLocalCacheBytes];
 
 /**
  * Reads flags (`--flag value`, `--flag=value`, bare boolean flags) and environment variables.
