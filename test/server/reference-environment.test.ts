@@ -137,6 +137,23 @@ describe('gRPC TLS', () => {
   });
 });
 
+describe('listeners', () => {
+  it('GRPC_HOST binds the gRPC port apart from HOST (the HTTP port)', async () => {
+    const sidecar = await startSidecarProcess([], { RUNTIME_ROOT: root, RUNTIME_SUBDIRECTORY: 'ratelimit', GRPC_HOST: '127.0.0.2' });
+    const ask = (host: string) => {
+      const client = new RateLimitServiceClient(`${host}:${sidecar.grpcPort}`, grpc.credentials.createInsecure());
+      return shouldRateLimit(client, request('real', [['client', `host-${host}`]]), { deadline: Date.now() + 5000 }).finally(() => client.close());
+    };
+    try {
+      expect((await ask('127.0.0.2')).overallCode).toBe(Code.OK);
+      await expect(ask('127.0.0.1')).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+      expect(await checkJson(sidecar, 'real')).toBe(200);
+    } finally {
+      await sidecar.stop();
+    }
+  });
+});
+
 describe('Prometheus', () => {
   it('USE_PROMETHEUS, PROMETHEUS_ADDR, PROMETHEUS_PATH: the metrics on a listener of their own, on that path only', async () => {
     const sidecar = await startSidecarProcess([], { RUNTIME_ROOT: root, RUNTIME_SUBDIRECTORY: 'ratelimit', USE_PROMETHEUS: 'true', PROMETHEUS_ADDR: '127.0.0.1:0', PROMETHEUS_PATH: '/prom' });
