@@ -3,6 +3,7 @@
  * Service results map to status codes here and nowhere else. Connection bounds and TLS: docs/hardening.md.
  */
 import { readFileSync } from 'node:fs';
+import { lstat, unlink } from 'node:fs/promises';
 import { createSecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { loadProtoPackageDefinition, rateLimitServiceDefinition, type RateLimitServiceImplementation } from '../rls/codec.js';
@@ -202,7 +203,21 @@ export function loadGrpcCredentials(files: GrpcTlsFiles): GrpcCredentialsResult 
 
 /** Binds and resolves with the bound port (useful with port 0). */
 export function bindGrpcServer(server: grpc.Server, host: string, port: number, credentials: grpc.ServerCredentials): Promise<number> {
-  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return bindGrpcAddress(server, host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`, credentials);
+}
+
+/**
+ * Binds gRPC to a unix socket. A socket file already there is what a killed process leaves behind
+ * (nothing removes it), and it would stop every restart: it is replaced. Any other file is kept and
+ * the bind fails on it.
+ */
+export async function bindGrpcUnixSocket(server: grpc.Server, path: string, credentials: grpc.ServerCredentials): Promise<void> {
+  const existing = await lstat(path).catch(() => undefined);
+  if (existing?.isSocket() === true) await unlink(path);
+  await bindGrpcAddress(server, `unix:${path}`, credentials);
+}
+
+function bindGrpcAddress(server: grpc.Server, address: string, credentials: grpc.ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) => {
     server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound)));
   });

@@ -19,11 +19,12 @@ import type { Settings } from '../settings/settings.js';
 import type { BucketStore } from '../stores/store.js';
 import { buildStore, describeRedis } from './build-store.js';
 import { NO_CONFIG, startConfigSource } from './config-source.js';
-import { bindGrpcServer, createGrpcServer, loadGrpcCredentials } from './grpc-server.js';
+import { bindGrpcServer, bindGrpcUnixSocket, createGrpcServer, loadGrpcCredentials } from './grpc-server.js';
 import { HealthState } from './health.js';
 import { createDebugApp, createHttpApp, createPrometheusApp } from './http-server.js';
 
 export interface Sidecar {
+  /** 0 when gRPC is served on a unix socket (`--grpc-uds`). */
   readonly grpcPort: number;
   readonly httpPort: number;
   readonly debugPort: number;
@@ -133,7 +134,11 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
     onCallEnd: observability.grpcCallEnded,
     ...(tracing === undefined ? {} : { tracing }),
   });
-  const grpcPort = await bindGrpcServer(grpcServer, settings.grpcHost ?? settings.host, settings.grpcPort, grpcCredentials.credentials);
+  // On a unix socket there is no gRPC port: 0 says so.
+  const grpcPort =
+    settings.grpcUds === undefined
+      ? await bindGrpcServer(grpcServer, settings.grpcHost ?? settings.host, settings.grpcPort, grpcCredentials.credentials)
+      : await bindGrpcUnixSocket(grpcServer, settings.grpcUds, grpcCredentials.credentials).then(() => 0);
   const admin = {
     observability,
     config,
@@ -159,7 +164,7 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
   const httpPort = (httpServer.address() as AddressInfo).port;
   const prometheusPort = prometheusServer === undefined ? undefined : (prometheusServer.address() as AddressInfo).port;
   logger.info(
-    { grpcPort, httpPort, host: settings.host, debugPort, debugHost: settings.debugHost, prometheusPort, grpcTls: grpcCredentials.tls, store: describeRedis(settings) },
+    { grpcPort, grpcUds: settings.grpcUds, httpPort, host: settings.host, debugPort, debugHost: settings.debugHost, prometheusPort, grpcTls: grpcCredentials.tls, store: describeRedis(settings) },
     'rateguard serving',
   );
 

@@ -278,9 +278,8 @@ export const SETTINGS = {
     doc: 'Address the gRPC port binds to, when it is not `--host`.', parse: optionalText,
   },
   grpcUds: {
-    env: ['GRPC_UDS'], default: undefined, type: 'path',
-    doc: 'Refused: gRPC on a unix socket is not served yet; use `--grpc-host 127.0.0.1` and `--grpc-port` for a sidecar on the same host.',
-    parse: refusedUnless([], 'gRPC on a unix socket is not served yet; use GRPC_HOST=127.0.0.1 and GRPC_PORT for a sidecar on the same host'),
+    flag: '--grpc-uds', env: ['GRPC_UDS'], default: undefined, type: 'path',
+    doc: 'Serve gRPC on this unix socket instead of `--grpc-host`:`--grpc-port` (a sidecar on the same host); a stale socket left there is replaced.', parse: optionalText,
   },
   grpcMaxConnectionAgeMs: {
     flag: '--grpc-max-connection-age', env: ['GRPC_MAX_CONNECTION_AGE'], default: GRPC_CONNECTION_LIMITS.maxConnectionAgeMs, type: 'duration',
@@ -658,7 +657,11 @@ const mapLocalCacheBytes: CrossCheck = (settings, given) => {
   return undefined;
 };
 
-const CROSS_CHECKS: readonly CrossCheck[] = [locateRuntimeConfig, checkGrpcTls, noteUnusedPrometheus, mapLocalCacheBytes];
+/** Each worker binds its own gRPC listener; on one socket path each would replace the last one's. */
+const checkUdsWorkers: CrossCheck = (settings) =>
+  settings.grpcUds !== undefined && settings.workers > 1 ? '--grpc-uds (GRPC_UDS) serves one process: use --workers 1, or GRPC_HOST/GRPC_PORT for several workers' : undefined;
+
+const CROSS_CHECKS: readonly CrossCheck[] = [locateRuntimeConfig, checkGrpcTls, noteUnusedPrometheus, mapLocalCacheBytes, checkUdsWorkers];
 
 /**
  * Reads flags (`--flag value`, `--flag=value`, bare boolean flags) and environment variables.

@@ -2,7 +2,8 @@
  * A deployment written for envoyproxy/ratelimit, run unchanged: its environment names the config,
  * Redis and listeners, and rateguard serves exactly that (issue 13).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -149,6 +150,25 @@ describe('listeners', () => {
       await expect(ask('127.0.0.1')).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
       expect(await checkJson(sidecar, 'real')).toBe(200);
     } finally {
+      await sidecar.stop();
+    }
+  });
+});
+
+describe('gRPC on a unix socket', () => {
+  it('GRPC_UDS serves gRPC on the socket, replacing a stale one; a real client on unix: gets its answers', async () => {
+    const socket = join(root, 'ratelimit.sock');
+    // What a killed process leaves behind: a socket file nobody listens on.
+    const killed = spawnSync(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(socket)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    expect([killed.signal, lstatSync(socket).isSocket()]).toEqual(['SIGKILL', true]);
+    const sidecar = await startSidecarProcess(['--default-algorithm', 'fixed_window'], { RUNTIME_ROOT: root, RUNTIME_SUBDIRECTORY: 'ratelimit', GRPC_UDS: socket });
+    const client = new RateLimitServiceClient(`unix:${socket}`, grpc.credentials.createInsecure());
+    try {
+      const ask = () => shouldRateLimit(client, request('real', [['client', 'uds']]), { deadline: Date.now() + 5000 });
+      expect([(await ask()).overallCode, (await ask()).overallCode]).toEqual([Code.OK, Code.OVER_LIMIT]);
+      expect(sidecar.grpcPort).toBe(0);
+    } finally {
+      client.close();
       await sidecar.stop();
     }
   });

@@ -31,7 +31,7 @@ const REFERENCE: [name: string, value: string, outcome: Outcome][] = [
   ['GRPC_PORT', '9001', { understood: true }],
   ['DEBUG_HOST', '0.0.0.0', { understood: true }],
   ['DEBUG_PORT', '6071', { understood: true }],
-  ['GRPC_UDS', '/var/run/ratelimit.sock', { refused: 'use GRPC_HOST=127.0.0.1 and GRPC_PORT' }],
+  ['GRPC_UDS', '/var/run/ratelimit.sock', { understood: true }],
   ['GRPC_MAX_CONNECTION_AGE', '24h', { understood: true }],
   ['GRPC_MAX_CONNECTION_AGE_GRACE', '1h', { understood: true }],
   ['GRPC_SERVER_USE_TLS', 'true', { understood: true, with: { GRPC_SERVER_TLS_CERT: '/certs/tls.crt', GRPC_SERVER_TLS_KEY: '/certs/tls.key' } }],

@@ -97,3 +97,12 @@ describe('Prometheus as the reference', () => {
     expect(settingsFrom({ PROMETHEUS_ADDR: ':19001', USE_PROMETHEUS: 'true' }).notices).toEqual([]);
   });
 });
+
+describe('GRPC_UDS', () => {
+  it('serves one process: with several workers it is refused', () => {
+    expect(resolveSettings(['--workers', '2'], { GRPC_UDS: '/run/rl.sock' })).toEqual({
+      ok: false,
+      errors: ['--grpc-uds (GRPC_UDS) serves one process: use --workers 1, or GRPC_HOST/GRPC_PORT for several workers'],
+    });
+  });
+});
