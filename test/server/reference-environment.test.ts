@@ -10,7 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Code, RateLimitServiceClient, shouldRateLimit } from '../../src/rls/codec.js';
 import { makeCertificates } from '../support/certificates.js';
-import { startRedis } from '../support/redis-server.js';
+import { findFreePort, startRedis } from '../support/redis-server.js';
 import { request } from '../support/sidecar.js';
 import { refusedSidecarProcess, type SidecarProcess, startSidecarProcess } from '../support/sidecar-process.js';
 
@@ -101,6 +101,31 @@ describe('Redis', () => {
     try {
       expect((await redis.client({ username: 'limiter', password: 's3cret-auth' }).keys('ref:*')).length).toBeGreaterThan(0);
     } finally {
+      await redis.stop();
+    }
+  });
+});
+
+describe('Redis over TLS', () => {
+  it('REDIS_TLS=true alone speaks TLS to a host:port Redis, verified against the trusted roots', async () => {
+    const tlsPort = await findFreePort();
+    // The plain port stays for the harness's readiness check; the sidecar gets the TLS port.
+    const redis = await startRedis({
+      args: ['--tls-port', String(tlsPort), '--tls-cert-file', join(root, 'server.crt'), '--tls-key-file', join(root, 'server.key'), '--tls-ca-cert-file', join(root, 'ca.crt'), '--tls-auth-clients', 'optional'],
+    });
+    const sidecar = await startSidecarProcess(['--default-algorithm', 'fixed_window'], {
+      RUNTIME_ROOT: root,
+      RUNTIME_SUBDIRECTORY: 'ratelimit',
+      REDIS_SOCKET_TYPE: 'tcp',
+      REDIS_URL: `127.0.0.1:${tlsPort}`,
+      REDIS_TLS: 'true',
+      // The test CA among the process's trusted roots, as a cluster CA bundle would be.
+      NODE_EXTRA_CA_CERTS: join(root, 'ca.crt'),
+    });
+    try {
+      expect([await checkJson(sidecar, 'real'), await checkJson(sidecar, 'real')]).toEqual([200, 429]);
+    } finally {
+      await sidecar.stop();
       await redis.stop();
     }
   });
