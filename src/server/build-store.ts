@@ -59,6 +59,8 @@ export function buildStore(settings: Settings, logger: Logger, health: HealthSta
       health.setRedisConnected(available);
       const redis = describeRedis(settings);
       if (available) logger.info({ redis, reason }, 'redis available');
+      // Redis answers again: the breaker need not wait out its probe interval.
+      if (available) failureMode.breaker.probeNow();
       else logger.warn({ redis, reason, failureMode: settings.failureMode }, 'redis unavailable');
     },
   });

@@ -19,6 +19,7 @@ export class CircuitBreaker {
   private failures = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private probing = false;
 
   constructor(private readonly options: CircuitBreakerOptions) {}
 
@@ -44,6 +45,17 @@ export class CircuitBreaker {
     if (this.timer !== undefined) clearTimeout(this.timer);
   }
 
+  /**
+   * While open: probe now rather than at the next interval. For when the store itself sees it can
+   * answer again (Redis answered after a silence, or reconnected), so a short fault costs its own
+   * length, not a whole probe interval of failure-mode answers.
+   */
+  probeNow(): void {
+    if (this.current !== 'open' || this.stopped || this.probing) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.probe();
+  }
+
   private transition(state: BreakerState): void {
     this.current = state;
     this.failures = 0;
@@ -53,13 +65,22 @@ export class CircuitBreaker {
 
   private scheduleProbe(): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.options.probe().then(
-        () => this.transition('closed'),
-        () => this.scheduleProbe(),
-      );
-    }, this.options.probeIntervalMs);
+    this.timer = setTimeout(() => this.probe(), this.options.probeIntervalMs);
     // Probing alone never keeps the process alive.
     this.timer.unref();
+  }
+
+  private probe(): void {
+    this.probing = true;
+    this.options.probe().then(
+      () => {
+        this.probing = false;
+        if (this.current === 'open') this.transition('closed');
+      },
+      () => {
+        this.probing = false;
+        this.scheduleProbe();
+      },
+    );
   }
 }

@@ -126,4 +126,25 @@ describe('health before and without traffic', () => {
       await own.stop();
     }
   });
+
+  it('after a short silence the breaker closes as soon as Redis answers again, not a probe interval later', async () => {
+    const own = await startRedis();
+    const rg = await startTestSidecar({ 'r.yaml': CONFIG }, ['--redis', own.url, '--redis-timeout', '50', '--breaker-threshold', '1', '--breaker-probe-interval', '600000', '--failure-mode', 'allow']);
+    const health = rg.sidecar.health;
+    try {
+      own.pause();
+      expect((await rg.call(request('r', [['k', 'silent']]))).overallCode).toBe(Code.OK); // by the failure mode
+      expect(health.statusOf('redis')).toBe('NOT_SERVING');
+      const back = new Promise<void>((resolve) => health.on('change', () => health.statusOf('redis') === 'SERVING' && resolve()));
+      const resumedAt = performance.now();
+      own.resume();
+      await back;
+      // Ten minutes of probe interval were not waited out.
+      expect(performance.now() - resumedAt).toBeLessThan(5000);
+    } finally {
+      if (own.paused) own.resume();
+      await rg.stop();
+      await own.stop();
+    }
+  });
 });
