@@ -166,9 +166,17 @@ export interface GrpcTlsFiles {
   readonly key: string | undefined;
   /** With a CA the port requires client certificates it signed (mTLS). */
   readonly ca: string | undefined;
+  /** How often the files are read again (cert-manager rotation); new connections get the new ones. */
+  readonly refreshIntervalMs: number;
 }
 
-export type GrpcCredentialsResult = { ok: true; credentials: grpc.ServerCredentials; tls: 'off' | 'tls' | 'mtls' } | { ok: false; error: string };
+/**
+ * `watch`: start re-reading the files and resolve once they are read (bind after it, or the first
+ * handshakes find no certificate); `close`: stop re-reading them (after the server shut down).
+ */
+export type GrpcCredentialsResult =
+  | { ok: true; credentials: grpc.ServerCredentials; tls: 'off' | 'tls' | 'mtls'; watch: () => Promise<void>; close: () => void }
+  | { ok: false; error: string };
 
 function readPem(flag: string, path: string): { ok: true; pem: Buffer } | { ok: false; error: string } {
   try {
@@ -182,7 +190,7 @@ function readPem(flag: string, path: string): { ok: true; pem: Buffer } | { ok: 
 export function loadGrpcCredentials(files: GrpcTlsFiles): GrpcCredentialsResult {
   if (files.cert === undefined && files.key === undefined) {
     if (files.ca !== undefined) return { ok: false, error: '--grpc-tls-ca needs --grpc-tls-cert and --grpc-tls-key' };
-    return { ok: true, credentials: grpc.ServerCredentials.createInsecure(), tls: 'off' };
+    return { ok: true, credentials: grpc.ServerCredentials.createInsecure(), tls: 'off', watch: () => Promise.resolve(), close: () => undefined };
   }
   if (files.cert === undefined || files.key === undefined) return { ok: false, error: '--grpc-tls-cert and --grpc-tls-key go together' };
   const cert = readPem('--grpc-tls-cert', files.cert);
@@ -197,8 +205,28 @@ export function loadGrpcCredentials(files: GrpcTlsFiles): GrpcCredentialsResult 
   } catch (error) {
     return { ok: false, error: `--grpc-tls-cert/--grpc-tls-key/--grpc-tls-ca: ${error instanceof Error ? error.message : String(error)}` };
   }
-  const credentials = grpc.ServerCredentials.createSsl(ca?.pem ?? null, [{ cert_chain: cert.pem, private_key: key.pem }], ca !== undefined);
-  return { ok: true, credentials, tls: ca === undefined ? 'tls' : 'mtls' };
+  // Read at start above for a clear message; from then on grpc-js re-reads them, and a new
+  // certificate applies to new connections while live ones keep theirs.
+  const provider = new grpc.experimental.FileWatcherCertificateProvider({
+    certificateFile: files.cert,
+    privateKeyFile: files.key,
+    ...(files.ca === undefined ? {} : { caCertificateFile: files.ca }),
+    refreshIntervalMs: files.refreshIntervalMs,
+  });
+  // grpc-js's exported signature names its parameters (ca, identity) but hands them on as
+  // (identity, ca): the identity provider goes first.
+  const credentials = grpc.experimental.createCertificateProviderServerCredentials(provider, ca === undefined ? null : provider, ca !== undefined);
+  // Our own listener holds the watcher open from watch() to close(), so the server finds the files
+  // already read when it binds.
+  let onIdentity: (update: unknown) => void = () => undefined;
+  const watch = () =>
+    new Promise<void>((resolve) => {
+      onIdentity = (update) => {
+        if (update !== null) resolve();
+      };
+      provider.addIdentityCertificateListener(onIdentity);
+    });
+  return { ok: true, credentials, tls: ca === undefined ? 'tls' : 'mtls', watch, close: () => provider.removeIdentityCertificateListener(onIdentity) };
 }
 
 /** Binds and resolves with the bound port (useful with port 0). */

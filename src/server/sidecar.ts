@@ -75,7 +75,12 @@ function shutdownGrpc(server: grpc.Server, timeoutMs: number): Promise<void> {
 export async function startSidecar(settings: Settings, logger: Logger): Promise<Sidecar> {
   const prefixProblem = checkKeyPrefix(settings.keyPrefix);
   if (prefixProblem !== undefined) throw new StartupError(`--key-prefix: ${prefixProblem}`);
-  const grpcCredentials = loadGrpcCredentials({ cert: settings.grpcTlsCert, key: settings.grpcTlsKey, ca: settings.grpcTlsCa });
+  const grpcCredentials = loadGrpcCredentials({
+    cert: settings.grpcTlsCert,
+    key: settings.grpcTlsKey,
+    ca: settings.grpcTlsCa,
+    refreshIntervalMs: settings.grpcTlsRefreshIntervalMs,
+  });
   if (!grpcCredentials.ok) throw new StartupError(grpcCredentials.error);
   const adminToken = await AdminToken.load(settings, (error) => logger.error({ error }, 'admin token file unreadable: admin calls that need the token are refused'));
   if (!adminToken.ok) throw new StartupError(adminToken.error);
@@ -134,6 +139,7 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
     onCallEnd: observability.grpcCallEnded,
     ...(tracing === undefined ? {} : { tracing }),
   });
+  await grpcCredentials.watch();
   // On a unix socket there is no gRPC port: 0 says so.
   const grpcPort =
     settings.grpcUds === undefined
@@ -178,6 +184,7 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
         server.closeIdleConnections();
       }
       await shutdownGrpc(grpcServer, settings.shutdownTimeoutMs);
+      grpcCredentials.close();
       for (const server of httpServers) server.closeAllConnections();
       await Promise.all([watcher.close(), store.close(), tracing?.shutdown(), observability.close()]);
       logger.info('stopped');

@@ -584,6 +584,11 @@ export const SETTINGS = {
     doc: 'The reference\'s switch: `true` needs `--grpc-tls-cert` and `--grpc-tls-key` (never plaintext instead); `false` refuses them. Unset, a certificate alone turns TLS on.',
     parse: bool,
   },
+  grpcTlsRefreshIntervalMs: {
+    flag: '--grpc-tls-refresh-interval', env: ['GRPC_TLS_REFRESH_INTERVAL'], default: 5000, type: 'duration',
+    doc: 'How often the gRPC TLS files are read again: a rotated certificate (cert-manager) serves new connections, live calls keep theirs.',
+    parse: durationWithin(100, 3_600_000),
+  },
   grpcClientTlsSan: {
     env: ['GRPC_CLIENT_TLS_SAN'], default: undefined, type: 'name',
     doc: 'Refused: the client certificate\'s name is not checked here; every certificate `--grpc-tls-ca` signed is accepted, so give the clients a CA of their own.',

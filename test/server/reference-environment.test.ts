@@ -3,13 +3,14 @@
  * Redis and listeners, and rateguard serves exactly that (issue 13).
  */
 import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Code, RateLimitServiceClient, shouldRateLimit } from '../../src/rls/codec.js';
 import { makeCertificates } from '../support/certificates.js';
+import { done, poll } from '../support/redis-resp.js';
 import { findFreePort, startRedis } from '../support/redis-server.js';
 import { request } from '../support/sidecar.js';
 import { refusedSidecarProcess, type SidecarProcess, startSidecarProcess } from '../support/sidecar-process.js';
@@ -152,6 +153,51 @@ describe('gRPC TLS', () => {
       await expect(call(sidecar, grpc.credentials.createSsl(pem('ca.crt')))).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
       await expect(call(sidecar, grpc.credentials.createInsecure())).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
     } finally {
+      await sidecar.stop();
+    }
+  });
+
+  it('a rotated certificate (cert-manager) serves new connections; a live connection keeps answering', async () => {
+    const first = join(root, 'rotation-1');
+    const second = join(root, 'rotation-2');
+    for (const dir of [first, second]) {
+      mkdirSync(dir);
+      makeCertificates(dir);
+    }
+    const mounted = join(root, 'rotation-mounted');
+    mkdirSync(mounted);
+    const mount = (from: string) => {
+      // As a Secret volume updates: each file replaced whole, by rename.
+      for (const [source, target] of [['server.crt', 'tls.crt'], ['server.key', 'tls.key']] as const) {
+        writeFileSync(join(mounted, `.${target}`), readFileSync(join(from, source)));
+        renameSync(join(mounted, `.${target}`), join(mounted, target));
+      }
+    };
+    mount(first);
+    const sidecar = await startSidecarProcess([], {
+      RUNTIME_ROOT: root,
+      RUNTIME_SUBDIRECTORY: 'ratelimit',
+      GRPC_SERVER_USE_TLS: 'true',
+      GRPC_SERVER_TLS_CERT: join(mounted, 'tls.crt'),
+      GRPC_SERVER_TLS_KEY: join(mounted, 'tls.key'),
+      GRPC_TLS_REFRESH_INTERVAL: '200ms',
+    });
+    const live = new RateLimitServiceClient(`127.0.0.1:${sidecar.grpcPort}`, grpc.credentials.createSsl(readFileSync(join(first, 'ca.crt'))));
+    const ask = (client: InstanceType<typeof RateLimitServiceClient>) => shouldRateLimit(client, request('real', [['client', `rotation-${Math.random()}`]]), { deadline: Date.now() + 2000 });
+    try {
+      expect((await ask(live)).overallCode).toBe(Code.OK);
+      mount(second);
+      const answered = await poll('a new connection trusting only the second CA to be answered', { timeoutMs: 10_000, intervalMs: 100 }, async () => {
+        const fresh = new RateLimitServiceClient(`127.0.0.1:${sidecar.grpcPort}`, grpc.credentials.createSsl(readFileSync(join(second, 'ca.crt'))));
+        return ask(fresh).then(
+          (response) => done(response.overallCode),
+          (error: unknown) => ({ done: false as const, state: String(error) }),
+        ).finally(() => fresh.close());
+      });
+      expect(answered).toBe(Code.OK);
+      expect((await ask(live)).overallCode).toBe(Code.OK);
+    } finally {
+      live.close();
       await sidecar.stop();
     }
   });
