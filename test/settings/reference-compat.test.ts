@@ -5,6 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { resolveSettings, type SettingName, SETTINGS } from '../../src/settings/settings.js';
+import { resolveRedisTarget } from '../../src/stores/redis/connection.js';
+import { atList, byName, readYaml } from '../deploy/deploy-files.js';
 
 type Outcome =
   /**
@@ -139,5 +141,38 @@ describe('every reference setting is understood, noted or refused', () => {
   it('the harmless values of refused settings are accepted: LIMIT_RESPONSE_HEADERS_ENABLED=false, BACKEND_TYPE=redis', () => {
     const result = resolveSettings([], { LIMIT_RESPONSE_HEADERS_ENABLED: 'False', BACKEND_TYPE: 'redis' });
     expect(result.ok && result.notices).toEqual([]);
+  });
+});
+
+describe("the reference's own deployments, unchanged", () => {
+  it("Envoy Gateway's generated Deployment: every variable read, two notices, nothing refused", () => {
+    const deployment = readYaml('deploy/envoy-gateway/generated-ratelimit-deployment.yaml');
+    const container = byName(atList(deployment, 'spec', 'template', 'spec', 'containers'), 'envoy-ratelimit');
+    const env = Object.fromEntries(atList(container, 'env').map((e) => [String(e.name), String(e.value)]));
+    const result = resolveSettings([], env);
+    if (!result.ok) throw new Error(result.errors.join('; '));
+    const { settings } = result;
+    expect({
+      config: settings.config,
+      grpc: [settings.grpcUseTls, settings.grpcTlsCert, settings.grpcTlsKey, settings.grpcTlsCa],
+      redis: [settings.redisSocketType, settings.redis],
+      prometheus: [settings.usePrometheus, settings.prometheusAddr],
+    }).toEqual({
+      config: '/data/ratelimit/config',
+      grpc: [true, '/certs/tls.crt', '/certs/tls.key', '/certs/ca.crt'],
+      redis: ['tcp', 'redis.redis-system.svc.cluster.local:6379'],
+      prometheus: [true, { host: '0.0.0.0', port: 19001 }],
+    });
+    expect(result.notices).toEqual([expect.stringMatching(/^RUNTIME_WATCH_ROOT=false maps to/), expect.stringMatching(/^PROMETHEUS_MAPPER_YAML has no effect/)]);
+  });
+
+  it("the reference's docker-compose environment (REDIS_URL=redis:6379, the config under /data/ratelimit)", () => {
+    const env = { USE_STATSD: 'false', LOG_LEVEL: 'debug', REDIS_SOCKET_TYPE: 'tcp', REDIS_URL: 'redis:6379', RUNTIME_ROOT: '/data', RUNTIME_SUBDIRECTORY: 'ratelimit' };
+    const result = resolveSettings([], env);
+    if (!result.ok) throw new Error(result.errors.join('; '));
+    expect([result.settings.config, result.settings.redis, result.settings.logLevel, result.settings.useStatsd, result.notices]).toEqual([
+      '/data/ratelimit/config', 'redis:6379', 'debug', false, [],
+    ]);
+    expect(resolveRedisTarget({ url: result.settings.redis! }).endpoints.map(({ host, port }) => [host, port])).toEqual([['redis', 6379]]);
   });
 });
