@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-/** The `rateguard` command: serve | validate | check | start. */
+/** The `rateguard` command: serve | validate | check | start | options; `--help`/`-h` on each, `--version`. */
+import { readFileSync } from 'node:fs';
 import { settingsHelp, settingsTable } from '../settings/settings.js';
-import { check } from './check.js';
+import { check, CHECK_USAGE } from './check.js';
 import { serve } from './serve.js';
 import { start } from './start.js';
 import { validate } from './validate.js';
@@ -12,27 +13,51 @@ async function options(): Promise<number> {
   return 0;
 }
 
-const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = { serve, validate, check, start, options };
+const SERVE_USAGE = `usage: rateguard serve [options]
 
-const HELP = `rateguard — Envoy RLS v3 rate limit service and Express middleware
+options (flag > environment > default):
+${settingsHelp()}`;
 
-  rateguard serve [options]        run the sidecar (gRPC RLS + HTTP /healthcheck, /json, /rlconfig)
-  rateguard validate PATH          check a config file or directory
-  rateguard check --addr HOST:PORT --domain D --descriptor k=v[,k2=v2] [--descriptor ...] [--hits N]
-  rateguard start                  the sidecar plus the demo API on PORT (default 3000)
-  rateguard options                the serve options as a Markdown table
+interface Command {
+  readonly run: (argv: readonly string[]) => Promise<number>;
+  /** One line for the overview. */
+  readonly summary: string;
+  /** What `rateguard COMMAND --help` prints. */
+  readonly usage: () => string;
+}
 
-serve options (flag > environment > default):
-${settingsHelp()}
+const COMMANDS: Record<string, Command> = {
+  serve: { run: serve, summary: 'run the sidecar (gRPC RLS + HTTP /healthcheck, /json; debug port /rlconfig, /stats)', usage: () => SERVE_USAGE },
+  validate: { run: validate, summary: 'check a config file or directory', usage: () => 'usage: rateguard validate PATH [--default-algorithm token_bucket|fixed_window]' },
+  check: { run: check, summary: 'one ShouldRateLimit call, the answer as proto3 JSON', usage: () => CHECK_USAGE },
+  start: { run: start, summary: 'the sidecar plus the demo API on PORT (default 3000)', usage: () => `usage: rateguard start [serve options]\n\n${SERVE_USAGE}` },
+  options: { run: options, summary: 'the serve options as a Markdown table', usage: () => 'usage: rateguard options' },
+};
+
+const help = () => `rateguard — Envoy RLS v3 rate limit service and Express middleware
+
+${Object.entries(COMMANDS).map(([name, c]) => `  rateguard ${name.padEnd(10)} ${c.summary}`).join('\n')}
+
+  rateguard COMMAND --help   that command's options;  rateguard --version
 `;
 
-const [command, ...rest] = process.argv.slice(2);
-const run = command === undefined ? undefined : COMMANDS[command];
-if (run === undefined) {
-  const asked = command === undefined || command === '--help' || command === 'help';
-  (asked ? console.log : console.error)(asked ? HELP : `unknown command "${command}"\n\n${HELP}`);
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+const HELP_FLAGS = new Set(['--help', '-h', 'help']);
+const [name, ...rest] = process.argv.slice(2);
+const command = name === undefined ? undefined : COMMANDS[name];
+if (name === '--version' || name === '-V') {
+  console.log(version());
+} else if (command === undefined) {
+  const asked = name === undefined || HELP_FLAGS.has(name);
+  (asked ? console.log : console.error)(asked ? help() : `unknown command "${name}"\n\n${help()}`);
   process.exitCode = asked ? 0 : 2;
+} else if (rest.some((arg) => HELP_FLAGS.has(arg) && arg !== 'help')) {
+  console.log(command.usage());
 } else {
-  const code = await run(rest);
+  const code = await command.run(rest);
   if (code !== 0) process.exit(code);
 }

@@ -15,8 +15,11 @@ export async function runSidecar(settings: Settings, notices: readonly string[])
   try {
     sidecar = await startSidecar(settings, logger);
   } catch (error) {
-    // A StartupError is an expected refusal (bad config): its message says it all.
+    // A StartupError is an expected refusal (bad config), a port in use an expected fault: their
+    // message says it all; anything else is a bug and keeps its stack.
+    const portProblem = portInUse(error);
     if (error instanceof StartupError) logger.fatal(error.message);
+    else if (portProblem !== undefined) logger.fatal(portProblem);
     else logger.fatal({ err: error }, 'rateguard could not start');
     throw error;
   }
@@ -25,6 +28,14 @@ export async function runSidecar(settings: Settings, notices: readonly string[])
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   return sidecar;
+}
+
+/** "cannot listen on 127.0.0.1:8081: address already in use" for a listen that failed so (grpc-js and node:net word it differently). */
+export function portInUse(error: unknown): string | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  const match = /(EADDRINUSE|EACCES)[^\d\[]*(\[?[\w.:]*\]?:\d+)/.exec(message);
+  if (match === null) return undefined;
+  return `cannot listen on ${match[2]}: ${match[1] === 'EADDRINUSE' ? 'address already in use' : 'permission denied'}`;
 }
 
 export async function serve(argv: readonly string[]): Promise<number> {

@@ -3,7 +3,7 @@ import { createDemoApp, sidecarDemoLimits } from '../demo/demo-app.js';
 import { serveDemo } from '../demo/serve-demo.js';
 import { createLogger } from '../observe/logger.js';
 import { resolveSettings } from '../settings/settings.js';
-import { runSidecar } from './serve.js';
+import { portInUse, runSidecar } from './serve.js';
 
 /**
  * `npm start`: the sidecar (memory store unless REDIS_URL; the bundled config/) plus the demo API
@@ -25,7 +25,14 @@ export async function start(argv: readonly string[]): Promise<number> {
     url: `http://127.0.0.1:${sidecar.debugPort}`,
     token: adminToken.ok ? adminToken.token : undefined,
   });
-  const demo = await serveDemo(createDemoApp(limits, process.env.ADMIN_TOKEN), Number(PORT ?? 3000), logger);
+  let demo;
+  try {
+    demo = await serveDemo(createDemoApp(limits, process.env.ADMIN_TOKEN), Number(PORT ?? 3000), logger);
+  } catch (error) {
+    logger.fatal(portInUse(error) ?? `the demo API could not start: ${String(error)}`);
+    await Promise.all([limits.close(), sidecar.drain()]);
+    return 1;
+  }
   logger.info(`try: for i in $(seq 10); do curl -s -o /dev/null -w '%{http_code}\\n' localhost:${demo.port}/api/expensive; done`);
   return 0;
 }
