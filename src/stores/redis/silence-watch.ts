@@ -11,8 +11,8 @@
  * every command waiting on it rejected (they are not resent: one may have run); it counts as heard
  * again as soon as its oldest command changes.
  *
- * Idle connections get a PING every `heartbeatMs`, so a Redis that stops answering is noticed
- * without traffic too.
+ * When nothing was sent for `heartbeatMs`, idle connections get a PING, so a Redis that stops
+ * answering is noticed without traffic too.
  */
 import type { Redis } from 'ioredis';
 
@@ -51,6 +51,8 @@ export class SilenceWatch {
   private checkTimer: NodeJS.Timeout | undefined;
   private readonly heartbeatTimer: NodeJS.Timeout;
   private stopped = false;
+  /** When the store last sent a command (heartbeat PINGs do not count). */
+  private lastSentAt = -Infinity;
 
   constructor(private readonly options: SilenceWatchOptions) {
     this.intervalMs = Math.max(1, options.silenceMs / CHECKS_PER_BUDGET);
@@ -61,6 +63,11 @@ export class SilenceWatch {
 
   /** Tells the watch that a command was sent: a check is scheduled if none is. */
   arm(): void {
+    this.lastSentAt = performance.now();
+    this.schedule();
+  }
+
+  private schedule(): void {
     if (this.checkTimer !== undefined || this.stopped) return;
     this.checkTimer = setTimeout(this.afterPoll, this.intervalMs);
     this.checkTimer.unref();
@@ -83,7 +90,7 @@ export class SilenceWatch {
     for (const connection of this.options.connections()) {
       if (this.checkConnection(connection, now)) waiting = true;
     }
-    if (waiting) this.arm();
+    if (waiting) this.schedule();
   };
 
   /** Returns whether commands are still waiting on the connection. */
@@ -118,11 +125,13 @@ export class SilenceWatch {
     return failed;
   }
 
+  /** PINGs the idle connections when nothing was sent for a whole interval (traffic says enough). */
   private heartbeat(): void {
+    if (performance.now() - this.lastSentAt < this.options.heartbeatMs) return;
     for (const connection of this.options.connections()) {
       if (connection.status !== 'ready' || connection.commandQueue.length > 0) continue;
       connection.ping().catch(() => undefined);
-      this.arm();
+      this.schedule();
     }
   }
 }
