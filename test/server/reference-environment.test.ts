@@ -27,6 +27,8 @@ beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'rg-runtime-'));
   makeCertificates(root);
   // Envoy Gateway's layout: RUNTIME_ROOT=/data, RUNTIME_SUBDIRECTORY=ratelimit, the files in config/.
+  // One request a minute, as a token bucket (the default): a second request is over whatever the
+  // clock says, where a fixed window could reset between the two.
   mkdirSync(join(root, 'ratelimit', 'config'), { recursive: true });
   writeFileSync(
     join(root, 'ratelimit', 'config', 'real.yaml'),
@@ -37,7 +39,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('config location', () => {
   it('RUNTIME_ROOT/RUNTIME_SUBDIRECTORY/RUNTIME_APPDIRECTORY name the config directory, never the bundled ./config', async () => {
-    const sidecar = await startSidecarProcess(['--default-algorithm', 'fixed_window'], {
+    const sidecar = await startSidecarProcess([], {
       RUNTIME_ROOT: root,
       RUNTIME_SUBDIRECTORY: 'ratelimit',
       RUNTIME_IGNOREDOTFILES: 'true',
@@ -64,7 +66,7 @@ describe('config location', () => {
 
 describe('POST /json', () => {
   it('reads the body as JSON whatever the content type: none, or curl -d\'s form type', async () => {
-    const sidecar = await startSidecarProcess(['--default-algorithm', 'fixed_window'], { RUNTIME_ROOT: root, RUNTIME_SUBDIRECTORY: 'ratelimit' });
+    const sidecar = await startSidecarProcess([], { RUNTIME_ROOT: root, RUNTIME_SUBDIRECTORY: 'ratelimit' });
     try {
       const body = new TextEncoder().encode(JSON.stringify({ domain: 'real', descriptors: [{ entries: [{ key: 'client', value: 'untyped' }] }] }));
       // A Uint8Array body gets no content type from fetch: what a bare script sends.
@@ -83,7 +85,7 @@ describe('Redis', () => {
     const redis = await startRedis();
     await redis.command('ACL', 'SETUSER', 'limiter', 'on', '>s3cret-auth', '~*', '+@all');
     await redis.command('ACL', 'SETUSER', 'default', 'off');
-    const sidecar = await startSidecarProcess(['--default-algorithm', 'fixed_window', '--key-prefix', 'ref:'], {
+    const sidecar = await startSidecarProcess(['--key-prefix', 'ref:'], {
       RUNTIME_ROOT: root,
       RUNTIME_SUBDIRECTORY: 'ratelimit',
       REDIS_SOCKET_TYPE: 'tcp',
@@ -114,7 +116,7 @@ describe('Redis over TLS', () => {
     const redis = await startRedis({
       args: ['--tls-port', String(tlsPort), '--tls-cert-file', join(root, 'server.crt'), '--tls-key-file', join(root, 'server.key'), '--tls-ca-cert-file', join(root, 'ca.crt'), '--tls-auth-clients', 'optional'],
     });
-    const sidecar = await startSidecarProcess(['--default-algorithm', 'fixed_window'], {
+    const sidecar = await startSidecarProcess([], {
       RUNTIME_ROOT: root,
       RUNTIME_SUBDIRECTORY: 'ratelimit',
       REDIS_SOCKET_TYPE: 'tcp',
@@ -232,7 +234,7 @@ describe('gRPC on a unix socket', () => {
     // What a killed process leaves behind: a socket file nobody listens on.
     const killed = spawnSync(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(socket)}, () => process.kill(process.pid, 'SIGKILL'))`]);
     expect([killed.signal, lstatSync(socket).isSocket()]).toEqual(['SIGKILL', true]);
-    const sidecar = await startSidecarProcess(['--default-algorithm', 'fixed_window'], { RUNTIME_ROOT: root, RUNTIME_SUBDIRECTORY: 'ratelimit', GRPC_UDS: socket });
+    const sidecar = await startSidecarProcess([], { RUNTIME_ROOT: root, RUNTIME_SUBDIRECTORY: 'ratelimit', GRPC_UDS: socket });
     const client = new RateLimitServiceClient(`unix:${socket}`, grpc.credentials.createInsecure());
     try {
       const ask = () => shouldRateLimit(client, request('real', [['client', 'uds']]), { deadline: Date.now() + 5000 });
