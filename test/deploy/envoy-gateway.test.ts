@@ -15,7 +15,8 @@ const CONTAINER = 'envoy-ratelimit';
 
 /** Envoy Gateway's merge: the image replaced, container.env entries replacing or joining the generated ones. */
 function withContainerOverride(container: Json): Json {
-  const extra = atList(override, 'container', 'env');
+  // The override may add env entries; rateguard's needs none now (it reads Envoy Gateway's names).
+  const extra = 'env' in atRecord(override, 'container') ? atList(override, 'container', 'env') : [];
   const env = [...atList(container, 'env').filter((e) => !extra.some((x) => x.name === e.name)), ...extra];
   return { ...container, image: at(override, 'container', 'image'), env };
 }
@@ -65,13 +66,14 @@ describe('rateguard under Envoy Gateway', () => {
     });
   });
 
-  it('serves mutual TLS on the gRPC port Envoy dials, the probes on the HTTP port, Redis as a redis:// URL', () => {
+  it("reads Envoy Gateway's own TLS, Redis and Prometheus settings: mutual TLS on the gRPC port Envoy dials, metrics on :19001, the probes on the HTTP port", () => {
     expect([settings.grpcTlsCert, settings.grpcTlsKey, settings.grpcTlsCa]).toEqual(['/certs/tls.crt', '/certs/tls.key', '/certs/ca.crt']);
+    expect([settings.usePrometheus, settings.prometheusAddr]).toEqual([true, { host: '0.0.0.0', port: 19001 }]);
     expect(atList(container, 'ports').map((p) => p.containerPort)).toContain(settings.grpcPort);
     for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) {
       expect(at(container, probe, 'httpGet')).toEqual({ path: '/healthcheck', port: settings.httpPort });
     }
-    expect(settings.redis).toBe(`redis://${env['REDIS_URL']}`);
+    expect(settings.redis).toBe(env['REDIS_URL']);
   });
 
   it('changes nothing else Envoy Gateway set: security context, probes, mounts', () => {
