@@ -35,6 +35,8 @@ FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app ./
+# envoyproxy/ratelimit's command, as Envoy Gateway forces it: `/bin/ratelimit` runs `serve`.
+COPY --chmod=755 scripts/ratelimit /bin/ratelimit
 USER 1000:1000
 EXPOSE 8081 8080
 # Node is PID 1 and handles SIGTERM itself: health turns NOT_SERVING, in-flight calls finish

@@ -73,7 +73,8 @@ describe('Dockerfile', () => {
     expect(new Set(dockerfile.stages.map((s) => s.from))).toEqual(new Set(['${NODE_IMAGE}']));
     expect(dockerfile.args.NODE_IMAGE).toMatch(/^node:\d+-alpine$/);
     expect(instructionsOf(runtime, 'RUN')).toEqual([]);
-    expect(instructionsOf(runtime, 'COPY')).toEqual(['--from=deps /app ./']);
+    // The packed app, and envoyproxy/ratelimit's entry point (a two-line script) at its path.
+    expect(instructionsOf(runtime, 'COPY')).toEqual(['--from=deps /app ./', '--chmod=755 scripts/ratelimit /bin/ratelimit']);
   });
 
   it('installs production dependencies only, from the lockfile, without install scripts', () => {
@@ -105,7 +106,7 @@ describe('Dockerfile', () => {
     const ignored = readRepoText('.dockerignore').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
     expect(ignored).toEqual(expect.arrayContaining(['node_modules', 'dist', '.git', '.env', '.env.*', 'test']));
     const copied = dockerfile.stages.flatMap((s) => instructionsOf(s, 'COPY')).filter((c) => !c.startsWith('--from'));
-    expect(copied).toEqual(['package.json package-lock.json ./', '. .']);
+    expect(copied).toEqual(['package.json package-lock.json ./', '. .', '--chmod=755 scripts/ratelimit /bin/ratelimit']);
   });
 });
 

@@ -6,7 +6,7 @@
  * image needs no dev dependency and no file the pack leaves out.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -97,28 +97,40 @@ it('holds the packed files and exactly the production dependency tree of the loc
   expect(production.filter((path) => !existsSync(join(app, path)))).toEqual([]);
 });
 
+/** Starts `command args` in the image's /app folder (this test's copy) and waits until it serves. */
+async function startServing(command: string, args: readonly string[]) {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, NODE_ENV: 'production', GRPC_PORT: '0', HTTP_PORT: '0', DEBUG_PORT: '0', HOST: '127.0.0.1' };
+  const child = spawn(command, args, { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const serving = await new Promise<{ grpcPort: number; httpPort: number }>((resolve, reject) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (line.includes('"msg":"rateguard serving"')) resolve(JSON.parse(line) as { grpcPort: number; httpPort: number });
+    });
+    void exited.then((code) => reject(new Error(`exited ${code} before serving: ${stderr}`)));
+  });
+  return {
+    ...serving,
+    env,
+    async stop(): Promise<number | null> {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
 it('the runtime ENTRYPOINT + CMD serve from that folder alone: healthy, answering, HEALTHCHECK passing, SIGTERM exits 0', async () => {
   const runtime = stage(undefined);
   const [node, ...entrypoint] = execForm(instructionsOf(runtime, 'ENTRYPOINT')[0]!);
   expect(node).toBe('node');
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, NODE_ENV: 'production', GRPC_PORT: '0', HTTP_PORT: '0', DEBUG_PORT: '0', HOST: '127.0.0.1' };
-  const child = spawn(process.execPath, [...entrypoint, ...execForm(instructionsOf(runtime, 'CMD')[0]!)], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const serving = await startServing(process.execPath, [...entrypoint, ...execForm(instructionsOf(runtime, 'CMD')[0]!)]);
   try {
-    const serving = await new Promise<{ grpcPort: number; httpPort: number }>((resolve, reject) => {
-      createInterface({ input: child.stdout }).on('line', (line) => {
-        if (line.includes('"msg":"rateguard serving"')) resolve(JSON.parse(line) as { grpcPort: number; httpPort: number });
-      });
-      void exited.then((code) => reject(new Error(`exited ${code} before serving: ${stderr}`)));
-    });
-
     const health = await fetch(`http://127.0.0.1:${serving.httpPort}/healthcheck`);
     expect([health.status, await health.text()]).toEqual([200, 'OK']);
 
     const [, ...check] = execForm(instructionsOf(runtime, 'HEALTHCHECK')[0]!);
-    expect(() => execFileSync(process.execPath, check, { cwd: app, env: { ...env, HTTP_PORT: String(serving.httpPort) }, timeout: 10_000 })).not.toThrow();
+    expect(() => execFileSync(process.execPath, check, { cwd: app, env: { ...serving.env, HTTP_PORT: String(serving.httpPort) }, timeout: 10_000 })).not.toThrow();
 
     const client = new RateLimitServiceClient(`127.0.0.1:${serving.grpcPort}`, grpc.credentials.createInsecure());
     try {
@@ -129,7 +141,17 @@ it('the runtime ENTRYPOINT + CMD serve from that folder alone: healthy, answerin
       client.close();
     }
   } finally {
-    child.kill('SIGTERM');
+    expect(await serving.stop()).toBe(0);
   }
-  expect(await exited).toBe(0);
+}, 60_000);
+
+it("has envoyproxy/ratelimit's /bin/ratelimit, which serves (the command Envoy Gateway forces)", async () => {
+  const copy = instructionsOf(stage(undefined), 'COPY').find((args) => args.endsWith(' /bin/ratelimit'));
+  expect(copy).toBe('--chmod=755 scripts/ratelimit /bin/ratelimit');
+  // The script as the image holds it, with /app pointed at this test's copy of the image's /app.
+  const script = join(root, 'ratelimit');
+  writeFileSync(script, localize(readRepoText('scripts/ratelimit')));
+  const serving = await startServing('sh', [script]);
+  expect((await fetch(`http://127.0.0.1:${serving.httpPort}/healthcheck`)).status).toBe(200);
+  expect(await serving.stop()).toBe(0);
 }, 60_000);
