@@ -6,7 +6,7 @@
  * image needs no dev dependency and no file the pack leaves out.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -102,19 +102,27 @@ async function startServing(command: string, args: readonly string[]) {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, NODE_ENV: 'production', GRPC_PORT: '0', HTTP_PORT: '0', DEBUG_PORT: '0', HOST: '127.0.0.1' };
   const child = spawn(command, args, { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const serving = await new Promise<{ grpcPort: number; httpPort: number }>((resolve, reject) => {
+  let output = '';
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const serving = await new Promise<{ grpcPort: number; httpPort: number; pid: number }>((resolve, reject) => {
+    const late = setTimeout(() => reject(new Error(`not serving after 30 s: ${output}`)), 30_000);
     createInterface({ input: child.stdout }).on('line', (line) => {
-      if (line.includes('"msg":"rateguard serving"')) resolve(JSON.parse(line) as { grpcPort: number; httpPort: number });
+      output += `${line}\n`;
+      if (!line.includes('"msg":"rateguard serving"')) return;
+      clearTimeout(late);
+      resolve(JSON.parse(line) as { grpcPort: number; httpPort: number; pid: number });
     });
-    void exited.then((code) => reject(new Error(`exited ${code} before serving: ${stderr}`)));
+    void exited.then((code) => {
+      clearTimeout(late);
+      reject(new Error(`exited ${code} before serving: ${output}`));
+    });
   });
   return {
     ...serving,
     env,
+    /** SIGTERM to the service itself (the pid it logged: `command` may be a wrapper), then its exit code. */
     async stop(): Promise<number | null> {
-      child.kill('SIGTERM');
+      process.kill(serving.pid, 'SIGTERM');
       return exited;
     },
   };
@@ -143,6 +151,28 @@ it('the runtime ENTRYPOINT + CMD serve from that folder alone: healthy, answerin
   } finally {
     expect(await serving.stop()).toBe(0);
   }
+}, 60_000);
+
+it('runs as UID 65534 and writes no file (a read-only root filesystem, as Envoy Gateway runs it)', async () => {
+  if (process.getuid?.() !== 0) throw new Error('this test switches to UID 65534 with setpriv: run the suite as root (CI does)');
+  // mkdtemp made the folder 0700; the image's /app is world-readable, as this copy's files are.
+  chmodSync(root, 0o755);
+  const runtime = stage(undefined);
+  const [, ...entrypoint] = execForm(instructionsOf(runtime, 'ENTRYPOINT')[0]!);
+  const trace = join(root, 'file-calls.log');
+  const fileCalls = 'trace=open,openat,creat,mkdir,mkdirat,rename,renameat,renameat2,unlink,unlinkat,truncate,ftruncate';
+  const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...entrypoint, ...execForm(instructionsOf(runtime, 'CMD')[0]!)];
+  const serving = await startServing('strace', ['-f', '-qq', '-e', fileCalls, '-o', trace, ...asNobody]);
+  try {
+    expect((await fetch(`http://127.0.0.1:${serving.httpPort}/healthcheck`)).status).toBe(200);
+  } finally {
+    expect(await serving.stop()).toBe(0);
+  }
+  const calls = readFileSync(trace, 'utf8').split('\n');
+  expect(calls.filter((call) => call.includes('openat(')).length).toBeGreaterThan(100); // it did trace the service
+  const writes = calls
+    .filter((call) => /O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|mkdir|rename|unlink|truncate/.test(call) && !/"\/dev\//.test(call));
+  expect(writes).toEqual([]);
 }, 60_000);
 
 it("has envoyproxy/ratelimit's /bin/ratelimit, which serves (the command Envoy Gateway forces)", async () => {

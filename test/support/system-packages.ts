@@ -21,6 +21,9 @@ const NEEDED: readonly Needed[] = [
   onPath('redis-sentinel', 'redis-sentinel'),
   // The dashboard's browser test drives Debian's Chromium (playwright-core never downloads one).
   onPath('chromium', 'chromium'),
+  // The image test runs the service as UID 65534 and traces its file calls (a read-only root filesystem).
+  onPath('strace', 'strace'),
+  onPath('setpriv', 'util-linux'),
   // A second gRPC client implementation (C-core, as Envoy's own gRPC stack is C++).
   { binary: `${DEBIAN_PYTHON} with grpcio`, check: `${DEBIAN_PYTHON} -c "import grpc"`, pkg: 'python3-grpcio' },
 ];
