@@ -3,6 +3,8 @@
  * loaded by a status-counting generator in its own process (bench/grpc-load.ts reads every
  * answer's grpc-status and overall_code; h2load would count errors as successes). With a healthy
  * Redis: zero error answers, the breaker never opens, no Redis error counted, exact limits.
+ * `npm test` runs this file last and alone: it saturates the 2 cores on purpose, and another suite
+ * beside it would starve Redis of CPU, which no client can tell from a silent Redis (docs/redis.md).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

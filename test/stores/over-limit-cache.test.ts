@@ -105,6 +105,7 @@ describe('OverLimitCache over Redis under a flood from one over-limit client', (
   it('sends Redis at most one call per retry period instead of one per request', async () => {
     const slow = tokenBucket({ capacity: 5, refillTokens: 1, periodUs: 3_600_000_000 }); // 1 token/hour
     const store = new RedisStore({ url: redis.url, timeoutMs: 2000 });
+    await store.ready();
     const cache = new OverLimitCache(store, { maxEntries: 1000 });
     try {
       const flood: Plan = { mode: 'all_or_nothing', buckets: [{ key: 'flood', limit: slow, cost: 1 }] };

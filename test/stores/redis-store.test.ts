@@ -15,6 +15,7 @@ let probe: Redis;
 beforeAll(async () => {
   redis = await startRedis();
   store = new RedisStore({ url: redis.url, timeoutMs: 500 });
+  await store.ready();
   probe = redis.client();
 });
 afterAll(async () => {
