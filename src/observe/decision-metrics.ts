@@ -28,17 +28,26 @@ const RESULTS: readonly [string, keyof DomainTotals][] = [
   ['shadow_over_limit', 'shadowOverLimit'],
 ];
 
+/**
+ * The reference's Prometheus mapping (and Envoy Gateway's dashboards) split the key path: its first
+ * level in `key1`, the rest in `key2`. `key` keeps the whole path for rateguard's own queries.
+ */
+function limitLabels(domain: string, key: string): { domain: string; key: string; key1: string; key2: string } {
+  const dot = key.indexOf('.');
+  return dot < 0 ? { domain, key, key1: key, key2: '' } : { domain, key, key1: key.slice(0, dot), key2: key.slice(dot + 1) };
+}
+
 function registerLimitCounters(registry: Registry, stats: DecisionStats): void {
   for (const name of LIMIT_COUNTERS) {
     new Counter({
       name: `ratelimit_service_rate_limit_${name}`,
       help: LIMIT_HELP[name],
-      labelNames: ['domain', 'key'],
+      labelNames: ['domain', 'key', 'key1', 'key2'],
       registers: [registry],
       // prom-client counters cannot be set: rebuilt from the stats at each scrape.
       collect() {
         this.reset();
-        for (const limit of stats.limitTotals()) this.inc({ domain: limit.domain, key: limit.key }, limit.counts[name]);
+        for (const limit of stats.limitTotals()) this.inc(limitLabels(limit.domain, limit.key), limit.counts[name]);
       },
     });
   }

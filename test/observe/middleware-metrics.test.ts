@@ -33,7 +33,7 @@ describe('the Express middleware on a user registry', () => {
     const text = await registry.metrics();
     const counters = ['total_hits', 'within_limit', 'near_limit', 'over_limit'];
     // Limit 5, near threshold 4: u1's 5th hit is near, u2's first is not.
-    expect(counters.map((c) => sample(text, `ratelimit_service_rate_limit_${c}`, { domain: 'api', key: 'id' }))).toEqual([8, 6, 1, 2]);
+    expect(counters.map((c) => sample(text, `ratelimit_service_rate_limit_${c}`, { domain: 'api', key: 'id', key1: 'id', key2: '' }))).toEqual([8, 6, 1, 2]);
     expect(sample(text, 'rateguard_requests_total', { domain: 'api', result: 'over_limit' })).toBe(2);
     expect(text).not.toContain('u1');
     expect(metrics.stats.topLimited(5)).toEqual([{ domain: 'api', descriptor: [{ key: 'id', value: 'u1' }], limited: 2, error: 0 }]);

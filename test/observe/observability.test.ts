@@ -29,7 +29,9 @@ afterAll(async () => {
   await rg.stop();
 });
 
-const limit = (name: string, key: string) => sample(metrics, `ratelimit_service_rate_limit_${name}`, { domain: 'web', key });
+/** With the reference's key1 (first level) and key2 (the rest) beside rateguard's whole `key`. */
+const limitLabels = (key: string) => ({ domain: 'web', key, key1: key.split('.')[0]!, key2: key.split('.').slice(1).join('.') });
+const limit = (name: string, key: string) => sample(metrics, `ratelimit_service_rate_limit_${name}`, limitLabels(key));
 
 describe('GET /metrics after known traffic', () => {
   it('counts each limit as envoyproxy/ratelimit does (near_limit at 0.8)', () => {
@@ -69,7 +71,7 @@ describe('GET /metrics after known traffic', () => {
     }
     expect([sample(text, 'ratelimit_service_config_load_success'), sample(text, 'ratelimit_service_config_load_error')]).toEqual([1, 1]);
     // The rejected config changed nothing else.
-    expect(sample(text, 'ratelimit_service_rate_limit_total_hits', { domain: 'web', key: 'user' })).toBe(12);
+    expect(sample(text, 'ratelimit_service_rate_limit_total_hits', limitLabels('user'))).toBe(12);
   });
 
   it('/stats reports the same numbers', async () => {

@@ -78,8 +78,8 @@ describe('Redis telemetry', () => {
     const text = await scrape();
     // The fourth call was answered by the local over-limit cache, without Redis.
     expect(sample(text, 'rateguard_redis_round_trip_seconds_count', { operation: 'decide' })).toBe(3);
-    expect(sample(text, 'ratelimit_service_rate_limit_over_limit', { domain: 'web', key: 'user' })).toBe(2);
-    expect(sample(text, 'ratelimit_service_rate_limit_over_limit_with_local_cache', { domain: 'web', key: 'user' })).toBe(1);
+    expect(sample(text, 'ratelimit_service_rate_limit_over_limit', { domain: 'web', key: 'user', key1: 'user', key2: '' })).toBe(2);
+    expect(sample(text, 'ratelimit_service_rate_limit_over_limit_with_local_cache', { domain: 'web', key: 'user', key1: 'user', key2: '' })).toBe(1);
     expect(sample(text, 'rateguard_local_cache_hits_total')).toBe(1);
     expect(sample(text, 'rateguard_local_cache_entries')).toBe(1);
     expect(sample(text, 'rateguard_redis_breaker_state', { state: 'closed' })).toBe(1);
