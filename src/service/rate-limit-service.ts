@@ -175,7 +175,7 @@ export class RateLimitService {
       const cost = hitsFor(request, descriptor);
       // A quota-mode denial alone does not deny the request, so it must not stop the others' charge
       // either: to the store it is a shadow bucket; respond() applies the quota rule.
-      const quota = this.options.quotaMode === true || match.rule?.quotaMode === true;
+      const quota = this.inQuotaMode(match);
       for (const configured of match.limits) {
         if (configured.limit === undefined) continue; // unlimited
         buckets.push({
@@ -224,7 +224,7 @@ export class RateLimitService {
       // A limit's own shadow_mode reports OK; global shadow mode keeps each status's real code (so
       // Envoy's headers still show it) and only turns the overall code OK, as the reference does.
       const denied = !result.allowed && !limit.shadowMode;
-      const quota = this.options.quotaMode === true || match.rule?.quotaMode === true;
+      const quota = this.inQuotaMode(match);
       if (quota) quotaDescriptors += 1;
       if (denied) {
         if (quota) quotaOver += 1;
@@ -247,6 +247,11 @@ export class RateLimitService {
       responseHeadersToAdd: this.options.responseHeaders === 'off' ? [] : this.headers(planned, decision, denies, retryUs),
       requestHeadersToAdd: [],
     };
+  }
+
+  /** Quota mode, per descriptor or global (QUOTA_MODE). */
+  private inQuotaMode(match: DescriptorMatch): boolean {
+    return this.options.quotaMode === true || match.rule?.quotaMode === true;
   }
 
   private isShadow(limit: ConfiguredLimit): boolean {

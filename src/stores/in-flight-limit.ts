@@ -9,8 +9,6 @@ import { type BucketStore, StoreError } from './store.js';
 
 export interface InFlightLimitOptions {
   readonly maxInFlight: number;
-  /** Told about every shed call (metrics). */
-  readonly onShed?: () => void;
 }
 
 export class InFlightLimit implements BucketStore {
@@ -24,14 +22,8 @@ export class InFlightLimit implements BucketStore {
     private readonly options: InFlightLimitOptions,
   ) {}
 
-  /** Decisions waiting on the store now. */
-  get waiting(): number {
-    return this.inFlight;
-  }
-
   decide(plan: Plan): Promise<Decision> {
     if (this.inFlight >= this.options.maxInFlight) {
-      this.options.onShed?.();
       return Promise.reject(new StoreError('overloaded', `rateguard overloaded: ${this.options.maxInFlight} decisions already waiting for the store`));
     }
     this.inFlight += 1;

@@ -25,9 +25,6 @@ export interface BucketStore {
  */
 export type StoreErrorKind = 'timeout' | 'unavailable' | 'auth' | 'failed' | 'overloaded';
 
-/** The kinds that mean Redis itself failed: only these count towards the circuit breaker. */
-export const REDIS_FAULT_KINDS: readonly StoreErrorKind[] = ['timeout', 'unavailable', 'auth', 'failed'];
-
 /** The store could not decide: tell it apart from "limited" and pick a failure mode. */
 export class StoreError extends Error {
   override readonly name = 'StoreError';
