@@ -3,7 +3,7 @@ export { rateLimiter, type RateLimiter, type RateLimitInfo } from './http/rate-l
 export type { RateLimiterOptions, StandardHeaders } from './http/rate-limiter-options.js';
 export { rlsRateLimiter, type RlsRateLimiter, type RlsRateLimiterOptions } from './http/rls-rate-limiter.js';
 export type { RedisMode, RedisConnectionOptions } from './stores/redis/connection.js';
-export { rateLimitHeaders, quotaPolicy, type HeaderStyle } from './http/rate-limit-headers.js';
+export { rateLimitHeaders, quotaPolicy, type HeaderStyle } from './service/rate-limit-headers.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory-store.js';
 export { RedisStore, type RedisStoreOptions } from './stores/redis/redis-store.js';
 export { LIMITER_CLIENT_OPTIONS, limiterClusterOptions } from './stores/redis/connection.js';

@@ -11,7 +11,7 @@
  *   without one, a loopback-bound listener only.
  */
 import type { NextFunction, Request, Response } from 'express';
-import { isLoopback } from '../http/admin-guard.js';
+import { isLoopback } from './admin-guard.js';
 import type { AdminToken } from './admin-token.js';
 
 export type AdminRight = 'read' | 'mutate';

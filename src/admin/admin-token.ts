@@ -4,7 +4,7 @@
  * rotated Secret takes effect without a restart. Never logged.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { sameToken } from '../http/admin-guard.js';
+import { sameToken } from './admin-guard.js';
 
 export type AdminTokenResult = { readonly ok: true; readonly token: string | undefined } | { readonly ok: false; readonly error: string };
 

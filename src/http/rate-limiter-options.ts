@@ -18,7 +18,7 @@ import {
   requirePositiveNumber,
 } from '../validation/option-error.js';
 import { addressIdentity } from './client-address.js';
-import { type QuotaPolicy, quotaPolicy } from './rate-limit-headers.js';
+import { type QuotaPolicy, quotaPolicy } from '../service/rate-limit-headers.js';
 
 export type StandardHeaders = 'draft-10' | 'draft-6' | false;
 

@@ -8,7 +8,7 @@ import { createLogger } from '../observe/logger.js';
 import { limiterOutcome } from '../observe/middleware-metrics.js';
 import type { DecisionSource } from '../service/decision-observer.js';
 import { isStoreError } from '../stores/store.js';
-import { rateLimitHeaders, secondsUntilReset } from './rate-limit-headers.js';
+import { rateLimitHeaders, secondsUntilReset } from '../service/rate-limit-headers.js';
 import { type LimiterConfig, normaliseOptions, type RateLimiterOptions } from './rate-limiter-options.js';
 
 /** What `req.rateLimit` carries (the shape express-rate-limit users know). */

@@ -7,19 +7,21 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { RateLimitRequest, RateLimitResponse } from '../rls/codec.js';
 import type { DecisionObserver } from '../service/decision-observer.js';
-import type { Settings } from '../settings/settings.js';
+import type { RedisMode } from '../stores/redis/connection.js';
 import type { BucketStore } from '../stores/store.js';
 
-export type TracingSettings = Pick<
-  Settings,
-  | 'tracingEnabled'
-  | 'tracingExporterProtocol'
-  | 'tracingServiceName'
-  | 'tracingServiceNamespace'
-  | 'tracingServiceInstanceId'
-  | 'tracingSamplingRate'
-  | 'redisMode'
->;
+export type TracingProtocol = 'http' | 'grpc';
+
+/** The settings tracing reads (a subset of the sidecar's Settings, named here so observe/ sits below settings/). */
+export interface TracingSettings {
+  readonly tracingEnabled: boolean;
+  readonly tracingExporterProtocol: TracingProtocol;
+  readonly tracingServiceName: string;
+  readonly tracingServiceNamespace: string | undefined;
+  readonly tracingServiceInstanceId: string | undefined;
+  readonly tracingSamplingRate: number;
+  readonly redisMode: RedisMode;
+}
 
 /** The server span of one ShouldRateLimit call. */
 export interface TracedCall {

@@ -5,7 +5,7 @@
  */
 import type { ConfiguredLimit } from '../config/index.js';
 import { UNIT_ENUM } from '../config/units.js';
-import { quotaPolicy, type QuotaPolicy } from '../http/rate-limit-headers.js';
+import { quotaPolicy, type QuotaPolicy } from './rate-limit-headers.js';
 import type { CurrentLimit } from '../rls/codec.js';
 
 export interface LimitView {

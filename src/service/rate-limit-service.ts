@@ -6,7 +6,7 @@ import type { ConfigSnapshot, ConfiguredLimit, DescriptorMatch } from '../config
 import { bucketKey } from '../engine/keys.js';
 import type { Algorithm } from '../engine/limit.js';
 import type { BucketRequest, BucketResult, ChargeMode, Decision } from '../engine/plan.js';
-import { type HeaderStyle, rateLimitHeaders, type QuotaState } from '../http/rate-limit-headers.js';
+import { type HeaderStyle, rateLimitHeaders, type QuotaState } from './rate-limit-headers.js';
 import { Code, type DescriptorStatus, type HeaderValue, type RateLimitRequest, type RateLimitResponse } from '../rls/codec.js';
 import { isStoreError, type BucketStore } from '../stores/store.js';
 import type { DecisionObserver, LimitOutcome } from './decision-observer.js';

@@ -6,15 +6,15 @@
  */
 import { join } from 'node:path';
 import type { IdentityDisplay } from '../admin/identity-display.js';
-import { GRPC_CONNECTION_LIMITS } from '../server/grpc-server.js';
 import type { Algorithm } from '../engine/limit.js';
 import type { LogFormat } from '../observe/logger.js';
+import type { TracingProtocol } from '../observe/tracing.js';
 import type { ResponseHeaders } from '../service/rate-limit-service.js';
 import type { FailureMode } from '../stores/failure-mode-store.js';
 import type { RedisMode, RedisSocketType } from '../stores/redis/connection.js';
+import { GRPC_CONNECTION_LIMITS } from './grpc-connection-limits.js';
 
 /** How spans are exported: OTLP over HTTP (protobuf) or gRPC. */
-export type TracingProtocol = 'http' | 'grpc';
 
 /** Where the config comes from: files (`--config`) or an xDS server. */
 export type ConfigType = 'FILE' | 'GRPC_XDS_SOTW';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fixedWindow, tokenBucket } from '../../src/engine/limit.js';
 import type { BucketResult } from '../../src/engine/plan.js';
-import { quotaPolicy, rateLimitHeaders } from '../../src/http/rate-limit-headers.js';
+import { quotaPolicy, rateLimitHeaders } from '../../src/service/rate-limit-headers.js';
 
 const result = (over: Partial<BucketResult>): BucketResult => ({
   allowed: true, reason: undefined, limit: 10, remaining: 5, level: 5, resetUs: 2_500_000, retryUs: 0, ...over,

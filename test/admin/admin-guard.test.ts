@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isLoopback } from '../../src/http/admin-guard.js';
+import { isLoopback } from '../../src/admin/admin-guard.js';
 
 describe('isLoopback', () => {
   it('is the whole of 127.0.0.0/8 (plain or IPv4-mapped) and ::1, nothing else', () => {
