@@ -129,15 +129,15 @@ export function rlsRateLimiter(options: RlsRateLimiterOptions): RlsRateLimiter {
     );
   };
 
-  let connected = false;
+  let firstConnectSettled = false;
   void channel.ready.then(() => {
-    connected = true;
+    firstConnectSettled = true;
   });
   const handler = (req: Request, res: Response, next: NextFunction): void => {
     const descriptors = descriptorsOf(req);
     if (descriptors.length === 0) next();
     // Requests that arrive while the first connection is being made wait for it, at most connectTimeoutMs.
-    else if (connected) decide(descriptors, res, next);
+    else if (firstConnectSettled) decide(descriptors, res, next);
     else void channel.ready.then(() => decide(descriptors, res, next));
   };
   return Object.assign(handler, { ready: channel.ready, close: () => channel.close() });
