@@ -8,6 +8,13 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import type { DecisionObserver, RequestOutcome, ShedReason } from '../service/decision-observer.js';
 import { DecisionStats, type DecisionStatsOptions, type DomainTotals } from './decision-stats.js';
 import { LIMIT_COUNTERS, type LimitCounter } from './limit-counts.js';
+import { GRPC_METHOD } from './reference-call-metrics.js';
+
+/**
+ * The reference's mapping names no buckets for its response-time histogram, so it gets the statsd
+ * exporter's defaults (Prometheus' DefBuckets); kept so its dashboards' quantiles read the same.
+ */
+const REFERENCE_RESPONSE_TIME_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** Seconds: from a local-cache answer (µs) to a Redis call near its timeout. */
 export const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
@@ -107,6 +114,14 @@ export function registerDecisionMetrics(registry: Registry, options: DecisionSta
     buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
+  // One labelled child, bound once: a decision only observes.
+  const responseTime = new Histogram({
+    name: 'ratelimit_service_response_time_seconds',
+    help: 'Time to decide one ShouldRateLimit request, in seconds (the reference\'s ratelimit_server.ShouldRateLimit.response_time; its buckets).',
+    labelNames: ['grpc_method'],
+    buckets: REFERENCE_RESPONSE_TIME_BUCKETS,
+    registers: [registry],
+  }).labels({ grpc_method: GRPC_METHOD });
   const overload = new Counter({
     name: 'rateguard_overload_total',
     help: 'Calls shed without a decision because this process was overloaded: in_flight (too many decisions waiting on the store), deadline (the caller had given up).',
@@ -125,6 +140,7 @@ export function registerDecisionMetrics(registry: Registry, options: DecisionSta
     observe(outcome: RequestOutcome) {
       stats.observe(outcome);
       latency.observe({ source: outcome.source }, outcome.durationSeconds);
+      responseTime.observe(outcome.durationSeconds);
       if (outcome.globalShadowOverLimit === true) globalShadow.inc();
     },
     shed(reason: ShedReason) {

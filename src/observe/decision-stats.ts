@@ -96,6 +96,13 @@ export class DecisionStats implements DecisionObserver {
     return this.domains;
   }
 
+  /** Requests the failure mode decided, over every domain. */
+  failureModeDecisions(): number {
+    let total = 0;
+    for (const totals of this.domains.values()) total += totals.failureMode;
+    return total;
+  }
+
   /** Every limit's counters, in first-seen order. */
   limitTotals(): Iterable<LimitTotals> {
     return this.limits.values();

@@ -3,6 +3,7 @@
  * DecisionObserver hook), config loads, Redis, gRPC status codes and the default process metrics.
  * `GET /metrics` serves `registry`; `/stats`, the dashboard and the statsd push read the same sources.
  */
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import type { ConfigEvent } from '../config/index.js';
 import { type DecisionMetrics, registerDecisionMetrics } from './decision-metrics.js';
@@ -10,6 +11,7 @@ import type { DecisionStats } from './decision-stats.js';
 import { GRPC_HANDLED, grpcCallCounter } from './grpc-metrics.js';
 import type { CountingRules } from './limit-counts.js';
 import type { Logger } from './logger.js';
+import { type CallCountSources, registerReferenceCallMetrics } from './reference-call-metrics.js';
 import { RedisTelemetry } from './redis-telemetry.js';
 import { type StatsdOptions, StatsdPush } from './statsd-push.js';
 
@@ -44,6 +46,8 @@ export class Observability {
   readonly configLoads: ConfigLoads = { success: 0, error: 0, last: undefined };
   /** Counts one ShouldRateLimit call by its status code. */
   readonly grpcCallEnded: (code: number) => void;
+  /** UNAVAILABLE answers before a first config: the reference counts "no config loaded" as a service error. */
+  private unconfiguredCalls = 0;
   private readonly loadCounters: Record<ConfigEvent['type'], Counter>;
   private readonly loadsBySource: Counter<'source' | 'outcome'>;
 
@@ -54,10 +58,21 @@ export class Observability {
       onOverflow: (kind, key) =>
         options.logger?.warn({ kind, firstFolded: key.slice(0, 200) }, `too many distinct ${kind}s: further ones are counted under "_other"`),
     });
-    this.statsd = options.statsd === undefined ? undefined : this.startStatsd(metrics, options.statsd, options.logger);
+    const calls: CallCountSources = {
+      callsByCode: () => this.callsByCode(),
+      failureModeDecisions: () => metrics.stats.failureModeDecisions(),
+      unconfiguredCalls: () => this.unconfiguredCalls,
+    };
+    this.statsd = options.statsd === undefined ? undefined : this.startStatsd(metrics.stats, calls, options.statsd, options.logger);
     this.decisions = this.statsd === undefined ? metrics : withResponseTimes(metrics, this.statsd);
     this.redis = options.redis ? new RedisTelemetry(this.registry) : undefined;
-    this.grpcCallEnded = grpcCallCounter(this.registry, 'envoy.service.ratelimit.v3.RateLimitService', 'ShouldRateLimit');
+    const countCall = grpcCallCounter(this.registry, 'envoy.service.ratelimit.v3.RateLimitService', 'ShouldRateLimit');
+    this.grpcCallEnded = (code) => {
+      countCall(code);
+      // Before a first config every call is answered UNAVAILABLE without asking Redis.
+      if (code === grpcStatus.UNAVAILABLE && this.configLoads.success === 0) this.unconfiguredCalls += 1;
+    };
+    registerReferenceCallMetrics(this.registry, calls);
     this.loadCounters = {
       loaded: new Counter({ name: 'ratelimit_service_config_load_success', help: 'Configs loaded (the first one included).', registers: [this.registry] }),
       rejected: new Counter({ name: 'ratelimit_service_config_load_error', help: 'Configs rejected; the last good one kept serving.', registers: [this.registry] }),
@@ -76,17 +91,19 @@ export class Observability {
     await this.statsd?.close();
   }
 
-  private startStatsd(metrics: DecisionMetrics, options: StatsdOptions, logger: Logger | undefined): StatsdPush {
-    const callsByCode = async () => {
-      const handled = await this.registry.getSingleMetric(GRPC_HANDLED)?.get();
-      return new Map((handled?.values ?? []).map(({ labels, value }) => [String(labels.grpc_code), value]));
-    };
+  /** ShouldRateLimit calls by gRPC status name, from grpc_server_handled_total. */
+  private async callsByCode(): Promise<Map<string, number>> {
+    const handled = await this.registry.getSingleMetric(GRPC_HANDLED)?.get();
+    return new Map((handled?.values ?? []).map(({ labels, value }) => [String(labels.grpc_code), value]));
+  }
+
+  private startStatsd(stats: DecisionStats, calls: CallCountSources, options: StatsdOptions, logger: Logger | undefined): StatsdPush {
     let warned = false;
     const onError = (error: Error) => {
       if (!warned) logger?.warn({ error: error.message, host: options.host, port: options.port }, 'statsd push failed; stats keep being pushed');
       warned = true;
     };
-    return new StatsdPush({ stats: metrics.stats, callsByCode, configLoads: () => this.configLoads }, options, onError);
+    return new StatsdPush({ stats, callsByCode: calls.callsByCode, unconfiguredCalls: calls.unconfiguredCalls, configLoads: () => this.configLoads }, options, onError);
   }
 
   get stats(): DecisionStats {

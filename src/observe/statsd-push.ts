@@ -8,6 +8,7 @@
  */
 import type { DecisionStats } from './decision-stats.js';
 import { LIMIT_COUNTERS } from './limit-counts.js';
+import { shouldRateLimitErrors } from './reference-call-metrics.js';
 import { formatLine, type StatLine } from './statsd-format.js';
 import { type StatsdTransport, tcpTransport, udpTransport } from './statsd-transport.js';
 
@@ -26,6 +27,8 @@ export interface StatsdSources {
   readonly stats: DecisionStats;
   /** ShouldRateLimit calls by gRPC status name (OK, UNAVAILABLE...). */
   readonly callsByCode: () => Promise<ReadonlyMap<string, number>>;
+  /** UNAVAILABLE answers given before any config was loaded (service errors, not Redis ones). */
+  readonly unconfiguredCalls: () => number;
   readonly configLoads: () => { readonly success: number; readonly error: number };
 }
 
@@ -35,8 +38,6 @@ const RESERVOIR_SIZE = 1000;
 const RATE_LIMIT_PREFIX = 'ratelimit.service.rate_limit';
 const CALL_PREFIX = 'ratelimit.service.call.should_rate_limit';
 const SERVER_PREFIX = 'ratelimit_server.ShouldRateLimit';
-/** Codes that mean the service could not decide because of itself or the request, not Redis. */
-const SERVICE_ERROR_CODES = ['INVALID_ARGUMENT', 'INTERNAL'];
 
 export class StatsdPush {
   private readonly transport: StatsdTransport;
@@ -103,19 +104,19 @@ export class StatsdPush {
     const calls = await this.sources.callsByCode();
     let total = 0;
     for (const count of calls.values()) total += count;
-    let failureModeDecisions = 0;
     const domainNotFound: StatLine[] = [];
     for (const [domain, totals] of this.sources.stats.domainTotals()) {
-      failureModeDecisions += totals.failureMode;
       if (this.options.dogStatsd) domainNotFound.push(...this.delta(`${RATE_LIMIT_PREFIX}.domain_not_found`, totals.domainNotFound, { domain }));
       else domainNotFound.push(...this.delta(`${RATE_LIMIT_PREFIX}.${domain}.domain_not_found`, totals.domainNotFound));
     }
+    // As the reference, a call Redis failed is a redis_error, whether answered UNAVAILABLE or by the failure mode.
+    const { stats, unconfiguredCalls } = this.sources;
+    const errors = await shouldRateLimitErrors({ callsByCode: async () => calls, failureModeDecisions: () => stats.failureModeDecisions(), unconfiguredCalls });
     const loads = this.sources.configLoads();
     return [
       ...this.delta(`${SERVER_PREFIX}.total_requests`, total),
-      // As the reference, a call Redis failed counts here, whether it was answered UNAVAILABLE or by the failure mode.
-      ...this.delta(`${CALL_PREFIX}.redis_error`, (calls.get('UNAVAILABLE') ?? 0) + failureModeDecisions),
-      ...this.delta(`${CALL_PREFIX}.service_error`, SERVICE_ERROR_CODES.reduce((sum, code) => sum + (calls.get(code) ?? 0), 0)),
+      ...this.delta(`${CALL_PREFIX}.redis_error`, errors.redis_error),
+      ...this.delta(`${CALL_PREFIX}.service_error`, errors.service_error),
       ...this.delta('ratelimit.service.config_load_success', loads.success),
       ...this.delta('ratelimit.service.config_load_error', loads.error),
       ...domainNotFound,

@@ -108,7 +108,7 @@ describe('a flood of distinct metric keys', () => {
     const flood = await startUdpListener();
     const stats = new DecisionStats({ nearLimitRatio: 0.8, chargeMode: 'all_or_nothing', maxSeries: 2 });
     const push = new StatsdPush(
-      { stats, callsByCode: async () => new Map(), configLoads: () => ({ success: 0, error: 0 }) },
+      { stats, callsByCode: async () => new Map(), unconfiguredCalls: () => 0, configLoads: () => ({ success: 0, error: 0 }) },
       { host: '127.0.0.1', port: flood.port, flushIntervalMs: 3_600_000, extraTags: {}, dogStatsd: true },
     );
     for (let i = 0; i < 1000; i++) {
