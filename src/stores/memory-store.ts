@@ -1,9 +1,10 @@
 import type { BucketState } from '../engine/bucket-math.js';
-import { decidePlan } from '../engine/bucket-math.js';
+import { costOfKey, decidePlan } from '../engine/bucket-math.js';
 import { type Clock, systemClock } from '../engine/clock.js';
-import type { Decision, Plan } from '../engine/plan.js';
+import type { BucketRequest, Decision, Plan } from '../engine/plan.js';
+import { refundedState } from '../engine/refund.js';
 import { trimToSize } from './lru.js';
-import type { BucketStore } from './store.js';
+import type { RefundableStore } from './store.js';
 
 export interface MemoryStoreOptions {
   /** Most buckets kept; past it the least recently used bucket is evicted (LRU). Default 1,000,000. */
@@ -30,7 +31,7 @@ const SWEEP_BATCH = 10_000;
  * order: every bucket a decision reads is moved to the end, so a client that keeps being denied
  * stays in memory (and denied) however many new identities arrive.
  */
-export class MemoryStore implements BucketStore {
+export class MemoryStore implements RefundableStore {
   private readonly entries = new Map<string, Entry>();
   private readonly maxKeys: number;
   private readonly clock: Clock;
@@ -65,6 +66,18 @@ export class MemoryStore implements BucketStore {
       this.write(plan.buckets[write.index]!.key, write.state, now + write.ttlUs);
     }
     return decision;
+  }
+
+  refund(buckets: readonly BucketRequest[]): Promise<void> {
+    const now = this.clock();
+    for (const key of new Set(buckets.map((bucket) => bucket.key))) {
+      const entry = this.entries.get(key);
+      const live = entry === undefined || entry.expiresAt <= now ? undefined : entry;
+      const state = refundedState(live, buckets.find((bucket) => bucket.key === key)!.limit, costOfKey(buckets, key), now);
+      // The expiry stays: a refunded bucket is full no later than the charged one would have been.
+      if (state !== undefined) this.write(key, state, live!.expiresAt);
+    }
+    return Promise.resolve();
   }
 
   reset(keys: readonly string[]): Promise<number> {

@@ -1,4 +1,4 @@
-import type { Decision, Plan } from '../engine/plan.js';
+import type { BucketRequest, Decision, Plan } from '../engine/plan.js';
 
 /**
  * Where buckets live. One small interface for memory and Redis; the failure modes and caches of
@@ -16,6 +16,19 @@ export interface BucketStore {
   probe(): Promise<void>;
   /** Releases timers and connections. */
   close(): Promise<void>;
+}
+
+/**
+ * A store that can give a charge back, atomically with concurrent decisions (the Express
+ * middleware's `skipSuccessfulRequests` / `skipFailedRequests`).
+ */
+export interface RefundableStore extends BucketStore {
+  /** Gives back each bucket's `cost` (a repeated key: the sum, once): docs/token-bucket-spec.md, "Refunds". */
+  refund(buckets: readonly BucketRequest[]): Promise<void>;
+}
+
+export function canRefund(store: BucketStore): store is RefundableStore {
+  return typeof (store as Partial<RefundableStore>).refund === 'function';
 }
 
 /**

@@ -1,7 +1,7 @@
 import { Cluster, type Redis } from 'ioredis';
 import { costOfKey } from '../../engine/bucket-math.js';
-import type { BucketResult, Decision, Plan } from '../../engine/plan.js';
-import { type BucketStore, StoreError, type StoreErrorKind } from '../store.js';
+import type { BucketRequest, BucketResult, Decision, Plan } from '../../engine/plan.js';
+import { type RefundableStore, StoreError, type StoreErrorKind } from '../store.js';
 import { createRedisClient, type RedisClient, type RedisConnectionOptions } from './connection.js';
 import { isRefunded, refundedResult, slotGroups } from './cross-slot.js';
 import { parseDecideReply, runDecideScript, type ScriptMode, scriptMode } from './decide-script.js';
@@ -36,7 +36,7 @@ interface Problem {
  * timed by the server's clock. A failed call is never retried: it may have counted. Calls fail at
  * once while there is no connection (before the first one, too): nothing piles up to be replayed.
  */
-export class RedisStore implements BucketStore {
+export class RedisStore implements RefundableStore {
   readonly client: RedisClient;
   private readonly ownsClient: boolean;
   private readonly watch: SilenceWatch;
@@ -140,7 +140,7 @@ export class RedisStore implements BucketStore {
     const decisions = settled.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
     const allowed = decisions.every((d) => d?.allowed === true);
     const refund = plan.mode === 'all_or_nothing' && !allowed;
-    if (refund) await this.refund(subplans, decisions, nowUs);
+    if (refund) await this.refundCharged(subplans, decisions, nowUs);
     const failure = settled.find((s) => s.status === 'rejected');
     if (failure !== undefined) throw failure.reason;
     const buckets = new Array<BucketResult>(plan.buckets.length);
@@ -159,14 +159,26 @@ export class RedisStore implements BucketStore {
    * Gives back what the allowed slots of a denied plan charged. Best effort: a lost refund
    * under-admits (the denied request's charge stays), never over-admits.
    */
-  private async refund(subplans: Plan[], decisions: (Decision | undefined)[], nowUs: number | undefined): Promise<void> {
+  private async refundCharged(subplans: Plan[], decisions: (Decision | undefined)[], nowUs: number | undefined): Promise<void> {
     const charged = subplans.flatMap((sub, g) => {
       const decision = decisions[g];
       // Every entry of a charged key is sent: the script refunds a repeated key's summed cost once.
       return decision?.allowed === true ? sub.buckets.filter((bucket, i) => isRefunded(bucket, costOfKey(sub.buckets, bucket.key), decision.buckets[i]!)) : [];
     });
-    const bySlot = slotGroups(charged).map((indexes) => indexes.map((i) => charged[i]!));
-    await Promise.all(bySlot.map((buckets) => this.runScript('r', buckets, nowUs))).catch(() => undefined);
+    await this.refundAt(charged, nowUs).catch(() => undefined);
+  }
+
+  /** Gives back each bucket's charge: script mode `r`, atomic with concurrent decisions. */
+  refund(buckets: readonly BucketRequest[]): Promise<void> {
+    if (buckets.length === 0) return Promise.resolve();
+    if (this.client.status !== 'ready') return Promise.reject(this.notConnected());
+    return this.refundAt(buckets, undefined).catch(this.rethrow);
+  }
+
+  /** One script call per slot. */
+  private async refundAt(buckets: readonly BucketRequest[], nowUs: number | undefined): Promise<void> {
+    const bySlot = slotGroups(buckets).map((indexes) => indexes.map((i) => buckets[i]!));
+    await Promise.all(bySlot.map((group) => this.runScript('r', group, nowUs)));
   }
 
   reset(keys: readonly string[]): Promise<number> {
