@@ -129,3 +129,86 @@ describe('GET /dashboard', () => {
     }
   });
 });
+
+/** Where one cell of the top-K table is drawn, and whether its content fits it. */
+interface CellBox {
+  text: string;
+  left: number;
+  right: number;
+  top: number;
+  bottom: number;
+  /** Content wider or taller than the cell (clipped or spilling into its neighbour). */
+  overflows: boolean;
+  /** The element drawn at the cell's centre is the cell or inside it: nothing covers it. */
+  onTop: boolean;
+}
+
+describe('GET /dashboard/ layout: the whole "Top limited identities" table is visible', () => {
+  const LONG_KEY = `api-key-${'f3a9c07e'.repeat(10)}`; // an 88-character identity
+  let wide: TestSidecar;
+  let errorsBefore: number;
+  beforeAll(async () => {
+    wide = await startTestSidecar({ 'web.yaml': WEB_CONFIG }, ['--admin-token', TOKEN, '--stats-identities', 'full']);
+    for (const user of [LONG_KEY, 'bob', 'carol']) for (let i = 0; i < 13; i++) await wide.call(request('web', [['user', user]]));
+    errorsBefore = pageErrors.length;
+  });
+  afterAll(async () => {
+    await wide?.stop();
+  });
+
+  it.each([
+    [1280, 800],
+    [1920, 1080],
+  ])('at %d×%d px every cell, reset button included, is inside the viewport, not zero-size, not clipped', async (width, height) => {
+    await page.setViewportSize({ width, height });
+    // The trailing slash: the page's requests go to /stats, not /dashboard/stats.
+    const res = await page.goto(`${wide.httpUrl}/dashboard/?refresh=300`);
+    expect(res?.status()).toBe(200);
+    await page.fill('#token', TOKEN);
+    await page.click('#token-save');
+    await page.waitForSelector('button.reset', { timeout: 10_000 });
+    expect(await page.textContent('#message')).toBe('');
+    expect(await page.textContent('#total-requests')).toBe('39');
+    expect(await topRows()).toEqual([
+      ['web', `user=${LONG_KEY}`, '3'],
+      ['web', 'user=bob', '3'],
+      ['web', 'user=carol', '3'],
+    ]);
+    expect(await page.$$('#top-limited button.reset')).toHaveLength(3);
+
+    const { cells, section } = await page.$eval('#top-limited', (table) => {
+      const box = (element: Element) => {
+        const r = element.getBoundingClientRect();
+        return { left: r.left, right: r.right, top: r.top, bottom: r.bottom };
+      };
+      const measured = [...table.querySelectorAll('th, td, button')].map((element) => {
+        const r = element.getBoundingClientRect();
+        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return {
+          text: element.textContent ?? '',
+          ...box(element),
+          overflows: element.scrollWidth > element.clientWidth || element.scrollHeight > element.clientHeight,
+          onTop: hit !== null && (hit === element || element.contains(hit)),
+        };
+      });
+      const container = table.closest('section')!;
+      return { cells: measured, section: { ...box(container), scrolls: container.scrollWidth > container.clientWidth } };
+    });
+    // 5 header cells, 3 rows of 5 cells, 3 buttons.
+    expect(cells).toHaveLength(23);
+    expect(section.scrolls).toBe(false);
+    const problems = (cell: CellBox) => [
+      ...(cell.right - cell.left > 0 && cell.bottom - cell.top > 0 ? [] : ['zero-size']),
+      ...(cell.left >= 0 && cell.right <= width && cell.top >= 0 && cell.bottom <= height ? [] : ['outside the viewport']),
+      ...(cell.left >= section.left && cell.right <= section.right ? [] : ['outside its panel']),
+      ...(cell.overflows ? ['clipped'] : []),
+      ...(cell.onTop ? [] : ['covered']),
+    ];
+    // Empty header and action cells have no text to see; they must still be laid out.
+    expect(cells.map((cell) => ({ text: cell.text, problems: problems(cell) })).filter((c) => c.problems.length > 0)).toEqual([]);
+  });
+
+  it('the page raised no error at either width', () => {
+    expect(pageErrors.slice(errorsBefore)).toEqual([]);
+  });
+});
