@@ -269,6 +269,36 @@ function readDescriptor(ctx: Context, node: unknown, at: Position): RawDescripto
   };
 }
 
+/** Keys equal as the YAML library compares them: the same scalar value (`a` and `"a"`, not `1` and `"1"`). */
+function keyIdentity(node: unknown): string | undefined {
+  return isScalar(node) ? `${typeof node.value}:${String(node.value)}` : undefined;
+}
+
+/**
+ * Every key written twice in one mapping, anywhere in the document (metadata included), named with
+ * its line, path and the line of its first occurrence: the YAML library's own error names neither.
+ */
+function reportDuplicateKeys(ctx: Context, node: unknown, at: Position): void {
+  if (isSeq(node)) {
+    node.items.forEach((item, i) => reportDuplicateKeys(ctx, item, childAt(ctx, at, i, item)));
+    return;
+  }
+  if (!isMap(node)) return;
+  const firstLines = new Map<string, number>();
+  for (const pair of node.items) {
+    const identity = keyIdentity(pair.key);
+    const name = isScalar(pair.key) ? String(pair.key.source ?? pair.key.value) : '?';
+    const keyAt = childAt(ctx, at, name, pair.key);
+    const first = identity === undefined ? undefined : firstLines.get(identity);
+    if (first !== undefined) {
+      ctx.errors.push(configError('RG_CONFIG_DUPLICATE_YAML_KEY', keyAt, `key ${JSON.stringify(name)} written twice in one mapping (first at line ${first})`));
+    } else if (identity !== undefined) {
+      firstLines.set(identity, keyAt.line);
+    }
+    reportDuplicateKeys(ctx, pair.value, childAt(ctx, at, name, pair.value ?? pair.key));
+  }
+}
+
 function firstLine(message: string): string {
   return message.split('\n', 1)[0] ?? message;
 }
@@ -280,7 +310,8 @@ function firstLine(message: string): string {
 export function readConfigDocument(file: string, text: string, errors: ConfigError[]): RawFile | undefined {
   const lines = new LineCounter();
   // YAML 1.1 as Go's yaml.v2 reads it (yes/no booleans, 010 octal); merge keys off, so `<<` is reported.
-  const doc = parseDocument(text, { lineCounter: lines, version: '1.1', merge: false, prettyErrors: false });
+  // Duplicate keys are found by reportDuplicateKeys, which can name them.
+  const doc = parseDocument(text, { lineCounter: lines, version: '1.1', merge: false, prettyErrors: false, uniqueKeys: false });
   if (doc.errors.length > 0) {
     // An "unexpected end" error sits past the last character: point at the last line with text.
     const lastText = Math.max(0, text.trimEnd().length - 1);
@@ -296,6 +327,10 @@ export function readConfigDocument(file: string, text: string, errors: ConfigErr
     errors.push(configError('RG_CONFIG_EMPTY_FILE', { file, line: 0, path: '' }, 'file holds no document (expected domain and descriptors)'));
     return undefined;
   }
+  const errorsBefore = errors.length;
+  reportDuplicateKeys(ctx, doc.contents, root);
+  // Which of two values a key means is unknowable: nothing more is read from the file.
+  if (errors.length > errorsBefore) return undefined;
   const read = readFields(ctx, doc.contents, { ...root, line: lineOf(ctx, doc.contents, 1) }, ROOT_KEYS);
   if (read === undefined) return undefined;
   const { fields, keys } = read;

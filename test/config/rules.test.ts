@@ -18,7 +18,7 @@ const CORPUS: [string, ...[string, number, string][]][] = [
   ['duplicate-limit-in-list.yaml', ['RG_CONFIG_DUPLICATE_LIMIT', 7, 'descriptors[0].rate_limits[1]']],
   ['duplicate-limit-name.yaml', ['RG_CONFIG_DUPLICATE_LIMIT_NAME', 10, 'descriptors[1].rate_limit.name']],
   ['duplicate-nested-default.yaml', ['RG_CONFIG_DUPLICATE_DESCRIPTOR', 9, 'descriptors[0].descriptors[1]']],
-  ['duplicate-yaml-key.yaml', ['RG_CONFIG_YAML_SYNTAX', 2, '']],
+  ['duplicate-yaml-key.yaml', ['RG_CONFIG_DUPLICATE_YAML_KEY', 2, 'domain']],
   ['empty-domain.yaml', ['RG_CONFIG_EMPTY_DOMAIN', 1, 'domain']],
   ['empty-file.yaml', ['RG_CONFIG_EMPTY_FILE', 0, '']],
   ['empty-key.yaml', ['RG_CONFIG_EMPTY_KEY', 3, 'descriptors[0].key']],
@@ -107,6 +107,26 @@ describe('error reporting', () => {
       'b.yaml:1:RG_CONFIG_DUPLICATE_DOMAIN',
     ]);
     expect(result.errors.at(-1)!.message).toBe('domain "one" is already defined in a.yaml');
+  });
+
+  it('names a key written twice, with its file:line, path and first line, anywhere in the document', () => {
+    const text = [
+      'domain: dup',
+      'descriptors:',
+      '  - key: k',
+      '    rate_limit:',
+      '      unit: minute',
+      '      "unit": hour',
+      '      requests_per_unit: 5',
+      '    metadata: { owner: a, owner: b }',
+    ].join('\n');
+    const result = loadConfigSources([{ file: 'config/dup.yaml', text }]);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors.map(formatConfigError)).toEqual([
+      'config/dup.yaml:6: descriptors[0].rate_limit.unit: key "unit" written twice in one mapping (first at line 5)',
+      'config/dup.yaml:8: descriptors[0].metadata.owner: key "owner" written twice in one mapping (first at line 8)',
+    ]);
   });
 
   it('every rule reports a declared code, and the codes are unique names', () => {
