@@ -177,22 +177,19 @@ describe('GET /dashboard/ layout: the whole "Top limited identities" table is vi
     expect(await page.$$('#top-limited button.reset')).toHaveLength(3);
 
     const { cells, section } = await page.$eval('#top-limited', (table) => {
-      const box = (element: Element) => {
-        const r = element.getBoundingClientRect();
-        return { left: r.left, right: r.right, top: r.top, bottom: r.bottom };
-      };
+      const box = (r: { left: number; right: number; top: number; bottom: number }) => ({ left: r.left, right: r.right, top: r.top, bottom: r.bottom });
       const measured = [...table.querySelectorAll('th, td, button')].map((element) => {
         const r = element.getBoundingClientRect();
-        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        const hit = table.ownerDocument.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
         return {
           text: element.textContent ?? '',
-          ...box(element),
+          ...box(r),
           overflows: element.scrollWidth > element.clientWidth || element.scrollHeight > element.clientHeight,
           onTop: hit !== null && (hit === element || element.contains(hit)),
         };
       });
       const container = table.closest('section')!;
-      return { cells: measured, section: { ...box(container), scrolls: container.scrollWidth > container.clientWidth } };
+      return { cells: measured, section: { ...box(container.getBoundingClientRect()), scrolls: container.scrollWidth > container.clientWidth } };
     });
     // 5 header cells, 3 rows of 5 cells, 3 buttons.
     expect(cells).toHaveLength(23);
