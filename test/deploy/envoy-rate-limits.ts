@@ -1,14 +1,14 @@
 /**
  * A small interpreter of the Envoy configuration the deploy files rely on, so tests can tell which
  * descriptors Envoy would send without an Envoy binary: route matching (prefix, path, safe_regex,
- * case_sensitive, direct_response), the connection manager's client address (use_remote_address,
+ * case_sensitive, dynamic_metadata, direct_response), the connection manager's client address (use_remote_address,
  * xff_num_trusted_hops) and the rate_limits action types remote_address, request_headers
  * (skip_if_absent), generic_key and header_value_match. Semantics follow Envoy's docs and
  * source/common/router/router_ratelimit.cc. Anything else found in the config throws: a field this
  * interpreter does not understand must fail a test, never be ignored.
  */
 import { isIP } from 'node:net';
-import type { DescriptorEntry } from '../../src/rls/codec.js';
+import type { DescriptorEntry, JsonObject } from '../../src/rls/codec.js';
 
 export interface SampleRequest {
   readonly path: string;
@@ -16,6 +16,8 @@ export interface SampleRequest {
   readonly peer: string;
   /** Lower-case names. */
   readonly headers?: Readonly<Record<string, string>>;
+  /** What filters wrote so far, by namespace (the rate limit filter's under envoy.filters.http.ratelimit). */
+  readonly dynamicMetadata?: Readonly<Record<string, JsonObject>>;
 }
 
 export interface AddressRules {
@@ -158,8 +160,30 @@ export function descriptorsOf(rateLimits: unknown, request: SampleRequest, rules
   return descriptors;
 }
 
-function routeMatches(match: Json, path: string, where: string): boolean {
-  onlyKeys(match, ['prefix', 'path', 'safe_regex', 'case_sensitive'], where);
+/**
+ * MetadataMatcher on the request's dynamic metadata: the value at `path` (keys into nested structs)
+ * of namespace `filter` matches `value` (string_match on a string, or present_match); a path that
+ * leads nowhere does not match; `invert` negates.
+ */
+function metadataMatches(matcher: Json, request: SampleRequest, where: string): boolean {
+  onlyKeys(matcher, ['filter', 'path', 'value', 'invert'], where);
+  let found: unknown = request.dynamicMetadata?.[text(matcher.filter, `${where}.filter`)];
+  for (const [i, segment] of list(matcher.path, `${where}.path`).entries()) {
+    const step = record(segment, `${where}.path[${i}]`);
+    onlyKeys(step, ['key'], `${where}.path[${i}]`);
+    const key = text(step.key, `${where}.path[${i}].key`);
+    found = typeof found === 'object' && found !== null && !Array.isArray(found) ? (found as Json)[key] : undefined;
+  }
+  const value = record(matcher.value, `${where}.value`);
+  onlyKeys(value, ['string_match', 'present_match'], `${where}.value`);
+  const matched =
+    value.present_match !== undefined
+      ? (found !== undefined) === (value.present_match === true)
+      : typeof found === 'string' && stringMatches(record(value.string_match, `${where}.value.string_match`), found, `${where}.value.string_match`);
+  return matcher.invert === true ? !matched : matched;
+}
+
+function pathMatches(match: Json, path: string, where: string): boolean {
   const fold = match.case_sensitive === false ? (s: string) => s.toLowerCase() : (s: string) => s;
   if (match.prefix !== undefined) return fold(path).startsWith(fold(text(match.prefix, `${where}.prefix`)));
   if (match.path !== undefined) return fold(withoutQuery(path)) === fold(text(match.path, `${where}.path`));
@@ -168,13 +192,23 @@ function routeMatches(match: Json, path: string, where: string): boolean {
   return re2FullMatch(text(regex.regex, `${where}.safe_regex.regex`)).test(withoutQuery(path));
 }
 
+/** The path condition (prefix, path or safe_regex) and every dynamic_metadata matcher. */
+function routeMatches(match: Json, request: SampleRequest, where: string): boolean {
+  onlyKeys(match, ['prefix', 'path', 'safe_regex', 'case_sensitive', 'dynamic_metadata'], where);
+  const metadataMatchers = match.dynamic_metadata === undefined ? [] : list(match.dynamic_metadata, `${where}.dynamic_metadata`);
+  return (
+    pathMatches(match, request.path, where) &&
+    metadataMatchers.every((m, i) => metadataMatches(record(m, `${where}.dynamic_metadata[${i}]`), request, `${where}.dynamic_metadata[${i}]`))
+  );
+}
+
 /** The route a request takes through one virtual host's routes (first match wins) and what it sends. */
 export function routeRequest(routes: unknown, request: SampleRequest, rules: AddressRules): RouteOutcome {
   for (const [i, candidate] of list(routes, 'routes').entries()) {
     const route = record(candidate, `routes[${i}]`);
     onlyKeys(route, ['name', 'match', 'route', 'direct_response'], `routes[${i}]`);
     const name = text(route.name, `routes[${i}].name`);
-    if (!routeMatches(record(route.match, `${name}.match`), request.path, `${name}.match`)) continue;
+    if (!routeMatches(record(route.match, `${name}.match`), request, `${name}.match`)) continue;
     if (route.direct_response !== undefined) {
       const direct = record(route.direct_response, `${name}.direct_response`);
       onlyKeys(direct, ['status'], `${name}.direct_response`);
