@@ -4,11 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { lstat, unlink } from 'node:fs/promises';
-import { createSecureContext } from 'node:tls';
+import type { Http2SecureServer } from 'node:http2';
+import { createSecureContext, type TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { loadProtoPackageDefinition, rateLimitServiceDefinition, type RateLimitServiceImplementation } from '../rls/codec.js';
 import type { Tracing } from '../observe/tracing.js';
 import type { RateLimitService, ServiceFailure } from '../service/rate-limit-service.js';
+import { clientSanCheck, type PeerCheck } from './client-san.js';
 import type { HealthState, ServingStatus } from './health.js';
 import { GRPC_CONNECTION_LIMITS, type GrpcConnectionLimits } from '../settings/grpc-connection-limits.js';
 
@@ -140,15 +142,55 @@ export interface GrpcTlsFiles {
   readonly ca: string | undefined;
   /** How often the files are read again (cert-manager rotation); new connections get the new ones. */
   readonly refreshIntervalMs: number;
+  /** With `ca`: the name every client certificate must be valid for (GRPC_CLIENT_TLS_SAN). */
+  readonly clientSan?: string | undefined;
 }
 
 /**
  * `watch`: start re-reading the files and resolve once they are read (bind after it, or the first
- * handshakes find no certificate); `close`: stop re-reading them (after the server shut down).
+ * handshakes find no certificate); `close`: stop re-reading them (after the server shut down);
+ * `guardConnections`: after binding, close each connection whose client certificate fails the
+ * client name check (a no-op without `clientSan`).
  */
 export type GrpcCredentialsResult =
-  | { ok: true; credentials: grpc.ServerCredentials; tls: 'off' | 'tls' | 'mtls'; watch: () => Promise<void>; close: () => void }
+  | {
+      ok: true;
+      credentials: grpc.ServerCredentials;
+      tls: 'off' | 'tls' | 'mtls';
+      watch: () => Promise<void>;
+      close: () => void;
+      guardConnections: (server: grpc.Server, onRefused: (reason: string) => void) => void;
+    }
   | { ok: false; error: string };
+
+/**
+ * grpc-js offers no hook on its TLS connections, and a per-call look at the peer certificate
+ * (`call.getAuthContext()`) rebuilds it on every call (~30 µs here). Its node:http2 servers sit in a
+ * private map; this reads them, and stops the start if grpc-js changed shape, rather than serve
+ * without the check.
+ */
+function http2ServersOf(server: grpc.Server): Http2SecureServer[] {
+  const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
+  if (!(servers instanceof Map)) throw new Error('this grpc-js version hides its HTTP/2 servers: GRPC_CLIENT_TLS_SAN cannot be enforced');
+  return [...(servers.keys() as Iterable<Http2SecureServer>)];
+}
+
+/** Checks each TLS connection once, after its handshake: as the reference, a refused one is closed. */
+function guardWith(check: PeerCheck): (server: grpc.Server, onRefused: (reason: string) => void) => void {
+  const guarded = new WeakSet<Http2SecureServer>();
+  return (server, onRefused) => {
+    for (const http2Server of http2ServersOf(server)) {
+      if (guarded.has(http2Server)) continue;
+      guarded.add(http2Server);
+      http2Server.on('secureConnection', (socket: TLSSocket) => {
+        const verdict = check(socket.getPeerCertificate());
+        if (verdict.ok) return;
+        onRefused(verdict.reason);
+        socket.destroy();
+      });
+    }
+  };
+}
 
 function readPem(flag: string, path: string): { ok: true; pem: Buffer } | { ok: false; error: string } {
   try {
@@ -160,9 +202,10 @@ function readPem(flag: string, path: string): { ok: true; pem: Buffer } | { ok: 
 
 /** Server credentials from the TLS settings; a missing pair half or an unreadable file is an error. */
 export function loadGrpcCredentials(files: GrpcTlsFiles): GrpcCredentialsResult {
+  if (files.clientSan !== undefined && files.ca === undefined) return { ok: false, error: '--grpc-tls-client-san needs --grpc-tls-ca' };
   if (files.cert === undefined && files.key === undefined) {
     if (files.ca !== undefined) return { ok: false, error: '--grpc-tls-ca needs --grpc-tls-cert and --grpc-tls-key' };
-    return { ok: true, credentials: grpc.ServerCredentials.createInsecure(), tls: 'off', watch: () => Promise.resolve(), close: () => undefined };
+    return { ok: true, credentials: grpc.ServerCredentials.createInsecure(), tls: 'off', watch: () => Promise.resolve(), close: () => undefined, guardConnections: () => undefined };
   }
   if (files.cert === undefined || files.key === undefined) return { ok: false, error: '--grpc-tls-cert and --grpc-tls-key go together' };
   const cert = readPem('--grpc-tls-cert', files.cert);
@@ -198,7 +241,14 @@ export function loadGrpcCredentials(files: GrpcTlsFiles): GrpcCredentialsResult 
       };
       provider.addIdentityCertificateListener(onIdentity);
     });
-  return { ok: true, credentials, tls: ca === undefined ? 'tls' : 'mtls', watch, close: () => provider.removeIdentityCertificateListener(onIdentity) };
+  return {
+    ok: true,
+    credentials,
+    tls: ca === undefined ? 'tls' : 'mtls',
+    watch,
+    close: () => provider.removeIdentityCertificateListener(onIdentity),
+    guardConnections: files.clientSan === undefined ? () => undefined : guardWith(clientSanCheck(files.clientSan)),
+  };
 }
 
 /** Binds and resolves with the bound port (useful with port 0). */

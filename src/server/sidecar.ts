@@ -15,7 +15,7 @@ import { Observability } from '../observe/observability.js';
 import { statsdFromSettings } from '../observe/statsd-push.js';
 import { loadTracing, type Tracing } from '../observe/tracing.js';
 import { RateLimitService } from '../service/rate-limit-service.js';
-import type { Settings } from '../settings/settings.js';
+import { limitHeaderNames, type Settings } from '../settings/settings.js';
 import type { BucketStore } from '../stores/store.js';
 import { buildStore, describeRedis } from './build-store.js';
 import { NO_CONFIG, startConfigSource } from './config-source.js';
@@ -80,6 +80,7 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
     key: settings.grpcTlsKey,
     ca: settings.grpcTlsCa,
     refreshIntervalMs: settings.grpcTlsRefreshIntervalMs,
+    clientSan: settings.grpcClientTlsSan,
   });
   if (!grpcCredentials.ok) throw new StartupError(grpcCredentials.error);
   const adminToken = await AdminToken.load(settings, (error) => logger.error({ error }, 'admin token file unreadable: admin calls that need the token are refused'));
@@ -128,6 +129,7 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
     responseDynamicMetadata: settings.responseDynamicMetadata,
     chargeMode,
     responseHeaders: settings.responseHeaders,
+    limitHeaders: limitHeaderNames(settings),
     requestLimits,
     observer: tracing?.observing(observability.decisions) ?? observability.decisions,
   });
@@ -145,6 +147,8 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
     settings.grpcUds === undefined
       ? await bindGrpcServer(grpcServer, settings.grpcHost ?? settings.host, settings.grpcPort, grpcCredentials.credentials)
       : await bindGrpcUnixSocket(grpcServer, settings.grpcUds, grpcCredentials.credentials).then(() => 0);
+  // As the reference logs each client it refuses for its name (GRPC_CLIENT_TLS_SAN).
+  grpcCredentials.guardConnections(grpcServer, (reason) => logger.warn({ reason }, 'gRPC client refused'));
   const admin = {
     observability,
     config,

@@ -7,10 +7,13 @@
  * - `legacy`: `X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-RateLimit-Reset` (epoch seconds).
  * Policy strings are built once per limit (`quotaPolicy`); a request only fills in its numbers.
  * The single-value formats report the limit with the fewest tokens left, as Envoy does.
+ * And the reference service's own three headers (`LIMIT_RESPONSE_HEADERS_ENABLED`), read from the
+ * response's statuses as it reads them (`descriptorLimitHeaders`).
  */
 import type { Limit } from '../engine/limit.js';
 import { US_PER_SECOND } from '../engine/limit.js';
 import type { BucketResult } from '../engine/plan.js';
+import { Code, type DescriptorStatus } from '../rls/codec.js';
 
 export type HeaderStyle = 'draft-10' | 'draft-6' | 'draft-03' | 'legacy';
 
@@ -61,7 +64,8 @@ export function secondsUntilReset(result: BucketResult): number {
   return Math.ceil(us / US_PER_SECOND);
 }
 
-function tightest(states: readonly QuotaState[]): QuotaState {
+/** The limit that decides: one that denied, else the one with the fewest tokens left (the first of equals). */
+export function tightest(states: readonly QuotaState[]): QuotaState {
   let best = states[0]!;
   for (const state of states) {
     if (!state.result.allowed && best.result.allowed) best = state;
@@ -101,4 +105,43 @@ export function rateLimitHeaders(style: HeaderStyle, states: readonly QuotaState
         ['X-RateLimit-Reset', String(Math.ceil(nowMs / 1000) + reset)],
       ];
   }
+}
+
+/** The three header names of the reference's LIMIT_RESPONSE_HEADERS_ENABLED (`LIMIT_*_HEADER`). */
+export interface LimitHeaderNames {
+  readonly limit: string;
+  readonly remaining: string;
+  readonly reset: string;
+}
+
+/** The reference's defaults. */
+export const REFERENCE_LIMIT_HEADER_NAMES: LimitHeaderNames = Object.freeze({ limit: 'RateLimit-Limit', remaining: 'RateLimit-Remaining', reset: 'RateLimit-Reset' });
+
+/** What the reference's headers are read from: a response status and whether its descriptor is in quota mode. */
+export interface ReportedStatus {
+  readonly status: DescriptorStatus;
+  readonly quotaMode: boolean;
+}
+
+/**
+ * The reference's LIMIT_RESPONSE_HEADERS_ENABLED headers, chosen as it chooses: the first status
+ * with the fewest requests left among those with a limit, unless a descriptor not in quota mode is
+ * over its limit (the last such one then). Limit is the status's requests_per_unit, Remaining its
+ * limit_remaining, Reset its duration_until_reset in whole seconds, rounded up (for a fixed window:
+ * the seconds to the window's end, the reference's value). None without a status that has a limit.
+ */
+export function descriptorLimitHeaders(names: LimitHeaderNames, reported: readonly ReportedStatus[]): [string, string][] {
+  let chosen: DescriptorStatus | undefined;
+  for (const { status, quotaMode } of reported) {
+    if (status.currentLimit === undefined) continue;
+    if (status.code === Code.OVER_LIMIT && !quotaMode) chosen = status;
+    else if (chosen === undefined || (chosen.code !== Code.OVER_LIMIT && status.limitRemaining < chosen.limitRemaining)) chosen = status;
+  }
+  if (chosen === undefined) return [];
+  const reset = chosen.durationUntilReset;
+  return [
+    [names.limit, String(chosen.currentLimit!.requestsPerUnit)],
+    [names.remaining, String(chosen.limitRemaining)],
+    [names.reset, String(reset === undefined ? 0 : reset.seconds + (reset.nanos > 0 ? 1 : 0))],
+  ];
 }

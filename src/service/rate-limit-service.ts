@@ -6,7 +6,7 @@ import type { ConfigSnapshot, ConfiguredLimit, DescriptorMatch } from '../config
 import { bucketKey } from '../engine/keys.js';
 import type { Algorithm } from '../engine/limit.js';
 import type { BucketRequest, BucketResult, ChargeMode, Decision } from '../engine/plan.js';
-import { type HeaderStyle, rateLimitHeaders, type QuotaState } from './rate-limit-headers.js';
+import { descriptorLimitHeaders, type HeaderStyle, type LimitHeaderNames, rateLimitHeaders, type QuotaState } from './rate-limit-headers.js';
 import { Code, type DescriptorStatus, type HeaderValue, type RateLimitRequest, type RateLimitResponse } from '../rls/codec.js';
 import { isStoreError, type BucketStore } from '../stores/store.js';
 import type { DecisionObserver, LimitOutcome } from './decision-observer.js';
@@ -40,6 +40,11 @@ export interface RateLimitServiceOptions {
   /** `RESPONSE_DYNAMIC_METADATA`: answer with the reference's `dynamic_metadata`. Default false. */
   readonly responseDynamicMetadata?: boolean;
   readonly responseHeaders: ResponseHeaders;
+  /**
+   * The reference's LIMIT_RESPONSE_HEADERS_ENABLED: its three headers, named so, for the descriptor
+   * closest to its limit, after those of `responseHeaders`. Undefined: off.
+   */
+  readonly limitHeaders?: LimitHeaderNames | undefined;
   readonly requestLimits: RequestLimits;
   /** Epoch ms, for header values that are absolute times. */
   readonly now?: () => number;
@@ -241,12 +246,13 @@ export class RateLimitService {
     });
     const overLimit = otherOver || (quotaDescriptors > 0 && quotaOver === quotaDescriptors);
     const denies = overLimit && !this.options.shadowMode;
-    return {
-      overallCode: denies ? Code.OVER_LIMIT : Code.OK,
-      statuses,
-      responseHeadersToAdd: this.options.responseHeaders === 'off' ? [] : this.headers(planned, decision, denies, retryUs),
-      requestHeadersToAdd: [],
-    };
+    const responseHeadersToAdd = this.options.responseHeaders === 'off' ? [] : this.headers(planned, decision, denies, retryUs);
+    const names = this.options.limitHeaders;
+    if (names !== undefined) {
+      const reported = statuses.map((status, descriptor) => ({ status, quotaMode: matches[descriptor] !== undefined && this.inQuotaMode(matches[descriptor]) }));
+      for (const [key, value] of descriptorLimitHeaders(names, reported)) responseHeadersToAdd.push({ key, value });
+    }
+    return { overallCode: denies ? Code.OVER_LIMIT : Code.OK, statuses, responseHeadersToAdd, requestHeadersToAdd: [] };
   }
 
   /** Quota mode, per descriptor or global (QUOTA_MODE). */

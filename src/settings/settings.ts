@@ -4,11 +4,13 @@
  * table all come from here (a test keeps the README in step).
  * Precedence: flag, then the first environment name set, then the default.
  */
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { IdentityDisplay } from '../admin/identity-display.js';
 import type { Algorithm } from '../engine/limit.js';
 import type { LogFormat } from '../observe/logger.js';
 import type { TracingProtocol } from '../observe/tracing.js';
+import { type LimitHeaderNames, REFERENCE_LIMIT_HEADER_NAMES } from '../service/rate-limit-headers.js';
 import type { ResponseHeaders } from '../service/rate-limit-service.js';
 import type { FailureMode } from '../stores/failure-mode-store.js';
 import type { RedisMode, RedisSocketType } from '../stores/redis/connection.js';
@@ -143,6 +145,20 @@ function listenAddress(text: string): Parsed<ListenAddress> {
   return ok({ host: match[1] === '' ? '0.0.0.0' : match[1]!.replace(/^\[|\]$/g, ''), port });
 }
 
+const DNS_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+/** One DNS name or IP address: a list or a pattern would silently match no certificate. */
+function hostNameOrIp(text: string): Parsed<string | undefined> {
+  const name = text.trim();
+  if (name === '') return ok(undefined);
+  return isIP(name) !== 0 || DNS_NAME.test(name) ? ok(name) : { ok: false, error: `expected one DNS name or IP address, got "${text}"` };
+}
+
+/** An HTTP field name (RFC 9110 token). */
+function headerName(text: string): Parsed<string> {
+  return /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(text) ? ok(text) : { ok: false, error: `expected an HTTP header name, got "${text}"` };
+}
+
 function urlPath(text: string): Parsed<string> {
   return text.startsWith('/') ? ok(text) : { ok: false, error: `expected a path starting with /, got "${text}"` };
 }
@@ -163,7 +179,6 @@ function refusedUnless(harmless: readonly string[], insteadUse: string): (text: 
   return (text) => (harmless.includes(text.toLowerCase()) ? ok(undefined) : { ok: false, error: `not supported here, got "${text}": ${insteadUse}` });
 }
 
-const GO_FALSE = ['0', 'f', 'false'];
 
 /** A share from 0 to 1, both included. */
 function fraction(text: string): Parsed<number> {
@@ -479,14 +494,22 @@ export const SETTINGS = {
     parse: bool,
   },
   limitResponseHeaders: {
-    env: ['LIMIT_RESPONSE_HEADERS_ENABLED'], default: undefined, type: 'boolean',
-    doc: 'Only `false`: for rate-limit headers use `--response-headers` (draft-03 `x-ratelimit-*` or draft-10), or Envoy\'s `enable_x_ratelimit_headers`.',
-    parse: refusedUnless(GO_FALSE, 'use RESPONSE_HEADERS=draft-03 (x-ratelimit-limit/-remaining/-reset) or draft-10, or Envoy\'s enable_x_ratelimit_headers'),
+    flag: '--limit-response-headers', env: ['LIMIT_RESPONSE_HEADERS_ENABLED'], default: false, type: 'boolean', boolean: true,
+    doc: 'The reference\'s three headers in `response_headers_to_add`, for the descriptor closest to its limit (or over it): its limit, what is left, and the seconds until reset (names: `--limit-limit-header`, `--limit-remaining-header`, `--limit-reset-header`). After `--response-headers`\' own, if both are on.',
+    parse: bool,
   },
-  limitHeaderNames: acceptedWithNotice(
-    ['LIMIT_LIMIT_HEADER', 'LIMIT_REMAINING_HEADER', 'LIMIT_RESET_HEADER'], 'Accepted, not read: header names are those of `--response-headers`.',
-    'LIMIT_LIMIT_HEADER/LIMIT_REMAINING_HEADER/LIMIT_RESET_HEADER have no effect: header names are those of --response-headers (RESPONSE_HEADERS)',
-  ),
+  limitLimitHeader: {
+    flag: '--limit-limit-header', env: ['LIMIT_LIMIT_HEADER'], default: REFERENCE_LIMIT_HEADER_NAMES.limit, type: 'header',
+    doc: 'Name of the `--limit-response-headers` header that carries the limit (requests per unit).', parse: headerName,
+  },
+  limitRemainingHeader: {
+    flag: '--limit-remaining-header', env: ['LIMIT_REMAINING_HEADER'], default: REFERENCE_LIMIT_HEADER_NAMES.remaining, type: 'header',
+    doc: 'Name of the `--limit-response-headers` header that carries what is left.', parse: headerName,
+  },
+  limitResetHeader: {
+    flag: '--limit-reset-header', env: ['LIMIT_RESET_HEADER'], default: REFERENCE_LIMIT_HEADER_NAMES.reset, type: 'header',
+    doc: 'Name of the `--limit-response-headers` header that carries the seconds until reset.', parse: headerName,
+  },
   keyPrefix: {
     flag: '--key-prefix', env: ['KEY_PREFIX', 'CACHE_KEY_PREFIX'], default: 'rg:', type: 'text',
     doc: 'Prefix of every bucket key in the store (no `{` or `}`).', parse: text,
@@ -590,9 +613,9 @@ export const SETTINGS = {
     parse: durationWithin(100, 3_600_000),
   },
   grpcClientTlsSan: {
-    env: ['GRPC_CLIENT_TLS_SAN'], default: undefined, type: 'name',
-    doc: 'Refused: the client certificate\'s name is not checked here; every certificate `--grpc-tls-ca` signed is accepted, so give the clients a CA of their own.',
-    parse: refusedUnless([], 'the client certificate\'s name is not checked here; every certificate GRPC_CLIENT_TLS_CACERT signed is accepted, so give the clients a CA of their own'),
+    flag: '--grpc-tls-client-san', env: ['GRPC_CLIENT_TLS_SAN'], default: undefined, type: 'name',
+    doc: 'With `--grpc-tls-ca` (mTLS): a client certificate must be valid for this DNS name (or IP address), by its SANs, never its CN, and allow client authentication; any other connection is closed after the handshake, as the reference refuses it.',
+    parse: hostNameOrIp,
   },
   grpcTlsCert: {
     flag: '--grpc-tls-cert', env: ['GRPC_TLS_CERT', 'GRPC_SERVER_TLS_CERT'], default: undefined, type: 'path',
@@ -642,6 +665,9 @@ const checkGrpcTls: CrossCheck = (settings) => {
   if (settings.grpcUseTls === true && !hasPair) {
     return '--grpc-tls (GRPC_SERVER_USE_TLS) needs --grpc-tls-cert and --grpc-tls-key (GRPC_SERVER_TLS_CERT, GRPC_SERVER_TLS_KEY); the gRPC port does not fall back to plaintext';
   }
+  if (settings.grpcClientTlsSan !== undefined && settings.grpcTlsCa === undefined) {
+    return '--grpc-tls-client-san (GRPC_CLIENT_TLS_SAN) needs --grpc-tls-ca (GRPC_CLIENT_TLS_CACERT): without client certificates there is no name to check';
+  }
   if (settings.grpcUseTls === false && (settings.grpcTlsCert !== undefined || settings.grpcTlsKey !== undefined || settings.grpcTlsCa !== undefined)) {
     return 'GRPC_SERVER_USE_TLS is false but a gRPC TLS file is set: remove the file settings for plaintext, or set GRPC_SERVER_USE_TLS=true';
   }
@@ -662,11 +688,41 @@ const mapLocalCacheBytes: CrossCheck = (settings, given) => {
   return undefined;
 };
 
+/** Header names each `--response-headers` style writes, and Retry-After with them. */
+const STYLE_HEADER_NAMES: Record<ResponseHeaders, readonly string[]> = {
+  off: [],
+  'draft-10': ['ratelimit-policy', 'ratelimit', 'retry-after'],
+  'draft-03': ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'retry-after'],
+};
+
+/** The names of the `--limit-response-headers` headers, when they are on. */
+export function limitHeaderNames(settings: Settings): LimitHeaderNames | undefined {
+  if (!settings.limitResponseHeaders) return undefined;
+  return { limit: settings.limitLimitHeader, remaining: settings.limitRemainingHeader, reset: settings.limitResetHeader };
+}
+
+/**
+ * The reference reads LIMIT_*_HEADER only with LIMIT_RESPONSE_HEADERS_ENABLED: so does rateguard,
+ * and says so. Two headers of one name would leave Envoy one of them, so names must differ.
+ */
+const checkLimitHeaders: CrossCheck = (settings, given, notices) => {
+  const named = (['limitLimitHeader', 'limitRemainingHeader', 'limitResetHeader'] as const).filter((name) => given.has(name));
+  const names = limitHeaderNames(settings);
+  if (names === undefined) {
+    if (named.length > 0) notices.push('LIMIT_LIMIT_HEADER/LIMIT_REMAINING_HEADER/LIMIT_RESET_HEADER have no effect without LIMIT_RESPONSE_HEADERS_ENABLED=true (--limit-response-headers)');
+    return undefined;
+  }
+  const lower = [names.limit, names.remaining, names.reset].map((name) => name.toLowerCase());
+  if (new Set(lower).size < 3) return `--limit-limit-header, --limit-remaining-header and --limit-reset-header (LIMIT_*_HEADER) must be three different names, got ${[names.limit, names.remaining, names.reset].join(', ')}`;
+  const clash = lower.find((name) => STYLE_HEADER_NAMES[settings.responseHeaders].includes(name));
+  return clash === undefined ? undefined : `--response-headers ${settings.responseHeaders} already writes "${clash}": give the LIMIT_*_HEADER header another name`;
+};
+
 /** Each worker binds its own gRPC listener; on one socket path each would replace the last one's. */
 const checkUdsWorkers: CrossCheck = (settings) =>
   settings.grpcUds !== undefined && settings.workers > 1 ? '--grpc-uds (GRPC_UDS) serves one process: use --workers 1, or GRPC_HOST/GRPC_PORT for several workers' : undefined;
 
-const CROSS_CHECKS: readonly CrossCheck[] = [locateRuntimeConfig, checkGrpcTls, noteUnusedPrometheus, mapLocalCacheBytes, checkUdsWorkers];
+const CROSS_CHECKS: readonly CrossCheck[] = [locateRuntimeConfig, checkGrpcTls, noteUnusedPrometheus, mapLocalCacheBytes, checkLimitHeaders, checkUdsWorkers];
 
 /**
  * Reads flags (`--flag value`, `--flag=value`, bare boolean flags) and environment variables.

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Code, RateLimitServiceClient, shouldRateLimit } from '../../src/rls/codec.js';
-import { makeCertificates } from '../support/certificates.js';
+import { makeCertificates, makeSignedCertificate } from '../support/certificates.js';
 import { done, poll } from '../support/redis-resp.js';
 import { findFreePort, startRedis } from '../support/redis-server.js';
 import { request } from '../support/sidecar.js';
@@ -157,6 +157,56 @@ describe('gRPC TLS', () => {
     } finally {
       await sidecar.stop();
     }
+  });
+
+  it('GRPC_CLIENT_TLS_SAN: only a client certificate valid for that name by its SANs gets in; the others are dropped after the handshake, as the reference', async () => {
+    const clients: [name: string, extensions: string, admitted: boolean][] = [
+      ['envoy', 'subjectAltName=DNS:envoy.example.com\nextendedKeyUsage=clientAuth', true],
+      ['wildcard', 'subjectAltName=DNS:*.example.com\nextendedKeyUsage=clientAuth', true],
+      ['other', 'subjectAltName=DNS:other.example.com\nextendedKeyUsage=clientAuth', false],
+      // The name in the subject CN only: Go's check (and this one) reads SANs alone.
+      ['envoy.example.com', 'extendedKeyUsage=clientAuth', false],
+      // The client certificate GRPC_CLIENT_TLS_CACERT signed, without a SAN: admitted without the setting (the test above).
+      ['client', 'extendedKeyUsage=clientAuth', false],
+    ];
+    for (const [name, extensions] of clients) if (name !== 'client') makeSignedCertificate(root, name, extensions);
+    const sidecar = await startSidecarProcess([], {
+      RUNTIME_ROOT: root,
+      RUNTIME_SUBDIRECTORY: 'ratelimit',
+      GRPC_SERVER_USE_TLS: 'true',
+      GRPC_SERVER_TLS_CERT: join(root, 'server.crt'),
+      GRPC_SERVER_TLS_KEY: join(root, 'server.key'),
+      GRPC_CLIENT_TLS_CACERT: join(root, 'ca.crt'),
+      GRPC_CLIENT_TLS_SAN: 'envoy.example.com',
+    });
+    const ask = (name: string) => {
+      const client = new RateLimitServiceClient(`127.0.0.1:${sidecar.grpcPort}`, grpc.credentials.createSsl(pem('ca.crt'), pem(`${name}.key`), pem(`${name}.crt`)));
+      return shouldRateLimit(client, request('real', [['client', `san-${name}`]]), { deadline: Date.now() + 5000 }).then(
+        (response) => response.overallCode,
+        (error: grpc.ServiceError) => grpc.status[error.code],
+      ).finally(() => client.close());
+    };
+    try {
+      const answers = [];
+      for (const [name] of clients) answers.push(await ask(name));
+      expect(answers).toEqual(clients.map(([, , admitted]) => (admitted ? Code.OK : 'UNAVAILABLE')));
+      const refused = sidecar.logs.filter((line) => line.msg === 'gRPC client refused').map((line) => (line as unknown as { reason: string }).reason);
+      expect(refused).toEqual([
+        'the client certificate is not valid for envoy.example.com (its SANs: DNS:other.example.com)',
+        'the client certificate is not valid for envoy.example.com (its SANs: none)',
+        'the client certificate is not valid for envoy.example.com (its SANs: none)',
+      ]);
+    } finally {
+      await sidecar.stop();
+    }
+  });
+
+  it('GRPC_CLIENT_TLS_SAN without a client CA refuses to start: there would be no certificate to check', async () => {
+    const { code, output } = await refusedSidecarProcess([], {
+      RUNTIME_ROOT: root, RUNTIME_SUBDIRECTORY: 'ratelimit', GRPC_SERVER_USE_TLS: 'true', GRPC_SERVER_TLS_CERT: join(root, 'server.crt'), GRPC_SERVER_TLS_KEY: join(root, 'server.key'), GRPC_CLIENT_TLS_SAN: 'envoy.example.com',
+    });
+    expect(code).toBe(2);
+    expect(output).toContain('--grpc-tls-client-san (GRPC_CLIENT_TLS_SAN) needs --grpc-tls-ca (GRPC_CLIENT_TLS_CACERT)');
   });
 
   it('a rotated certificate (cert-manager) serves new connections; a live connection keeps answering', async () => {

@@ -41,7 +41,7 @@ const REFERENCE: [name: string, value: string, outcome: Outcome][] = [
   ['GRPC_SERVER_TLS_KEY', '/certs/tls.key', { understood: true }],
   ['GRPC_CLIENT_TLS_CACERT', '/certs/ca.crt', { understood: true }],
   ['GRPC_SERVER_TLS_CA_CERT', '/certs/ca.crt', { understood: true }],
-  ['GRPC_CLIENT_TLS_SAN', 'envoy.example', { refused: 'give the clients a CA of their own' }],
+  ['GRPC_CLIENT_TLS_SAN', 'envoy.example', { understood: true, with: { GRPC_CLIENT_TLS_CACERT: '/certs/ca.crt' } }],
   ['LOG_LEVEL', 'WARN', { understood: true }],
   ['LOG_FORMAT', 'text', { understood: true }],
   ['REDIS_SOCKET_TYPE', 'unix', { understood: true }],
@@ -71,10 +71,10 @@ const REFERENCE: [name: string, value: string, outcome: Outcome][] = [
   ['QUOTA_MODE', 'true', { understood: true }],
   ['RESPONSE_DYNAMIC_METADATA', 'true', { understood: true }],
   ['MERGE_DOMAIN_CONFIG', 'true', { understood: true }],
-  ['LIMIT_RESPONSE_HEADERS_ENABLED', 'true', { refused: 'use RESPONSE_HEADERS=draft-03' }],
-  ['LIMIT_LIMIT_HEADER', 'RateLimit-Limit', { notice: 'header names are those of --response-headers' }],
-  ['LIMIT_REMAINING_HEADER', 'RateLimit-Remaining', { notice: 'header names are those of --response-headers' }],
-  ['LIMIT_RESET_HEADER', 'RateLimit-Reset', { notice: 'header names are those of --response-headers' }],
+  ['LIMIT_RESPONSE_HEADERS_ENABLED', 'true', { understood: true }],
+  ['LIMIT_LIMIT_HEADER', 'X-Limit', { understood: true, with: { LIMIT_RESPONSE_HEADERS_ENABLED: 'true' } }],
+  ['LIMIT_REMAINING_HEADER', 'X-Remaining', { understood: true, with: { LIMIT_RESPONSE_HEADERS_ENABLED: 'true' } }],
+  ['LIMIT_RESET_HEADER', 'X-Reset', { understood: true, with: { LIMIT_RESPONSE_HEADERS_ENABLED: 'true' } }],
   ['USE_STATSD', 'true', { understood: true }],
   ['STATSD_HOST', 'statsd', { understood: true }],
   ['STATSD_PORT', '9125', { understood: true }],
@@ -138,9 +138,25 @@ describe('every reference setting is understood, noted or refused', () => {
     expect(sizes).toEqual([0, 500, 100_000]);
   });
 
-  it('the harmless values of refused settings are accepted: LIMIT_RESPONSE_HEADERS_ENABLED=false, BACKEND_TYPE=redis', () => {
-    const result = resolveSettings([], { LIMIT_RESPONSE_HEADERS_ENABLED: 'False', BACKEND_TYPE: 'redis' });
+  it('the harmless value of a refused setting is accepted: BACKEND_TYPE=redis', () => {
+    const result = resolveSettings([], { BACKEND_TYPE: 'redis' });
     expect(result.ok && result.notices).toEqual([]);
+  });
+
+  it('LIMIT_*_HEADER without LIMIT_RESPONSE_HEADERS_ENABLED: one notice that they do nothing, as in the reference', () => {
+    const result = resolveSettings([], { LIMIT_LIMIT_HEADER: 'X-Limit', LIMIT_RESET_HEADER: 'X-Reset' });
+    expect(result.ok && result.notices).toEqual(['LIMIT_LIMIT_HEADER/LIMIT_REMAINING_HEADER/LIMIT_RESET_HEADER have no effect without LIMIT_RESPONSE_HEADERS_ENABLED=true (--limit-response-headers)']);
+  });
+
+  it.each([
+    [{ LIMIT_RESPONSE_HEADERS_ENABLED: 'true', LIMIT_RESET_HEADER: 'ratelimit-limit' }, 'must be three different names, got RateLimit-Limit, RateLimit-Remaining, ratelimit-limit'],
+    [{ LIMIT_RESPONSE_HEADERS_ENABLED: 'true', LIMIT_LIMIT_HEADER: 'X-RateLimit-Limit', RESPONSE_HEADERS: 'draft-03' }, '--response-headers draft-03 already writes "x-ratelimit-limit"'],
+    [{ LIMIT_RESPONSE_HEADERS_ENABLED: 'true', LIMIT_LIMIT_HEADER: 'Rate Limit' }, 'LIMIT_LIMIT_HEADER: expected an HTTP header name, got "Rate Limit"'],
+    [{ GRPC_CLIENT_TLS_SAN: 'envoy.example' }, 'GRPC_CLIENT_TLS_SAN) needs --grpc-tls-ca (GRPC_CLIENT_TLS_CACERT)'],
+    [{ GRPC_CLIENT_TLS_SAN: 'a.example,b.example', GRPC_CLIENT_TLS_CACERT: '/certs/ca.crt' }, 'GRPC_CLIENT_TLS_SAN: expected one DNS name or IP address, got "a.example,b.example"'],
+  ])('refuses %j: %s', (env, message) => {
+    const result = resolveSettings([], env);
+    expect(result.ok ? [] : result.errors).toEqual([expect.stringContaining(message)]);
   });
 });
 

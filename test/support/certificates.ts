@@ -1,4 +1,4 @@
-/** Test certificates made by the openssl CLI: a CA, a server certificate and a client certificate signed by it. */
+/** Test certificates made by the openssl CLI: a CA, a server certificate and client certificates signed by it. */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,12 +14,18 @@ function openssl(...args: string[]): void {
 export function makeCertificates(dir: string, serverAltNames = 'IP:127.0.0.1,DNS:localhost'): void {
   const file = (name: string) => join(dir, name);
   openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=rateguard test CA', '-keyout', file('ca.key'), '-out', file('ca.crt'));
-  for (const [name, ext] of [
-    ['server', `subjectAltName=${serverAltNames}\nextendedKeyUsage=serverAuth`],
-    ['client', 'extendedKeyUsage=clientAuth'],
-  ] as const) {
-    writeFileSync(file(`${name}.ext`), `${ext}\n`);
-    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${name}`, '-keyout', file(`${name}.key`), '-out', file(`${name}.csr`));
-    openssl('x509', '-req', '-in', file(`${name}.csr`), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', file(`${name}.ext`), '-out', file(`${name}.crt`));
-  }
+  makeSignedCertificate(dir, 'server', `subjectAltName=${serverAltNames}\nextendedKeyUsage=serverAuth`);
+  makeSignedCertificate(dir, 'client', 'extendedKeyUsage=clientAuth');
+}
+
+/**
+ * Writes `<name>.crt`/`<name>.key` into `dir`, signed by the `ca.crt`/`ca.key` already there, with
+ * the given openssl extensions (e.g. `subjectAltName=DNS:envoy.example\nextendedKeyUsage=clientAuth`)
+ * and `/CN=<name>`.
+ */
+export function makeSignedCertificate(dir: string, name: string, extensions: string): void {
+  const file = (suffix: string) => join(dir, `${name}${suffix}`);
+  writeFileSync(file('.ext'), `${extensions}\n`);
+  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${name}`, '-keyout', file('.key'), '-out', file('.csr'));
+  openssl('x509', '-req', '-in', file('.csr'), '-CA', join(dir, 'ca.crt'), '-CAkey', join(dir, 'ca.key'), '-CAcreateserial', '-days', '2', '-extfile', file('.ext'), '-out', file('.crt'));
 }
