@@ -54,7 +54,7 @@ describe('the HTTP port', () => {
     other.sidecar.health.drain();
     expect(await healthCheck(healthClient, 'ratelimit')).toBe('NOT_SERVING');
     const draining = await fetch(`http://127.0.0.1:${other.sidecar.httpPort}/healthcheck`);
-    expect(draining.status).toBe(503);
+    expect([draining.status, await draining.text()]).toEqual([500, 'NOT_SERVING']);
     healthClient.close();
     await other.stop();
   });

@@ -81,7 +81,7 @@ describe('health before and without traffic', () => {
     let own: RedisProcess | undefined;
     try {
       expect([sidecar.health.statusOf('ratelimit'), sidecar.health.statusOf('redis')]).toEqual(['NOT_SERVING', 'NOT_SERVING']);
-      expect((await fetch(`http://127.0.0.1:${sidecar.httpPort}/healthcheck`)).status).toBe(503);
+      expect((await fetch(`http://127.0.0.1:${sidecar.httpPort}/healthcheck`)).status).toBe(500);
       const answer = await fetch(`http://127.0.0.1:${sidecar.httpPort}/json`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
