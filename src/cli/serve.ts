@@ -1,4 +1,5 @@
-import { createLogger } from '../observe/logger.js';
+import type { ReloadOutcome } from '../config/index.js';
+import { createLogger, type Logger } from '../observe/logger.js';
 import { type Sidecar, StartupError, startSidecar } from '../server/sidecar.js';
 import { resolveSettings, type Settings } from '../settings/settings.js';
 import { announceWorkerServing, isWorkersPrimary, superviseWorkers, workersProblem } from './workers.js';
@@ -23,11 +24,17 @@ export async function runSidecar(settings: Settings, notices: readonly string[])
     else logger.fatal({ err: error }, 'rateguard could not start');
     throw error;
   }
-  process.on('SIGHUP', () => void sidecar.watcher.reload());
+  process.on('SIGHUP', () => void sidecar.watcher.reload().then((outcome) => logUnchangedReload(logger, outcome)));
   const stop = () => void sidecar.drain().then(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   return sidecar;
+}
+
+/** A SIGHUP that found the files as they were: nothing reloaded, so no "config loaded" line or config_load counter. */
+function logUnchangedReload(logger: Logger, { event, changed }: ReloadOutcome): void {
+  if (changed) return;
+  logger.info({ source: event.source, version: event.version, serving: event.type === 'loaded' ? 'the loaded config' : 'no config' }, 'SIGHUP: config unchanged, nothing reloaded');
 }
 
 /** "cannot listen on 127.0.0.1:8081: address already in use" for a listen that failed so (grpc-js and node:net word it differently). */

@@ -5,7 +5,7 @@ export { applyReplaces, findRule, matchDescriptor, metricKeyFor } from './match.
 export { ConfigSnapshot, diffSnapshots, type LimitOverride, type SnapshotDiff, type SnapshotJson } from './snapshot.js';
 export type { ConfiguredLimit, DescriptorEntry, DescriptorMatch, DescriptorRule, ResponseRateLimit } from './types.js';
 export { parseUnit, UNIT_ENUM, unitFromEnum, unitProtoName, type RateLimitUnitName } from './units.js';
-export { watchConfig, type ConfigEvent, type ConfigOrigin, type ConfigWatcher, type ReloadReason, type WatchOptions } from './watch.js';
+export { watchConfig, type ConfigEvent, type ConfigOrigin, type ConfigWatcher, type ReloadOutcome, type ReloadReason, type WatchOptions } from './watch.js';
 export { watchXdsConfig, type XdsConnectionEvent, type XdsWatchOptions } from './xds-source.js';
 export { backoffDelayMs, type BackoffPolicy } from './xds-backoff.js';
 export { RULES, type Rule } from './rules.js';

@@ -5,7 +5,8 @@
  * observes the config directory (or the file's directory), plus the directories the loaded files
  * really live in (re-resolved after every load, so a swapped `..data` target is followed), and on any
  * event reloads after a short debounce. A reload whose files are byte-identical to the last one
- * emits nothing; a bad config is rejected whole and the last good snapshot stays current.
+ * emits nothing (SIGHUP included: no log line, no config_load counter); a bad config is rejected
+ * whole and the last good snapshot stays current.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { lstat, realpath, stat } from 'node:fs/promises';
@@ -36,10 +37,17 @@ export type ConfigEvent =
   | ({ readonly type: 'loaded'; readonly snapshot: ConfigSnapshot } & ConfigEventFacts)
   | ({ readonly type: 'rejected'; readonly errors: readonly ConfigError[] } & ConfigEventFacts);
 
+/** What a reload found: the event for the files as they are now, and whether it was emitted. */
+export interface ReloadOutcome {
+  readonly event: ConfigEvent;
+  /** False when the files were byte-identical to the last load: `event` is that load's, not emitted again. */
+  readonly changed: boolean;
+}
+
 export interface WatchOptions extends LoadOptions {
   /** A config file or directory. */
   readonly path: string;
-  /** Called for the initial load and every reload that changed something (or was asked for). */
+  /** Called for the initial load and every reload that changed something. */
   readonly onEvent: (event: ConfigEvent) => void;
   /** Quiet time after the last filesystem event before reloading; default 100 ms. */
   readonly debounceMs?: number;
@@ -50,17 +58,18 @@ export interface ConfigWatcher {
   readonly current: ConfigSnapshot | undefined;
   readonly origin: ConfigOrigin;
   /**
-   * Reloads now (SIGHUP) and reports the outcome, even when nothing changed. After `close()` it
-   * still resolves with the outcome, without emitting it or changing `current`.
+   * Reloads now (SIGHUP) and reports the outcome; files unchanged since the last load emit nothing.
+   * After `close()` it still resolves with the outcome, without emitting it or changing `current`.
    */
-  reload(): Promise<ConfigEvent>;
+  reload(): Promise<ReloadOutcome>;
   /** Stops watching; pending timers are cleared. Idempotent. */
   close(): Promise<void>;
 }
 
 class DirectoryWatcher implements ConfigWatcher {
   current: ConfigSnapshot | undefined;
-  private lastDigest: string | undefined;
+  /** The last load's event (its version is the files' digest): what an unchanged reload reports. */
+  private last: ConfigEvent | undefined;
   private readonly watchers = new Map<string, FSWatcher>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -73,8 +82,10 @@ class DirectoryWatcher implements ConfigWatcher {
     return { source: 'file', location: this.options.path, version: this.current?.digest };
   }
 
-  reload(): Promise<ConfigEvent> {
-    return this.enqueue('reload', true) as Promise<ConfigEvent>;
+  async reload(): Promise<ReloadOutcome> {
+    const outcome = await this.enqueue('reload');
+    // The queue runs loads only; a reload's load always yields an outcome.
+    return outcome!;
   }
 
   async close(): Promise<void> {
@@ -86,8 +97,8 @@ class DirectoryWatcher implements ConfigWatcher {
     await this.queue.catch(() => undefined);
   }
 
-  enqueue(reason: ReloadReason, force: boolean): Promise<ConfigEvent | undefined> {
-    const run = this.queue.then(() => this.load(reason, force));
+  enqueue(reason: ReloadReason): Promise<ReloadOutcome | undefined> {
+    const run = this.queue.then(() => this.load(reason));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -97,26 +108,26 @@ class DirectoryWatcher implements ConfigWatcher {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.enqueue('change', false);
+      void this.enqueue('change');
     }, this.options.debounceMs ?? 100);
     // A pending reload must not keep the process alive on its own.
     this.timer.unref();
   }
 
-  private async load(reason: ReloadReason, force: boolean): Promise<ConfigEvent | undefined> {
+  private async load(reason: ReloadReason): Promise<ReloadOutcome | undefined> {
     if (this.closed && reason !== 'reload') return undefined;
     const result = await loadConfig(this.options.path, this.options);
     if (!this.closed) await this.syncWatchers(result);
-    if (!force && result.digest === this.lastDigest) return undefined;
-    this.lastDigest = result.digest;
+    if (this.last !== undefined && result.digest === this.last.version) return { event: this.last, changed: false };
     const event: ConfigEvent = result.ok
       ? { type: 'loaded', snapshot: result.config, reason, source: 'file', version: result.digest }
       : { type: 'rejected', errors: result.errors, reason, source: 'file', version: result.digest };
     // After close() a reload still answers its caller, but the watcher no longer changes or speaks.
-    if (this.closed) return event;
+    if (this.closed) return { event, changed: true };
+    this.last = event;
     if (result.ok) this.current = result.config;
     this.options.onEvent(event);
-    return event;
+    return { event, changed: true };
   }
 
   /** The directories whose events can change the config, re-resolved after each load. */
@@ -168,6 +179,6 @@ class DirectoryWatcher implements ConfigWatcher {
 /** Loads the config at `options.path`, emits the outcome, then keeps watching until `close()`. */
 export async function watchConfig(options: WatchOptions): Promise<ConfigWatcher> {
   const watcher = new DirectoryWatcher(options);
-  await watcher.enqueue('initial', true);
+  await watcher.enqueue('initial');
   return watcher;
 }

@@ -15,7 +15,7 @@ import { stringify } from 'yaml';
 import { configError, formatConfigError, type ConfigError } from './errors.js';
 import { loadConfigSources, type ConfigSource, type LoadOptions } from './load.js';
 import type { ConfigSnapshot } from './snapshot.js';
-import type { ConfigEvent, ConfigOrigin, ConfigWatcher } from './watch.js';
+import type { ConfigEvent, ConfigOrigin, ConfigWatcher, ReloadOutcome } from './watch.js';
 import { backoffDelayMs, type BackoffPolicy } from './xds-backoff.js';
 import {
   decodeDiscoveryResponse,
@@ -117,11 +117,13 @@ class XdsConfigSource implements ConfigWatcher {
     return this.firstConfigApplied;
   }
 
-  /** A pushed config cannot be re-read: SIGHUP answers with the outcome of the last response. */
-  reload(): Promise<ConfigEvent> {
-    if (this.current !== undefined) return Promise.resolve({ type: 'loaded', snapshot: this.current, reason: 'reload', source: 'xds', version: this.appliedVersion });
+  /** A pushed config cannot be re-read: SIGHUP changes nothing and answers with the outcome of the last response. */
+  reload(): Promise<ReloadOutcome> {
+    if (this.current !== undefined) {
+      return Promise.resolve({ event: { type: 'loaded', snapshot: this.current, reason: 'reload', source: 'xds', version: this.appliedVersion }, changed: false });
+    }
     const nothingYet = xdsError(`xds:${this.options.serverUrl}`, 'no config received from the xDS server yet');
-    return Promise.resolve(this.lastEvent ?? { type: 'rejected', errors: [nothingYet], reason: 'reload', source: 'xds', version: undefined });
+    return Promise.resolve({ event: this.lastEvent ?? { type: 'rejected', errors: [nothingYet], reason: 'reload', source: 'xds', version: undefined }, changed: false });
   }
 
   async close(): Promise<void> {

@@ -12,6 +12,41 @@ import type { Settings } from '../settings/settings.js';
 
 export type ConfigSourceResult = { ok: true; watcher: ConfigWatcher } | { ok: false; error: string };
 
+/**
+ * Logs each config event with what it means for the calls, which depends on whether a config has
+ * loaded before: a first bad config has no "last good config" to keep serving.
+ */
+class ConfigEventLog {
+  private loadedBefore = false;
+  private readonly withoutConfig: string;
+
+  constructor(
+    settings: Settings,
+    private readonly logger: Logger,
+  ) {
+    this.withoutConfig = settings.forceStartWithoutInitialConfig
+      ? 'no config serves yet: calls are answered UNAVAILABLE until a valid one loads'
+      : settings.configType === 'GRPC_XDS_SOTW'
+        ? 'not serving until the xDS server sends a valid config'
+        : 'rateguard does not start without a valid config';
+  }
+
+  /** What serves now that a config could not be had: the last good one, or what happens without one. */
+  get whatServes(): string {
+    return this.loadedBefore ? 'the last good config keeps serving' : this.withoutConfig;
+  }
+
+  log(event: ConfigEvent): void {
+    const facts = { reason: event.reason, source: event.source, version: event.version };
+    if (event.type === 'loaded') {
+      this.loadedBefore = true;
+      this.logger.info({ ...facts, files: event.snapshot.files, domains: [...event.snapshot.domains.keys()] }, 'config loaded');
+    } else {
+      this.logger.error({ ...facts, errors: event.errors.map(formatConfigError) }, `config rejected; ${this.whatServes}`);
+    }
+  }
+}
+
 /** What `/rlconfig`, `/stats` and the bucket admin see before any config: no domains. */
 export const NO_CONFIG: ConfigSnapshot = (() => {
   const empty = loadConfigSources([]);
@@ -19,7 +54,7 @@ export const NO_CONFIG: ConfigSnapshot = (() => {
   return empty.config;
 })();
 
-async function startXds(settings: Settings, logger: Logger, onEvent: (event: ConfigEvent) => void): Promise<ConfigSourceResult> {
+async function startXds(settings: Settings, logger: Logger, configLog: ConfigEventLog, onEvent: (event: ConfigEvent) => void): Promise<ConfigSourceResult> {
   if (settings.xdsServerUrl === undefined) return { ok: false, error: '--config-type GRPC_XDS_SOTW needs --xds-server-url (CONFIG_GRPC_XDS_SERVER_URL)' };
   const credentials = loadXdsCredentials({ useTls: settings.xdsTls, cert: settings.xdsTlsCert, key: settings.xdsTlsKey, ca: settings.xdsTlsCa });
   if (!credentials.ok) return credentials;
@@ -43,7 +78,7 @@ async function startXds(settings: Settings, logger: Logger, onEvent: (event: Con
     onEvent,
     onConnection: (event) => {
       if (event.type === 'connected') logger.info({ server: settings.xdsServerUrl }, 'xDS stream answering');
-      else logger.warn({ server: settings.xdsServerUrl, code: event.code, details: event.details, retryInMs: event.retryInMs }, 'xDS stream ended; the last config keeps serving');
+      else logger.warn({ server: settings.xdsServerUrl, code: event.code, details: event.details, retryInMs: event.retryInMs }, `xDS stream ended; ${configLog.whatServes}`);
     },
   });
   if (!settings.forceStartWithoutInitialConfig) {
@@ -53,8 +88,18 @@ async function startXds(settings: Settings, logger: Logger, onEvent: (event: Con
   return { ok: true, watcher };
 }
 
+/** Starts the config source; every event is logged here, then handed to `onEvent`. */
 export async function startConfigSource(settings: Settings, logger: Logger, onEvent: (event: ConfigEvent) => void): Promise<ConfigSourceResult> {
-  if (settings.configType === 'GRPC_XDS_SOTW') return startXds(settings, logger, onEvent);
+  const configLog = new ConfigEventLog(settings, logger);
+  const logged = (event: ConfigEvent) => {
+    configLog.log(event);
+    onEvent(event);
+  };
+  if (settings.configType === 'GRPC_XDS_SOTW') return startXds(settings, logger, configLog, logged);
+  return startFiles(settings, logged);
+}
+
+async function startFiles(settings: Settings, onEvent: (event: ConfigEvent) => void): Promise<ConfigSourceResult> {
   let initialErrors: readonly ConfigError[] = [];
   const watcher = await watchConfig({
     path: settings.config,

@@ -5,7 +5,7 @@
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type * as grpc from '@grpc/grpc-js';
-import { formatConfigError, type ConfigEvent, type ConfigWatcher } from '../config/index.js';
+import type { ConfigWatcher } from '../config/index.js';
 import { AdminAccess } from '../admin/admin-access.js';
 import { AdminToken } from '../admin/admin-token.js';
 import { BucketAdmin } from '../admin/bucket-admin.js';
@@ -45,14 +45,6 @@ export class StartupError extends Error {
   override readonly name = 'StartupError';
 }
 
-function logConfigEvent(logger: Logger, event: ConfigEvent): void {
-  if (event.type === 'loaded') {
-    logger.info({ reason: event.reason, source: event.source, version: event.version, files: event.snapshot.files, domains: [...event.snapshot.domains.keys()] }, 'config loaded');
-  } else {
-    logger.error({ reason: event.reason, source: event.source, version: event.version, errors: event.errors.map(formatConfigError) }, 'config rejected; the last good config keeps serving');
-  }
-}
-
 function listen(app: ReturnType<typeof createPrometheusApp>, host: string, port: number): Promise<HttpServer> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(server)));
@@ -90,10 +82,8 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
   const chargeMode = settings.chargeRejected ? 'independent' : 'all_or_nothing';
   const observability = new Observability({ nearLimitRatio: settings.nearLimitRatio, chargeMode }, { redis: settings.redis !== undefined, logger, ...statsdFromSettings(settings) });
 
-  const source = await startConfigSource(settings, logger, (event) => {
-    logConfigEvent(logger, event);
-    observability.configEvent(event);
-  });
+  // The source logs each event itself (it knows whether a good config serves).
+  const source = await startConfigSource(settings, logger, (event) => observability.configEvent(event));
   if (!source.ok) throw new StartupError(source.error);
   const { watcher } = source;
 

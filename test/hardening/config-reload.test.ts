@@ -33,7 +33,7 @@ describe('hot reload of broken configs', () => {
   it.each(corpus)('%s replacing the good file: rejected with the file named, the old limits answer', async (name) => {
     const target = join(rg.dir, 'hard.yaml');
     writeFileSync(target, readFileSync(join(BROKEN, name)));
-    const event = await within(rg.sidecar.watcher.reload(), CALL_BOUND_MS, 'reload');
+    const { event } = await within(rg.sidecar.watcher.reload(), CALL_BOUND_MS, 'reload');
     expect(event.type).toBe('rejected');
     if (event.type !== 'rejected') return;
     expect(event.errors.length).toBeGreaterThan(0);
@@ -49,7 +49,7 @@ describe('hot reload of broken configs', () => {
     const extra = join(rg.dir, `extra-${name}`);
     writeFileSync(extra, readFileSync(join(BROKEN, name)));
     try {
-      const event = await within(rg.sidecar.watcher.reload(), CALL_BOUND_MS, 'reload');
+      const { event } = await within(rg.sidecar.watcher.reload(), CALL_BOUND_MS, 'reload');
       expect(event.type).toBe('rejected');
       await expectOldLimits();
     } finally {
@@ -59,7 +59,7 @@ describe('hot reload of broken configs', () => {
 
   it('after the corpus, a good config with new numbers loads and decides', async () => {
     writeFileSync(join(rg.dir, 'hard.yaml'), HARDENING_CONFIG.replace('requests_per_unit: 5 }', 'requests_per_unit: 7 }'));
-    const event = await within(rg.sidecar.watcher.reload(), CALL_BOUND_MS, 'reload');
+    const { event } = await within(rg.sidecar.watcher.reload(), CALL_BOUND_MS, 'reload');
     expect(event.type).toBe('loaded');
     const answer = await rg.call(request('hard', [['k', 'after-corpus']]));
     expect(answer.statuses[0]).toMatchObject({ code: Code.OK, limitRemaining: 6 });

@@ -77,7 +77,7 @@ describe('the reference\'s call families on the Prometheus listener', () => {
     rg = await startTestSidecar({ 's.yaml': 'domain: s\ndescriptors: [ {key: ' }, [...PROMETHEUS, '--force-start-without-initial-config']);
     expect((await rg.callError(request('s', [['k', 'v']]))).code).toBe(grpc.status.UNAVAILABLE);
     writeFileSync(join(rg.dir, 's.yaml'), CONFIG);
-    expect((await rg.sidecar.watcher.reload()).type).toBe('loaded');
+    expect((await rg.sidecar.watcher.reload()).event.type).toBe('loaded');
     expect((await rg.call(request('s', [['k', 'v']]))).overallCode).toBe(Code.OK);
     const text = await scrape();
     expect([sample(text, 'ratelimit_service_total_requests', METHOD), ...errors(text)]).toEqual([2, 0, 1]);

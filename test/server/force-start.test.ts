@@ -19,7 +19,7 @@ describe('--force-start-without-initial-config with a file config', () => {
     const error = await rg.callError(request('web', [['user', 'a']]));
     expect([error.code, error.details]).toEqual([grpc.status.UNAVAILABLE, 'no rate limit configuration loaded']);
     writeFileSync(join(rg.dir, 'web.yaml'), 'domain: web\ndescriptors:\n  - key: user\n    rate_limit: {unit: minute, requests_per_unit: 2}\n');
-    expect((await rg.sidecar.watcher.reload()).type).toBe('loaded');
+    expect((await rg.sidecar.watcher.reload()).event.type).toBe('loaded');
     expect((await rg.call(request('web', [['user', 'a']]))).statuses[0]).toMatchObject({ code: Code.OK, limitRemaining: 1 });
   });
 });
