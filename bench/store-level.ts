@@ -1,9 +1,10 @@
 /**
  * Store-level decisions per second, no HTTP: one contender per process, driven over stdin so the
  * parent can interleave contenders. `run ID C S` keeps C decisions in flight for S seconds (closed
- * loop) and prints `result ID {"rps":...}`. Keys rotate over 10 000 clients; limits never deny.
+ * loop) and prints `result ID {"rps":...,"decisions":...}`. Keys rotate over 10 000 clients; limits never
+ * deny. `rateguard-5` decides five buckets per plan (five descriptors of one request).
  *
- *   node --import tsx bench/store-level.ts rateguard|flexible|flexible-pipelined REDIS_URL
+ *   node --import tsx bench/store-level.ts rateguard|rateguard-5|flexible|flexible-pipelined REDIS_URL
  */
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
@@ -16,13 +17,13 @@ const CLIENTS = 10_000;
 
 type Decide = (client: number) => Promise<unknown>;
 
-async function rateguardStore(url: string): Promise<Decide> {
+async function rateguardStore(url: string, bucketsPerPlan: number): Promise<Decide> {
   const store = new rateguard.RedisStore({ url, timeoutMs: 5000 });
   await store.ready(5000);
   const limit = rateguard.tokenBucket({ capacity: ROOMY, refillTokens: ROOMY, periodUs: 60_000_000 });
   const plans: Plan[] = Array.from({ length: CLIENTS }, (_, i) => ({
     mode: 'all_or_nothing',
-    buckets: [{ key: `store-bench:rateguard:${i}`, limit, cost: 1 }],
+    buckets: Array.from({ length: bucketsPerPlan }, (_, b) => ({ key: `store-bench:rateguard:${b}:${i}`, limit, cost: 1 })),
   }));
   return (client) => store.decide(plans[client]!);
 }
@@ -35,7 +36,7 @@ async function flexible(url: string, autoPipelining: boolean): Promise<Decide> {
   return (i) => limiter.consume(String(i));
 }
 
-async function measure(decide: Decide, concurrency: number, seconds: number): Promise<{ rps: number; failed: number }> {
+async function measure(decide: Decide, concurrency: number, seconds: number): Promise<{ rps: number; decisions: number; failed: number }> {
   let next = 0;
   let done = 0;
   let failed = 0;
@@ -54,12 +55,13 @@ async function measure(decide: Decide, concurrency: number, seconds: number): Pr
   };
   const started = performance.now();
   await Promise.all(Array.from({ length: concurrency }, loop));
-  return { rps: done / ((performance.now() - started) / 1000), failed };
+  return { rps: done / ((performance.now() - started) / 1000), decisions: done, failed };
 }
 
 const [contender, url] = process.argv.slice(2) as [string, string];
 const decide =
-  contender === 'rateguard' ? await rateguardStore(url)
+  contender === 'rateguard' ? await rateguardStore(url, 1)
+  : contender === 'rateguard-5' ? await rateguardStore(url, 5)
   : contender === 'flexible' ? await flexible(url, false)
   : contender === 'flexible-pipelined' ? await flexible(url, true)
   : undefined;

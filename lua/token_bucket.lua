@@ -1,17 +1,21 @@
--- rateguard: decide several buckets at once, atomically, all-or-nothing.
+-- rateguard: decide a batch of plans at once, each one atomically and all-or-nothing.
 -- The Lua twin of src/engine/bucket-math.ts; both follow docs/token-bucket-spec.md step by step, in
 -- the same order of floating-point operations, and test/engine/vectors.ts holds them together.
 --
--- KEYS[i]        one hash per bucket: l = level, s = stamp (see the spec)
+-- KEYS           every plan's bucket keys, plan after plan
 -- ARGV[1]        "" to read the clock with Redis TIME; an integer µs only in tests (shared vectors)
--- ARGV[2]        "a" all-or-nothing, "i" independent (the reference service's charging),
---                "r" refund: give back `cost` to each bucket (Redis Cluster, when another slot denied)
--- ARGV[3+7(i-1)..] per bucket: algorithm ("t" token bucket, "f" fixed window), capacity,
---                refill tokens per period, period µs, cost, shadow ("1": its denial denies nothing),
---                overdraft ("1": every charge is applied, into debt if need be: a level below 0)
--- Returns { all_ok, then per bucket: ok, level (string, "%.17g"), reset µs, retry µs }
--- A key given more than once is one bucket (the spec's "Deciding a plan", step 1): decided once for
--- the summed cost, written once, each of its entries in the reply repeating its one result.
+-- then per plan: a header, the mode and the bucket count ("a2": all-or-nothing, 2 buckets; "i":
+--                independent, the reference service's charging; "r": refund, give back `cost` to
+--                each bucket: Redis Cluster, when another slot denied), then two per bucket:
+--                its terms "<algorithm><shadow><overdraft> <capacity> <refill> <period µs>"
+--                ("t" token bucket | "f" fixed window, "s" shadow | "-", "o" overdraft | "-"), and its cost
+-- State per key: one string, two little-endian doubles (level, stamp), written with SET ... PX.
+-- Returns one string, per plan: a status byte (0 denied, 1 allowed, 2 failed: a 2-byte length and
+-- the error follow), then for a decided plan per bucket as sent: ok byte, level, reset µs, retry µs
+-- (doubles). Plans are decided one after another at one time, each seeing the writes of those
+-- before it; a repeated key within a plan is one bucket (the spec's "Deciding a plan", step 1).
+-- Redis' cost is mostly per command and per table, so each key is read once and written once per
+-- call, and a plan's buckets live in arrays reused from plan to plan.
 
 local now
 if ARGV[1] == '' then
@@ -20,161 +24,224 @@ if ARGV[1] == '' then
 else
   now = tonumber(ARGV[1])
 end
-local all_or_nothing = ARGV[2] == 'a'
-local n = #KEYS
-local ARGS_PER_BUCKET = 7
 -- The longest an overdraft debt may take to repay (a year, µs): keeps reset, retry and PEXPIRE finite.
 local MAX_DEBT_US = 31536000000000
+local pack, unpack = struct.pack, struct.unpack
+local ceil, floor = math.ceil, math.floor
 
--- Repeated keys: one table insert per key finds them; a plan without any does nothing more here,
--- and below only tests `repeat_of == nil`. With them, every later position i of a key gets
--- repeat_of[i] = its first position f, and merged[f] holds the key's cost (the costs added in plan
--- order, as the TypeScript twin adds them) and shadow flag (shadow only if every entry is).
-local function param(i, field) return ARGV[2 + (i - 1) * ARGS_PER_BUCKET + field] end
-local first_of, repeat_of, merged = {}, nil, nil
-for i = 1, n do
-  local f = first_of[KEYS[i]]
-  if f == nil then
-    first_of[KEYS[i]] = i
+-- Bucket terms, parsed once per distinct string in this call.
+local terms_of = {}
+local function terms(text)
+  local t = terms_of[text]
+  if t == nil then
+    local algo, shadow, overdraft, cap, refill, period = string.match(text, '^(.)(.)(.) (%S+) (%S+) (%S+)$')
+    t = { fixed = algo == 'f', shadow = shadow == 's', overdraft = overdraft == 'o',
+          cap = tonumber(cap), refill = tonumber(refill), period = tonumber(period) }
+    terms_of[text] = t
+  end
+  return t
+end
+
+-- Bucket states of this call, by key: level and stamp (level false: no state). Read once, kept
+-- here as plans change them, written once at the end: `ttl_of[key]` is the PX of its last charge,
+-- or false when only refunded (its expiry is kept).
+local level_of, stamp_of, ttl_of, written = {}, {}, {}, {}
+
+-- Reads `key` into level_of/stamp_of; returns the error when the key holds something else.
+local function read(key)
+  if level_of[key] ~= nil then return nil end
+  local v = redis.pcall('GET', key)
+  if type(v) == 'table' then
+    -- A hash of rateguard 0.1 (fields l and s) is read as the same state, and replaced.
+    local old = redis.pcall('HMGET', key, 'l', 's')
+    if old.err then return old.err end
+    local level, stamp = tonumber(old[1]), tonumber(old[2])
+    if level == nil or stamp == nil then level = false end
+    level_of[key], stamp_of[key] = level, stamp
+  elseif v then
+    level_of[key], stamp_of[key] = unpack('<dd', v)
   else
-    if repeat_of == nil then repeat_of, merged = {}, {} end
-    repeat_of[i] = f
-    local m = merged[f] or { cost = tonumber(param(f, 5)), shadow = param(f, 6) == '1' }
-    m.cost = m.cost + tonumber(param(i, 5))
-    m.shadow = m.shadow and param(i, 6) == '1'
-    merged[f] = m
+    level_of[key] = false
+  end
+  return nil
+end
+
+local function write(key, level, stamp, ttl_ms)
+  local was = ttl_of[key]
+  if was == nil then written[#written + 1] = key end
+  level_of[key], stamp_of[key] = level, stamp
+  if ttl_ms then ttl_of[key] = ttl_ms elseif was == nil then ttl_of[key] = false end
+end
+
+local out = {}
+local function failed(message)
+  out[#out + 1] = pack('<BI2', 2, #message) .. message
+end
+
+-- One plan's buckets, by position; `first[i]` is where bucket i's key first appears in the plan.
+local key, tm, cost, shadow, first = {}, {}, {}, {}, {}
+local ok, retry, level, stamp, charged, reply = {}, {}, {}, {}, {}, {}
+
+-- Loads the plan of `count` buckets at KEYS[k], ARGV[a]: a repeated key (spec, "Deciding a plan",
+-- step 1) is one bucket at its first position, its cost the sum in plan order, shadow only if
+-- every entry is.
+local function load(count, k, a)
+  for i = 1, count do
+    local name, t = KEYS[k + i - 1], terms(ARGV[a + 2 * i - 2])
+    local c = tonumber(ARGV[a + 2 * i - 1])
+    local f = i
+    for j = 1, i - 1 do
+      if first[j] == j and key[j] == name then f = j; break end
+    end
+    key[i], tm[i], first[i] = name, t, f
+    if f == i then
+      cost[i], shadow[i] = c, t.shadow
+    else
+      cost[f] = cost[f] + c
+      shadow[f] = shadow[f] and t.shadow
+    end
   end
 end
 
-if ARGV[2] == 'r' then
-  for i = 1, n do
-    if repeat_of == nil or repeat_of[i] == nil then
-      local base = 2 + (i - 1) * ARGS_PER_BUCKET
-      local cap, period, cost = tonumber(ARGV[base + 2]), tonumber(ARGV[base + 4]), tonumber(ARGV[base + 5])
-      if merged ~= nil and merged[i] ~= nil then cost = merged[i].cost end
-      local stored = redis.call('HMGET', KEYS[i], 'l', 's')
-      local level, stamp = tonumber(stored[1]), tonumber(stored[2])
-      if level ~= nil and stamp ~= nil then
-        if ARGV[base + 1] == 't' then
-          level = level + cost
-          if level > cap then level = cap end
-          redis.call('HSET', KEYS[i], 'l', string.format('%.17g', level))
-        elseif stamp == math.floor(now / period) * period then
-          level = level - cost
-          if level < 0 then level = 0 end
-          redis.call('HSET', KEYS[i], 'l', string.format('%.17g', level))
+-- A refund (spec, "Refunds"): a token bucket's level min(C, l + k), a fixed window's count
+-- max(0, l - k) if still the same window; absent state stays absent. No reply but the status.
+local function refund(count)
+  for i = 1, count do
+    if first[i] == i then
+      local err = read(key[i])
+      if err then return failed(err) end
+    end
+  end
+  for i = 1, count do
+    local name, t = key[i], tm[i]
+    local l = level_of[name]
+    if first[i] == i and l then
+      local s = stamp_of[name]
+      if not t.fixed then
+        l = l + cost[i]
+        if l > t.cap then l = t.cap end
+        write(name, l, s, nil)
+      elseif s == floor(now / t.period) * t.period then
+        l = l - cost[i]
+        if l < 0 then l = 0 end
+        write(name, l, s, nil)
+      end
+    end
+  end
+  out[#out + 1] = '\1'
+end
+
+local function decide(count, all_or_nothing)
+  local all_ok = true
+  for i = 1, count do
+    if first[i] == i then
+      local name = key[i]
+      local err = read(name)
+      if err then return failed(err) end
+      local t, c = tm[i], cost[i]
+      local l, s = level_of[name], stamp_of[name]
+      if not t.fixed then
+        if not l then l, s = t.cap, now end
+        local elapsed = 0
+        if now > s then elapsed = now - s end
+        local tokens = l + (elapsed * t.refill) / t.period
+        if tokens > t.cap then tokens = t.cap end
+        level[i], stamp[i] = tokens, now
+        -- Applied when allowed, or always with overdraft (below 0 then: a debt, of at most a year).
+        local left = tokens - c
+        if t.overdraft then
+          local deepest = -((t.refill * MAX_DEBT_US) / t.period)
+          if left < deepest then left = deepest end
+        end
+        charged[i] = left
+        if c > t.cap and not t.overdraft then
+          ok[i], retry[i] = false, -1
+        elseif tokens >= c then
+          ok[i], retry[i] = true, 0
+        elseif t.overdraft then
+          -- When the debt after this charge is repaid, so a look can pass.
+          ok[i], retry[i] = false, ceil(((0 - left) * t.period) / t.refill)
+        else
+          ok[i], retry[i] = false, ceil(((c - tokens) * t.period) / t.refill)
+        end
+      else
+        local start = floor(now / t.period) * t.period
+        local hits = 0
+        if l and s == start then hits = l end
+        level[i], stamp[i], charged[i] = hits, start, hits + c
+        if c > t.cap and not t.overdraft then
+          ok[i], retry[i] = false, -1
+        elseif hits + c <= t.cap then
+          ok[i], retry[i] = true, 0
+        else
+          ok[i], retry[i] = false, start + t.period - now
         end
       end
+      if not ok[i] and not shadow[i] then all_ok = false end
     end
   end
-  return {}
-end
 
-local algo, cap, refill, period, cost, shadow, overdraft = {}, {}, {}, {}, {}, {}, {}
-local ok, retry, cur_level, cur_stamp, chg_level, chg_stamp = {}, {}, {}, {}, {}, {}
-local all_ok = true
-
-for i = 1, n do
-  if repeat_of == nil or repeat_of[i] == nil then
-    local base = 2 + (i - 1) * ARGS_PER_BUCKET
-    algo[i] = ARGV[base + 1]
-    cap[i] = tonumber(ARGV[base + 2])
-    refill[i] = tonumber(ARGV[base + 3])
-    period[i] = tonumber(ARGV[base + 4])
-    cost[i] = tonumber(ARGV[base + 5])
-    shadow[i] = ARGV[base + 6] == '1'
-    overdraft[i] = ARGV[base + 7] == '1'
-    if merged ~= nil and merged[i] ~= nil then cost[i], shadow[i] = merged[i].cost, merged[i].shadow end
-    local stored = redis.call('HMGET', KEYS[i], 'l', 's')
-    local level, stamp = tonumber(stored[1]), tonumber(stored[2])
-
-    if algo[i] == 't' then
-      if level == nil or stamp == nil then
-        level = cap[i]
-        stamp = now
-      end
-      local elapsed = 0
-      if now > stamp then elapsed = now - stamp end
-      local tokens = level + (elapsed * refill[i]) / period[i]
-      if tokens > cap[i] then tokens = cap[i] end
-      cur_level[i], cur_stamp[i] = tokens, now
-      -- Applied when allowed, or always with overdraft (below 0 then: a debt, of at most a year).
-      local left = tokens - cost[i]
-      if overdraft[i] then
-        local deepest = -((refill[i] * MAX_DEBT_US) / period[i])
-        if left < deepest then left = deepest end
-      end
-      chg_level[i], chg_stamp[i] = left, now
-      if cost[i] > cap[i] and not overdraft[i] then
-        ok[i], retry[i] = false, -1
-      elseif tokens >= cost[i] then
-        ok[i], retry[i] = true, 0
-      elseif overdraft[i] then
-        -- When the debt after this charge is repaid, so a look can pass.
-        ok[i], retry[i] = false, math.ceil(((0 - left) * period[i]) / refill[i])
+  out[#out + 1] = all_ok and '\1' or '\0'
+  for i = 1, count do
+    local f = first[i]
+    if f == i then
+      local t = tm[i]
+      -- Overdraft: always charged (a response already served must not be free), as in the spec.
+      local charge
+      if t.overdraft then
+        charge = true
+      elseif all_or_nothing then
+        charge = all_ok and ok[i]
       else
-        ok[i], retry[i] = false, math.ceil(((cost[i] - tokens) * period[i]) / refill[i])
+        charge = ok[i] or t.fixed
       end
+      charge = charge and cost[i] > 0
+      local l = level[i]
+      if charge then l = charged[i] end
+
+      local reset, left
+      if not t.fixed then
+        reset = ceil(((t.cap - l) * t.period) / t.refill)
+        left = l
+      else
+        reset = stamp[i] + t.period - now
+        left = t.cap - l
+        if left < 0 then left = 0 end
+      end
+      if charge then
+        local ttl_ms = ceil(reset / 1000)
+        if ttl_ms < 1 then ttl_ms = 1 end
+        write(key[i], l, stamp[i], ttl_ms)
+      end
+      reply[i] = pack('<Bddd', ok[i] and 1 or 0, left, reset, retry[i])
     else
-      local start = math.floor(now / period[i]) * period[i]
-      local count = 0
-      if level ~= nil and stamp == start then count = level end
-      cur_level[i], cur_stamp[i] = count, start
-      chg_level[i], chg_stamp[i] = count + cost[i], start
-      if cost[i] > cap[i] and not overdraft[i] then
-        ok[i], retry[i] = false, -1
-      elseif count + cost[i] <= cap[i] then
-        ok[i], retry[i] = true, 0
-      else
-        ok[i], retry[i] = false, start + period[i] - now
-      end
+      -- A repeated key's entry repeats its one result.
+      reply[i] = reply[f]
     end
-    if not ok[i] and not shadow[i] then all_ok = false end
+    out[#out + 1] = reply[i]
   end
 end
 
-local reply = { all_ok and 1 or 0 }
-for i = 1, n do
-  local f = repeat_of and repeat_of[i]
-  if f then
-    -- A repeated key's result is in the reply already, at its first position.
-    local at = 1 + (f - 1) * 4
-    for j = 1, 4 do reply[#reply + 1] = reply[at + j] end
+local k, a = 1, 2
+while a <= #ARGV do
+  local header = ARGV[a]
+  local count = tonumber(string.sub(header, 2))
+  load(count, k, a + 1)
+  local mode = string.byte(header)
+  if mode == 114 then -- 'r'
+    refund(count)
   else
-    -- Overdraft: always charged (a response already served must not be free), as in the spec.
-    local charge
-    if overdraft[i] then
-      charge = true
-    elseif all_or_nothing then
-      charge = all_ok and ok[i]
-    else
-      charge = ok[i] or algo[i] == 'f'
-    end
-    charge = charge and cost[i] > 0
-    local level, stamp = cur_level[i], cur_stamp[i]
-    if charge then level, stamp = chg_level[i], chg_stamp[i] end
+    decide(count, mode == 97) -- 'a'
+  end
+  k, a = k + count, a + 1 + 2 * count
+end
 
-    local reset, left
-    if algo[i] == 't' then
-      reset = math.ceil(((cap[i] - level) * period[i]) / refill[i])
-      left = level
-    else
-      reset = stamp + period[i] - now
-      left = cap[i] - level
-      if left < 0 then left = 0 end
-    end
-
-    if charge then
-      local ttl_ms = math.ceil(reset / 1000)
-      if ttl_ms < 1 then ttl_ms = 1 end
-      redis.call('HSET', KEYS[i], 'l', string.format('%.17g', level), 's', string.format('%.17g', stamp))
-      redis.call('PEXPIRE', KEYS[i], ttl_ms)
-    end
-
-    reply[#reply + 1] = ok[i] and 1 or 0
-    reply[#reply + 1] = string.format('%.17g', left)
-    reply[#reply + 1] = reset
-    reply[#reply + 1] = retry[i]
+for _, name in ipairs(written) do
+  local state, ttl_ms = pack('<dd', level_of[name], stamp_of[name]), ttl_of[name]
+  if ttl_ms then
+    redis.call('SET', name, state, 'PX', ttl_ms)
+  else
+    redis.call('SET', name, state, 'KEEPTTL')
   end
 end
-return reply
+return table.concat(out)

@@ -14,6 +14,7 @@ import { RedisStore } from '../../src/stores/redis/redis-store.js';
 import { StoreError } from '../../src/stores/store.js';
 import { keySlot, type ClusterNodeHandle, type RedisClusterHandle, startRedisCluster } from '../support/redis-cluster.js';
 import { LOCALHOST } from '../support/redis-server.js';
+import { readStoredState } from '../support/stored-state.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 const CAPACITY = 100;
@@ -45,7 +46,8 @@ async function storeThroughProxy(master: ClusterNodeHandle): Promise<{ store: Re
 
 /** Whole tokens the bucket holds on the node serving it now (read directly, not through the store). */
 async function levelOn(node: ClusterNodeHandle, key: string): Promise<number> {
-  return Math.floor(Number(await node.client().hget(key, 'l')));
+  const state = await readStoredState(node.client(), key);
+  return Math.floor(state?.level ?? Number.NaN);
 }
 
 describe('exactly once in Redis Cluster', () => {

@@ -7,6 +7,7 @@ import { RedisStore } from '../../src/stores/redis/redis-store.js';
 import { StoreError } from '../../src/stores/store.js';
 import { type RedisProcess, startRedis } from '../support/redis-server.js';
 import { expectedResult, NOW, VECTORS } from '../engine/vectors.js';
+import { readStoredState, writeStoredState } from '../support/stored-state.js';
 
 let redis: RedisProcess;
 let store: RedisStore;
@@ -29,26 +30,24 @@ describe('the Lua script on the shared vectors', () => {
       const keys = vector.buckets.map((_, i) => `vec:${v}:${i}`);
       await probe.del(...keys);
       for (const [i, bucket] of vector.buckets.entries()) {
-        if (bucket.state) await probe.hset(keys[i]!, 'l', String(bucket.state.level), 's', String(bucket.state.stamp));
+        if (bucket.state) await writeStoredState(probe, keys[i]!, bucket.state);
       }
       const plan: Plan = { mode: vector.mode, buckets: vector.buckets.map((b, i) => ({ key: keys[i]!, limit: b.limit, cost: b.cost, shadow: b.shadow === true })) };
       const decision = await store.decideAt(plan, NOW);
       expect(decision.allowed).toBe(vector.allowed);
       for (const [i, want] of vector.expect.entries()) {
         expect(decision.buckets[i]).toEqual(expectedResult(vector, i));
-        const [level, stamp] = await probe.hmget(keys[i]!, 'l', 's');
+        const stored = await readStoredState(probe, keys[i]!);
         const pttl = await probe.pttl(keys[i]!);
         const seeded = vector.buckets[i]!.state;
         if (want.write) {
-          expect(Number(level)).toBe(want.write.state.level);
-          expect(Number(stamp)).toBe(want.write.state.stamp);
+          expect(stored).toEqual(want.write.state);
           const ttlMs = Math.ceil(want.write.ttlUs / 1000);
           expect(pttl).toBeLessThanOrEqual(ttlMs);
           expect(pttl).toBeGreaterThan(ttlMs - 1000);
         } else if (seeded) {
           // Not charged: the seeded state is untouched.
-          expect(Number(level)).toBe(seeded.level);
-          expect(Number(stamp)).toBe(seeded.stamp);
+          expect(stored).toEqual(seeded);
         } else {
           expect(pttl).toBe(-2); // never created
         }
@@ -69,12 +68,12 @@ describe('RedisStore', () => {
   it('reads the clock with Redis TIME when no time is given', async () => {
     const plan = freshPlan(1);
     const decision = await store.decide(plan);
-    const [stamp] = await probe.hmget(plan.buckets[0]!.key, 's');
+    const { stamp } = (await readStoredState(probe, plan.buckets[0]!.key))!;
     const [seconds, micros] = await probe.time();
     const redisNow = Number(seconds) * 1_000_000 + Number(micros);
     expect(decision.buckets[0]!.remaining).toBe(99);
-    expect(redisNow - Number(stamp)).toBeGreaterThanOrEqual(0);
-    expect(redisNow - Number(stamp)).toBeLessThan(5_000_000);
+    expect(redisNow - stamp).toBeGreaterThanOrEqual(0);
+    expect(redisNow - stamp).toBeLessThan(5_000_000);
   });
 
   it('allows exactly the capacity of 150 concurrent calls on one bucket', async () => {

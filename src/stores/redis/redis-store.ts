@@ -1,10 +1,12 @@
+import calculateSlot from 'cluster-key-slot';
 import { Cluster, type Redis } from 'ioredis';
 import { costOfKey } from '../../engine/bucket-math.js';
 import type { BucketRequest, BucketResult, Decision, Plan } from '../../engine/plan.js';
 import { type RefundableStore, StoreError, type StoreErrorKind } from '../store.js';
 import { createRedisClient, type RedisClient, type RedisConnectionOptions } from './connection.js';
 import { isRefunded, refundedResult, slotGroups } from './cross-slot.js';
-import { parseDecideReply, runDecideScript, type ScriptMode, scriptMode } from './decide-script.js';
+import { DecideBatcher } from './decide-batch.js';
+import { type ScriptPlan, scriptMode } from './decide-script.js';
 import { connectionProblem, toStoreError } from './redis-errors.js';
 import { describe, SilenceWatch } from './silence-watch.js';
 
@@ -32,9 +34,10 @@ interface Problem {
 }
 
 /**
- * Buckets in Redis: every decision is ONE call of lua/token_bucket.lua, atomic on the server and
- * timed by the server's clock. A failed call is never retried: it may have counted. Calls fail at
- * once while there is no connection (before the first one, too): nothing piles up to be replayed.
+ * Buckets in Redis: every decision is decided by ONE call of lua/token_bucket.lua, atomic on the
+ * server and timed by the server's clock; decisions queued at the same moment share that call
+ * (decide-batch.ts). A failed call is never retried: it may have counted. Calls fail at once while
+ * there is no connection (before the first one, too): nothing piles up to be replayed.
  */
 export class RedisStore implements RefundableStore {
   readonly client: RedisClient;
@@ -49,8 +52,7 @@ export class RedisStore implements RefundableStore {
   private connected = false;
   private availableNow = false;
   private readonly onAvailabilityChange: RedisStoreOptions['onAvailabilityChange'];
-  /** Decisions sent and not yet answered: with none, the next one is written at once. */
-  private inFlight = 0;
+  private readonly batcher: DecideBatcher;
 
   constructor(options: RedisStoreOptions = {}) {
     const timeoutMs = options.timeoutMs ?? 50;
@@ -73,6 +75,7 @@ export class RedisStore implements RefundableStore {
         this.updateAvailability(`${describe(connection)} answers again`);
       },
     });
+    this.batcher = new DecideBatcher({ client: this.client, onSend: () => this.watch.arm() });
     this.firstReady = new Promise<void>((resolve) => {
       if (this.client.status === 'ready') resolve();
       else this.client.once('ready', () => resolve());
@@ -110,32 +113,26 @@ export class RedisStore implements RefundableStore {
     const groups = this.client instanceof Cluster ? slotGroups(plan.buckets) : undefined;
     const decision =
       groups === undefined || groups.length === 1
-        ? this.runScript(scriptMode(plan), plan.buckets, nowUs).then((reply) => parseDecideReply(plan, reply))
+        ? this.decideInSlot(plan, nowUs)
         : this.decideAcrossSlots(plan, groups, nowUs);
     return decision.catch(this.rethrow);
   }
 
-  /**
-   * One script call. Alone in flight it is written at once; with others in flight it joins
-   * ioredis' auto-pipeline for this tick (one write for many decisions).
-   */
-  private runScript(mode: ScriptMode, buckets: Plan['buckets'], nowUs: number | undefined): Promise<unknown> {
-    const dispatch = this.inFlight === 0 ? 'direct' : 'batched';
-    this.inFlight += 1;
-    const done = () => {
-      this.inFlight -= 1;
-    };
-    const reply = runDecideScript(this.client, mode, buckets, nowUs, dispatch);
-    this.watch.arm();
-    reply.then(done, done);
-    return reply;
+  /** A plan whose keys share one slot: one script call, shared with the plans queued beside it. */
+  private async decideInSlot(plan: Plan, nowUs: number | undefined): Promise<Decision> {
+    return (await this.batch({ mode: scriptMode(plan), buckets: plan.buckets }, nowUs))!;
+  }
+
+  private batch(plan: ScriptPlan, nowUs: number | undefined): Promise<Decision | undefined> {
+    const slot = this.client instanceof Cluster ? calculateSlot(plan.buckets[0]!.key) : 0;
+    return this.batcher.decide(plan, nowUs, slot);
   }
 
   /** One script call per slot; an all-or-nothing plan denied by any slot is refunded where it charged. */
   private async decideAcrossSlots(plan: Plan, groups: number[][], nowUs: number | undefined): Promise<Decision> {
     const subplans = groups.map((indexes): Plan => ({ mode: plan.mode, buckets: indexes.map((i) => plan.buckets[i]!) }));
     const settled = await Promise.allSettled(
-      subplans.map((sub) => this.runScript(scriptMode(sub), sub.buckets, nowUs).then((reply) => parseDecideReply(sub, reply))),
+      subplans.map((sub) => this.decideInSlot(sub, nowUs)),
     );
     const decisions = settled.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
     const allowed = decisions.every((d) => d?.allowed === true);
@@ -178,7 +175,7 @@ export class RedisStore implements RefundableStore {
   /** One script call per slot. */
   private async refundAt(buckets: readonly BucketRequest[], nowUs: number | undefined): Promise<void> {
     const bySlot = slotGroups(buckets).map((indexes) => indexes.map((i) => buckets[i]!));
-    await Promise.all(bySlot.map((group) => this.runScript('r', group, nowUs)));
+    await Promise.all(bySlot.map((group) => this.batch({ mode: 'r', buckets: group }, nowUs)));
   }
 
   reset(keys: readonly string[]): Promise<number> {

@@ -1,0 +1,151 @@
+/**
+ * Decisions queued together share ONE script call (src/stores/redis/decide-batch.ts): each plan is
+ * decided as if it had been sent alone, in queue order, all-or-nothing; its caller gets its own
+ * answer; a plan that cannot be decided fails alone; a call that is lost fails every plan in it
+ * and is never sent again.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixedWindow, tokenBucket } from '../../src/engine/limit.js';
+import type { ChargeMode, Decision, Plan } from '../../src/engine/plan.js';
+import { MemoryStore } from '../../src/stores/memory-store.js';
+import { MAX_KEYS, MAX_PLANS } from '../../src/stores/redis/decide-batch.js';
+import { RedisStore } from '../../src/stores/redis/redis-store.js';
+import { StoreError } from '../../src/stores/store.js';
+import { type RedisProcess, startRedis } from '../support/redis-server.js';
+import { startRedisStore } from '../support/redis-store.js';
+import { readStoredState } from '../support/stored-state.js';
+
+const NOW = 1_700_000_000_000_000;
+const LIMITS = [
+  tokenBucket({ capacity: 5, refillTokens: 4, periodUs: 1_000_000 }),
+  tokenBucket({ capacity: 3, refillTokens: 1, periodUs: 3_000_000, overdraft: true }),
+  fixedWindow(4, 1_000_000),
+] as const;
+
+let redis: RedisProcess;
+let store: RedisStore;
+let stop: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ server: redis, store, stop } = await startRedisStore());
+});
+afterAll(() => stop());
+
+/** Script calls Redis ran so far (EVALSHA, and the EVAL that loads the script). */
+async function scriptCalls(): Promise<number> {
+  const text = String(await redis.command('INFO', 'commandstats'));
+  let calls = 0;
+  for (const match of text.matchAll(/^cmdstat_(evalsha|eval):calls=(\d+)/gm)) calls += Number(match[2]);
+  return calls;
+}
+
+/** Decides all plans at NOW in one turn of the event loop (so they queue together); counts the script calls. */
+async function decideTogether(plans: readonly Plan[]): Promise<{ outcomes: PromiseSettledResult<Decision>[]; calls: number }> {
+  const before = await scriptCalls();
+  const outcomes = await Promise.allSettled(plans.map((plan) => store.decideAt(plan, NOW)));
+  return { outcomes, calls: (await scriptCalls()) - before };
+}
+
+let run = 0;
+
+describe('a batch of plans in one script call', () => {
+  it('decides like the same plans one after another (MemoryStore at the same time), in one call, on random plans', async () => {
+    const bucket = fc.record({ key: fc.integer({ min: 0, max: 3 }), limit: fc.integer({ min: 0, max: 2 }), cost: fc.integer({ min: 0, max: 4 }), shadow: fc.boolean() });
+    const plan = fc.record({ mode: fc.constantFrom<ChargeMode>('all_or_nothing', 'independent'), buckets: fc.array(bucket, { minLength: 1, maxLength: 4 }) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(plan, { minLength: 2, maxLength: 30 }), async (drawn) => {
+        run += 1;
+        // A key holds one limit (its id is part of real keys), so the key names its limit.
+        const plans: Plan[] = drawn.map(({ mode, buckets }) => ({
+          mode,
+          buckets: buckets.map((b) => ({ key: `batch:${run}:${b.key}:${b.limit}`, limit: LIMITS[b.limit]!, cost: b.cost, shadow: b.shadow })),
+        }));
+        const memory = new MemoryStore({ clock: () => NOW });
+        try {
+          const expected = plans.map((p) => memory.decideNow(p));
+          const { outcomes, calls } = await decideTogether(plans);
+          expect(calls).toBe(1);
+          expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value : o.reason))).toEqual(expected);
+          // And the stored states are the ones the sequence left: a look at every key agrees.
+          const keys = [...new Set(plans.flatMap((p) => p.buckets.map((b) => `${b.key}|${LIMITS.indexOf(b.limit as (typeof LIMITS)[number])}`)))];
+          const looks: Plan[] = keys.map((k) => {
+            const [key, limit] = k.split('|') as [string, string];
+            return { mode: 'all_or_nothing', buckets: [{ key, limit: LIMITS[Number(limit)]!, cost: 0 }] };
+          });
+          expect(await Promise.all(looks.map((p) => store.decideAt(p, NOW)))).toEqual(looks.map((p) => memory.decideNow(p)));
+        } finally {
+          await memory.close();
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it(`sends at most ${MAX_PLANS} plans and ${MAX_KEYS} keys per call`, async () => {
+    run += 1;
+    const limit = LIMITS[0];
+    const small = Array.from({ length: 150 }, (_, i): Plan => ({ mode: 'all_or_nothing', buckets: [{ key: `cap:${run}:${i}`, limit, cost: 1 }] }));
+    expect((await decideTogether(small)).calls).toBe(3); // 64 + 64 + 22
+    const wide = Array.from({ length: 3 }, (_, p): Plan => ({
+      mode: 'all_or_nothing',
+      buckets: Array.from({ length: 100 }, (_, b) => ({ key: `wide:${run}:${p}:${b}`, limit, cost: 1 })),
+    }));
+    const { outcomes, calls } = await decideTogether(wide);
+    expect(calls).toBe(2); // 200 keys, then 100
+    expect(outcomes.every((o) => o.status === 'fulfilled' && o.value.allowed)).toBe(true);
+  });
+
+  it('a plan whose key holds something else fails alone: the plans beside it are decided and charged', async () => {
+    run += 1;
+    const limit = LIMITS[0];
+    const probe = redis.client();
+    await probe.rpush(`odd:${run}:list`, 'not a bucket');
+    const plans: Plan[] = ['a', 'list', 'b'].map((name) => ({ mode: 'all_or_nothing', buckets: [{ key: `odd:${run}:${name}`, limit, cost: 2 }] }));
+    const { outcomes, calls } = await decideTogether(plans);
+    expect(calls).toBe(1);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const error = (outcomes[1] as PromiseRejectedResult).reason as StoreError;
+    expect(error).toBeInstanceOf(StoreError);
+    expect(error.kind).toBe('failed');
+    expect(error.message).toMatch(/^redis: WRONGTYPE/);
+    expect(await readStoredState(probe, `odd:${run}:a`)).toEqual({ level: 3, stamp: NOW });
+    expect(await readStoredState(probe, `odd:${run}:b`)).toEqual({ level: 3, stamp: NOW });
+    expect(await probe.lrange(`odd:${run}:list`, 0, -1)).toEqual(['not a bucket']);
+  });
+
+  it('reads a bucket stored by an earlier rateguard (a hash of l and s) as its state, and stores it anew', async () => {
+    run += 1;
+    const probe = redis.client();
+    const key = `hash:${run}`;
+    await probe.hset(key, 'l', '2.5', 's', String(NOW - 250_000)); // 2.5 tokens, a quarter second ago: 3.5 now
+    const decision = await store.decideAt({ mode: 'all_or_nothing', buckets: [{ key, limit: LIMITS[0], cost: 1 }] }, NOW);
+    expect(decision.buckets[0]!.level).toBe(2.5);
+    expect(await readStoredState(probe, key)).toEqual({ level: 2.5, stamp: NOW });
+  });
+});
+
+describe('a batch lost with Redis', () => {
+  it('fails every plan in it, and is never sent again: after Redis resumes each bucket holds exactly one charge', async () => {
+    const own = await startRedis();
+    const quick = new RedisStore({ url: own.url, timeoutMs: 100 });
+    const limit = tokenBucket({ capacity: 10, refillTokens: 1, periodUs: 3_600_000_000 });
+    const plans = Array.from({ length: 20 }, (_, i): Plan => ({ mode: 'all_or_nothing', buckets: [{ key: `lost:${i}`, limit, cost: 1 }] }));
+    try {
+      await quick.ready();
+      await quick.decide({ mode: 'all_or_nothing', buckets: [{ key: 'warm', limit, cost: 0 }] }); // script loaded
+      own.pause();
+      const outcomes = await Promise.allSettled(plans.map((plan) => quick.decide(plan)));
+      expect(outcomes.map((o) => (o.status === 'rejected' && o.reason instanceof StoreError ? o.reason.kind : o.status))).toEqual(plans.map(() => 'timeout'));
+      own.resume();
+      // Looks on the same connection, so Redis reads them after the lost call.
+      const looks = plans.map((plan): Plan => ({ ...plan, buckets: [{ ...plan.buckets[0]!, cost: 0 }] }));
+      const left = (await Promise.all(looks.map((look) => quick.decide(look)))).map((d) => d.buckets[0]!.remaining);
+      expect(left).toEqual(plans.map(() => 9));
+    } finally {
+      own.resume();
+      await quick.close();
+      await own.stop();
+    }
+  });
+});
