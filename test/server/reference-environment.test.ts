@@ -3,12 +3,13 @@
  * Redis and listeners, and rateguard serves exactly that (issue 13).
  */
 import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Code, RateLimitServiceClient, shouldRateLimit } from '../../src/rls/codec.js';
+import { at, atList, byName, type Json, readYaml, readYamlDocuments } from '../deploy/deploy-files.js';
 import { makeCertificates, makeSignedCertificate } from '../support/certificates.js';
 import { done, poll } from '../support/redis-resp.js';
 import { findFreePort, startRedis } from '../support/redis-server.js';
@@ -310,6 +311,98 @@ describe('Prometheus', () => {
       expect((await fetch(`http://127.0.0.1:${prometheusPort}/rlconfig`)).status).toBe(404);
     } finally {
       await sidecar.stop();
+    }
+  });
+});
+
+describe("the reference's own example deployments, whole (test/fixtures/reference/deploy/)", () => {
+  const FIXTURES = 'test/fixtures/reference/deploy';
+  /** A descriptor request; `[key, value]` pairs. */
+  const ask = (sidecar: SidecarProcess, domain: string, ...entries: [string, string][]) => {
+    const client = new RateLimitServiceClient(`127.0.0.1:${sidecar.grpcPort}`, grpc.credentials.createInsecure());
+    return shouldRateLimit(client, request(domain, entries), { deadline: Date.now() + 5000 }).finally(() => client.close());
+  };
+  /** `curl -d` as the reference's README has it: no JSON content type. */
+  const curlJson = async (sidecar: SidecarProcess, body: object) =>
+    (await fetch(`http://127.0.0.1:${sidecar.httpPort}/json`, { method: 'POST', body: new TextEncoder().encode(JSON.stringify(body)) })).status;
+
+  it("envoyproxy/ratelimit's docker-compose: its environment, its examples/ mounted at /data, its Redis", async () => {
+    const service = at(readYaml(`${FIXTURES}/docker-compose.yml`), 'services', 'ratelimit') as Json;
+    expect(at(service, 'volumes')).toEqual(['./examples:/data/']);
+    const env = Object.fromEntries((at(service, 'environment') as string[]).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+    expect([env.RUNTIME_ROOT, env.REDIS_URL]).toEqual(['/data', 'redis:6379']);
+    // The mount: examples/ratelimit/config/*.yaml of the reference's repository.
+    const data = mkdtempSync(join(tmpdir(), 'rg-compose-'));
+    mkdirSync(join(data, 'ratelimit', 'config'), { recursive: true });
+    for (const name of ['config', 'example', 'quota']) writeFileSync(join(data, 'ratelimit', 'config', `${name}.yaml`), readFileSync(`test/fixtures/reference/examples/examples-${name}.yaml`));
+    const redis = await startRedis();
+    // Only the addresses change: the mount's place and the Redis host.
+    const sidecar = await startSidecarProcess([], { ...env, RUNTIME_ROOT: data, REDIS_URL: `127.0.0.1:${redis.port}` });
+    try {
+      const loaded = sidecar.logs.find((line) => line.msg === 'config loaded') as unknown as { domains: string[] };
+      expect([...loaded.domains].sort()).toEqual(['mongo_cps', 'quota', 'rl']);
+      // rl: source_cluster=proxy, destination_cluster=mock is 1 a minute.
+      const cluster: [string, string][] = [['source_cluster', 'proxy'], ['destination_cluster', 'mock']];
+      expect([(await ask(sidecar, 'rl', ...cluster)).overallCode, (await ask(sidecar, 'rl', ...cluster)).overallCode]).toEqual([Code.OK, Code.OVER_LIMIT]);
+      // foo/bar=banned is 0 a minute; foo/bay is unlimited; foo/baz=shady is 1 a minute in shadow mode.
+      expect((await ask(sidecar, 'rl', ['foo', 'x'], ['bar', 'banned'])).statuses[0]).toMatchObject({ code: Code.OVER_LIMIT, limitRemaining: 0 });
+      expect((await ask(sidecar, 'rl', ['foo', 'x'], ['bay', 'y'])).statuses[0]).toMatchObject({ code: Code.OK, limitRemaining: 4_294_967_295 });
+      const shady = [];
+      for (let i = 0; i < 2; i++) shady.push((await ask(sidecar, 'rl', ['foo', 'x'], ['baz', 'shady'])).overallCode);
+      expect(shady).toEqual([Code.OK, Code.OK]);
+      // Over /json as the reference's README curls it: foo/bar is 3 a minute.
+      const fooBar = { domain: 'rl', descriptors: [{ entries: [{ key: 'foo', value: 'json' }, { key: 'bar', value: 'json' }] }] };
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push(await curlJson(sidecar, fooBar));
+      expect(statuses).toEqual([200, 200, 200, 429]);
+      // mongo_cps (examples/ratelimit/config/config.yaml): database=users is 5 a minute.
+      expect((await ask(sidecar, 'mongo_cps', ['database', 'users'])).statuses[0]).toMatchObject({ code: Code.OK, limitRemaining: 4 });
+    } finally {
+      await sidecar.stop();
+    }
+    try {
+      expect((await redis.client().keys('*')).length).toBeGreaterThan(0);
+    } finally {
+      await redis.stop();
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+
+  it("Istio's rate-limit sample: its Deployment's environment and its ConfigMap, mounted as Kubernetes mounts one", async () => {
+    const [configMap, deployment] = readYamlDocuments(`${FIXTURES}/istio-rate-limit-service.yaml`) as [Json, Json];
+    const container = byName(atList(deployment, 'spec', 'template', 'spec', 'containers'), 'ratelimit');
+    expect(at(container, 'command')).toEqual(['/bin/ratelimit']);
+    const env = Object.fromEntries(atList(container, 'env').map((e) => [String(e.name), String(e.value)]));
+    const [mount] = atList(container, 'volumeMounts');
+    expect([env.RUNTIME_ROOT, mount!.mountPath]).toEqual(['/data', '/data/ratelimit/config']);
+    // A ConfigMap volume: the files are links through ..data to a timestamped directory.
+    const data = mkdtempSync(join(tmpdir(), 'rg-istio-'));
+    const mounted = join(data, 'ratelimit', 'config');
+    mkdirSync(join(mounted, '..2026_12_01_00_00_00.000000001'), { recursive: true });
+    for (const [name, text] of Object.entries(at(configMap, 'data') as Record<string, string>)) {
+      writeFileSync(join(mounted, '..2026_12_01_00_00_00.000000001', name), text);
+      symlinkSync(join('..data', name), join(mounted, name));
+    }
+    symlinkSync('..2026_12_01_00_00_00.000000001', join(mounted, '..data'));
+    const redis = await startRedis();
+    // Only the addresses change: the mount's place, the Redis host, and "::" (every interface) for loopback.
+    const sidecar = await startSidecarProcess([], { ...env, RUNTIME_ROOT: data, REDIS_URL: `127.0.0.1:${redis.port}`, HOST: '127.0.0.1', GRPC_HOST: '127.0.0.1' });
+    try {
+      const path = (value: string) => ask(sidecar, 'echo-ratelimit', ['PATH', value]);
+      expect([(await path('/')).overallCode, (await path('/')).overallCode]).toEqual([Code.OK, Code.OVER_LIMIT]);
+      expect((await path('/other')).statuses[0]).toMatchObject({ code: Code.OK, limitRemaining: 99 });
+      expect(await curlJson(sidecar, { domain: 'echo-ratelimit', descriptors: [{ entries: [{ key: 'PATH', value: '/' }] }] })).toBe(429);
+      const health = await fetch(`http://127.0.0.1:${sidecar.httpPort}/healthcheck`);
+      expect([health.status, await health.text()]).toEqual([200, 'OK']);
+      // What Istio's task then runs: curl :6070/rlconfig.
+      const { debugPort } = sidecar.logs.find((line) => line.msg === 'rateguard serving') as unknown as { debugPort: number };
+      const rlconfig = await (await fetch(`http://127.0.0.1:${debugPort}/rlconfig`)).text();
+      expect(rlconfig).toContain('echo-ratelimit.PATH_/: unit=MINUTE requests_per_unit=1');
+      expect(rlconfig).toContain('echo-ratelimit.PATH: unit=MINUTE requests_per_unit=100');
+    } finally {
+      await sidecar.stop();
+      await redis.stop();
+      rmSync(data, { recursive: true, force: true });
     }
   });
 });

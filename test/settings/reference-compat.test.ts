@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveSettings, type SettingName, SETTINGS } from '../../src/settings/settings.js';
 import { resolveRedisTarget } from '../../src/stores/redis/connection.js';
-import { atList, byName, readYaml } from '../deploy/deploy-files.js';
+import { at, atList, byName, readYaml } from '../deploy/deploy-files.js';
 
 type Outcome =
   /**
@@ -183,7 +183,8 @@ describe("the reference's own deployments, unchanged", () => {
   });
 
   it("the reference's docker-compose environment (REDIS_URL=redis:6379, the config under /data/ratelimit)", () => {
-    const env = { USE_STATSD: 'false', LOG_LEVEL: 'debug', REDIS_SOCKET_TYPE: 'tcp', REDIS_URL: 'redis:6379', RUNTIME_ROOT: '/data', RUNTIME_SUBDIRECTORY: 'ratelimit' };
+    const service = at(readYaml('test/fixtures/reference/deploy/docker-compose.yml'), 'services', 'ratelimit');
+    const env = Object.fromEntries((at(service, 'environment') as string[]).map((line) => line.split('=', 2) as [string, string]));
     const result = resolveSettings([], env);
     if (!result.ok) throw new Error(result.errors.join('; '));
     expect([result.settings.config, result.settings.redis, result.settings.logLevel, result.settings.useStatsd, result.notices]).toEqual([
