@@ -1,8 +1,10 @@
 /**
  * envoyproxy/ratelimit's published examples (README examples 1–11 and examples/ratelimit/config/)
  * decided as its README describes them: the fixtures load through the real config loader of a real
- * sidecar, every request goes over gRPC, on the memory store and on a real Redis, each with and
- * without the local over-limit cache. The table is reference-examples.ts.
+ * sidecar, every request goes over gRPC, on the memory store and on a real Redis with and without
+ * the local over-limit cache. (The memory store has no such cache to turn on or off: the cache
+ * spares a Redis round trip, and the decision stack never wraps a MemoryStore.) The table is
+ * reference-examples.ts.
  *
  * Each combination runs the table twice: with the switches that give the reference's decisions
  * (`--default-algorithm fixed_window --charge-rejected`), and with rateguard's defaults (token
@@ -14,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Code, type DescriptorStatus, type RateLimitRequest, type RateLimitResponse } from '../../src/rls/codec.js';
 import { type RedisProcess, startRedis } from '../support/redis-server.js';
 import { startTestSidecar, type TestSidecar } from '../support/sidecar.js';
-import { type Answer, type Burst, type Entries, EXAMPLES, type Example, type MetricKeys, type Sequence, type StatusExpectation, UNIT_CODES, UNIT_SECONDS, type UnitName, unitName, unitsOf } from './reference-examples.js';
+import { type Answer, type Burst, type Entries, EXAMPLES, type Example, type LocalCacheHits, type MetricKeys, type Sequence, type StatusExpectation, UNIT_CODES, UNIT_SECONDS, type UnitName, unitName, unitsOf } from './reference-examples.js';
 
 const FIXTURES = 'test/fixtures/reference/examples';
 const APART = ['readme-example-04-flat.yaml', 'examples-config.yaml'];
@@ -31,11 +33,18 @@ const MODES: readonly { readonly name: ModeName; readonly flags: readonly string
   { name: 'reference', flags: ['--default-algorithm', 'fixed_window', '--charge-rejected'] },
   { name: 'rateguard', flags: [] },
 ];
-const CACHES = [
-  { name: 'with the local cache', flags: [] },
-  { name: 'without the local cache', flags: ['--local-cache-size', '0'] },
-] as const;
-const STORES = ['memory', 'Redis'] as const;
+interface Combination {
+  readonly name: string;
+  readonly redis: boolean;
+  /** Whether the local over-limit cache answers what it knows is over. */
+  readonly cache: boolean;
+  readonly flags: readonly string[];
+}
+const COMBINATIONS: readonly Combination[] = [
+  { name: 'the memory store', redis: false, cache: false, flags: [] },
+  { name: 'Redis, with the local cache', redis: true, cache: true, flags: [] },
+  { name: 'Redis, without the local cache', redis: true, cache: false, flags: ['--local-cache-size', '0'] },
+];
 
 const filesOf = (set: Example['set']) => Object.fromEntries(SETS[set].map((name) => [name, readFileSync(`${FIXTURES}/${name}`, 'utf8')]));
 
@@ -156,12 +165,22 @@ async function runMetricKeys(rg: TestSidecar, step: MetricKeys): Promise<void> {
   expect(keys.sort(), step.says).toEqual([...step.keys].sort());
 }
 
-async function runExample(rg: TestSidecar, mode: ModeName, example: Example): Promise<void> {
+async function runLocalCacheHits(rg: TestSidecar, combination: Combination, step: LocalCacheHits): Promise<void> {
+  const text = await (await fetch(`${rg.httpUrl}/metrics`)).text();
+  const hits = text
+    .split('\n')
+    .filter((line) => line.startsWith('ratelimit_service_rate_limit_over_limit_with_local_cache{') && line.includes(`domain="${step.domain}"`) && line.includes(`key="${step.key}"`))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+  expect(hits, step.says).toBe(combination.cache ? step.hits : 0);
+}
+
+async function runExample(rg: TestSidecar, mode: ModeName, combination: Combination, example: Example): Promise<void> {
   if (mode === 'reference') await inFreshWindows(example.steps.flatMap(unitsOf));
   for (const step of example.steps) {
     if (step.kind === 'sequence') await runSequence(rg, mode, example.domain, step);
     else if (step.kind === 'burst') await runBurst(rg, mode, example.domain, step);
-    else await runMetricKeys(rg, step);
+    else if (step.kind === 'metric-keys') await runMetricKeys(rg, step);
+    else await runLocalCacheHits(rg, combination, step);
   }
 }
 
@@ -173,30 +192,46 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-for (const store of STORES) {
-  for (const cache of CACHES) {
-    describe(`the reference's examples on the ${store} store, ${cache.name}`, () => {
-      const sidecars = new Map<string, TestSidecar>();
-      const sidecarFor = (mode: ModeName, set: Example['set']) => sidecars.get(`${mode}/${set}`)!;
+for (const combination of COMBINATIONS) {
+  describe(`the reference's examples on ${combination.name}`, () => {
+    const sidecars = new Map<string, TestSidecar>();
+    const sidecarFor = (mode: ModeName, set: Example['set']) => sidecars.get(`${mode}/${set}`)!;
 
-      beforeAll(async () => {
-        const storeFlags = store === 'Redis' ? ['--redis', redis.url, '--redis-timeout', '1000'] : [];
-        for (const mode of MODES) {
-          for (const set of Object.keys(SETS) as Example['set'][]) {
-            const prefix = `ex:${store}:${cache.flags.length}:${mode.name}:${set}:`;
-            sidecars.set(`${mode.name}/${set}`, await startTestSidecar(filesOf(set), [...storeFlags, ...cache.flags, ...mode.flags, '--key-prefix', prefix]));
-          }
+    beforeAll(async () => {
+      const storeFlags = combination.redis ? ['--redis', redis.url, '--redis-timeout', '1000'] : [];
+      for (const mode of MODES) {
+        for (const set of Object.keys(SETS) as Example['set'][]) {
+          const prefix = `ex:${combination.name}:${mode.name}:${set}:`;
+          sidecars.set(`${mode.name}/${set}`, await startTestSidecar(filesOf(set), [...storeFlags, ...combination.flags, ...mode.flags, '--key-prefix', prefix]));
         }
-      });
-      afterAll(async () => {
-        await Promise.all([...sidecars.values()].map((rg) => rg.stop()));
-      });
-
-      for (const example of EXAMPLES) {
-        it(example.name, async () => {
-          for (const mode of MODES) await runExample(sidecarFor(mode.name, example.set), mode.name, example);
-        });
       }
     });
-  }
+    afterAll(async () => {
+      await Promise.all([...sidecars.values()].map((rg) => rg.stop()));
+    });
+
+    for (const example of EXAMPLES) {
+      it(example.name, async () => {
+        for (const mode of MODES) await runExample(sidecarFor(mode.name, example.set), mode.name, combination, example);
+      });
+    }
+  });
 }
+
+it("GET /rlconfig on the debug port prints the examples' limits as the reference does, quota_mode included (rateguard appends its own fields)", async () => {
+  const rg = await startTestSidecar(filesOf('main'), [...MODES[0]!.flags]);
+  try {
+    const lines = (await (await fetch(`${rg.debugUrl}/rlconfig`)).text()).split('\n');
+    // The reference's line: "<key>: unit=<UNIT> requests_per_unit=<n>, shadow_mode: <bool>, quota_mode: <bool>".
+    const reference = [
+      'quota.service_service_1: unit=MINUTE requests_per_unit=1, shadow_mode: false, quota_mode: true',
+      'quota.service_service_2: unit=MINUTE requests_per_unit=2, shadow_mode: false, quota_mode: true',
+      'rl.foo.baz_shady: unit=MINUTE requests_per_unit=1, shadow_mode: true, quota_mode: false',
+      'rl.qux: unit=UNKNOWN requests_per_unit=0, shadow_mode: false, quota_mode: false',
+      'messaging.message_type_marketing.to_number: unit=DAY requests_per_unit=5, shadow_mode: false, quota_mode: false',
+    ];
+    for (const line of reference) expect(lines.filter((l) => l === line || l.startsWith(`${line}, `)), line).toHaveLength(1);
+  } finally {
+    await rg.stop();
+  }
+});

@@ -71,7 +71,19 @@ export interface MetricKeys {
   readonly keys: readonly string[];
 }
 
-export type Step = Sequence | Burst | MetricKeys;
+/**
+ * How many hits of one limit the local over-limit cache denied without asking the store: `hits`
+ * where the cache is on, none where it is off.
+ */
+export interface LocalCacheHits {
+  readonly kind: 'local-cache-hits';
+  readonly says: string;
+  readonly domain: string;
+  readonly key: string;
+  readonly hits: number;
+}
+
+export type Step = Sequence | Burst | MetricKeys | LocalCacheHits;
 
 export interface Example {
   readonly name: string;
@@ -138,7 +150,8 @@ export const EXAMPLES: readonly Example[] = [
         [
           ...[4, 3, 2, 1, 0].map((left) => answer(ok(left, 5, 'day'), ok(95 + left, 100, 'day'))),
           answer(over(5, 'day'), ok(94, 100, 'day')),
-          // The marketing bucket is now known over: with the local cache on this answer comes partly from the cache.
+          // The marketing bucket is known over now, the number's is not: the store answers (the local
+          // cache answers only requests whose every bucket it knows to be over).
           answer(over(5, 'day'), ok(93, 100, 'day')),
         ],
         {
@@ -153,6 +166,8 @@ export const EXAMPLES: readonly Example[] = [
           },
         },
       ),
+      seq('the marketing descriptor alone: over, and known over', [marketing], [answer(over(5, 'day'))]),
+      { kind: 'local-cache-hits', says: 'that answer came from the local cache', domain: 'messaging', key: 'message_type_marketing.to_number', hits: 1 },
       seq('the number alone: its 100-a-day limit', [number], [answer(ok(92, 100, 'day'))], {
         rateguard: { answers: [answer(ok(94, 100, 'day'))], why: 'the two denied requests charged nothing' },
       }),
@@ -348,6 +363,6 @@ export function unitName(code: number): UnitName {
 /** The units a step's answers name, so a fixed-window run can start it in a fresh window. */
 export function unitsOf(step: Step): UnitName[] {
   if (step.kind === 'burst') return [step.unit];
-  if (step.kind === 'metric-keys') return [];
+  if (step.kind === 'metric-keys' || step.kind === 'local-cache-hits') return [];
   return step.answers.flatMap((a) => a.statuses.flatMap((s) => (s.currentLimit === undefined ? [] : [unitName(s.currentLimit.unit)])));
 }
