@@ -7,6 +7,7 @@
 import express, { type Express, type RequestHandler } from 'express';
 import { AdminAccess, requireJsonBody } from '../admin/admin-access.js';
 import { AdminToken } from '../admin/admin-token.js';
+import { unmappedAddress } from '../http/client-address.js';
 import { rateLimiter } from '../http/rate-limiter.js';
 import { rlsRateLimiter } from '../http/rls-rate-limiter.js';
 import type { Logger } from '../observe/logger.js';
@@ -55,7 +56,8 @@ const EXPENSIVE_PATH = /^(\/api)?\/expensive\/?$/i;
  * on /api/expensive.
  */
 export function demoDescriptors(req: express.Request): DescriptorEntry[][] {
-  const address = { key: 'remote_address', value: req.ip ?? req.socket.remoteAddress ?? '' };
+  // One form per client (`::ffff:127.0.0.1` is 127.0.0.1), so an admin reset by IPv4 address finds it.
+  const address = { key: 'remote_address', value: unmappedAddress(req.ip ?? req.socket.remoteAddress ?? '') };
   const descriptors: DescriptorEntry[][] = [[address]];
   const apiKey = req.headers['x-api-key'];
   if (typeof apiKey === 'string' && apiKey !== '') descriptors.push([{ key: 'api_key', value: apiKey }]);

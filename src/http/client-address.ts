@@ -20,6 +20,23 @@ function hextets(address: string): number[] | undefined {
   return all.map((h) => parseInt(h, 16));
 }
 
+/** The IPv4 address an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) carries, or undefined. */
+function mappedIPv4(parts: readonly number[]): string | undefined {
+  if (!parts.slice(0, 5).every((h) => h === 0) || parts[5] !== 0xffff) return undefined;
+  const [hi, lo] = [parts[6]!, parts[7]!];
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
+
+/**
+ * A client address as one form per client: IPv4-mapped IPv6 as its IPv4. A dual-stack server
+ * (listening on `::`) sees an IPv4 client as `::ffff:127.0.0.1`, an IPv4 one as `127.0.0.1`; keys
+ * and admin resets must name it the same either way. Anything else is returned as it is.
+ */
+export function unmappedAddress(address: string): string {
+  const parts = hextets(address);
+  return (parts === undefined ? undefined : mappedIPv4(parts)) ?? address;
+}
+
 /**
  * The rate-limit identity of a client address. IPv4 as is; IPv4-mapped IPv6 as its IPv4; other
  * IPv6 masked to a /`subnet` prefix, because one host usually owns a whole /64 or more and could
@@ -29,10 +46,8 @@ export function addressIdentity(address: string | undefined, subnet: number): st
   if (address === undefined || address === '') return '';
   const parts = hextets(address);
   if (parts === undefined) return address;
-  if (parts.slice(0, 5).every((h) => h === 0) && parts[5] === 0xffff) {
-    const [hi, lo] = [parts[6]!, parts[7]!];
-    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
-  }
+  const ipv4 = mappedIPv4(parts);
+  if (ipv4 !== undefined) return ipv4;
   const masked = parts.map((h, i) => {
     const bitsBefore = i * 16;
     if (bitsBefore >= subnet) return 0;

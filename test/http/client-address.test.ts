@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { addressIdentity } from '../../src/http/client-address.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { demoDescriptors } from '../../src/demo/demo-app.js';
+import { addressIdentity, unmappedAddress } from '../../src/http/client-address.js';
+import { type RequestRateLimit, rateLimiter } from '../../src/http/rate-limiter.js';
+import { cleanupList, limiterApp, listenOn, statuses } from './limiter-harness.js';
 
 describe('addressIdentity', () => {
   it('keeps IPv4 as is and unwraps IPv4-mapped IPv6', () => {
@@ -18,5 +21,33 @@ describe('addressIdentity', () => {
   it('passes through what is not an IP, and maps a missing address to ""', () => {
     expect(addressIdentity('unix-socket', 56)).toBe('unix-socket');
     expect(addressIdentity(undefined, 56)).toBe('');
+  });
+});
+
+describe('unmappedAddress', () => {
+  it('gives an IPv4-mapped IPv6 address as its IPv4 and leaves every other address alone', () => {
+    expect(unmappedAddress('::ffff:127.0.0.1')).toBe('127.0.0.1');
+    expect(unmappedAddress('::FFFF:7f00:1')).toBe('127.0.0.1');
+    expect(unmappedAddress('127.0.0.1')).toBe('127.0.0.1');
+    expect(unmappedAddress('2001:db8::1')).toBe('2001:db8::1');
+    expect(unmappedAddress('')).toBe('');
+  });
+});
+
+describe('one identity for an IPv4 client on a dual-stack (::) and an IPv4 listener', () => {
+  const cleanups = cleanupList();
+  afterEach(() => cleanups.run());
+
+  it.each([['::'], ['127.0.0.1']])('listening on %s: req.ip is keyed 127.0.0.1, the admin reset by 127.0.0.1 finds it, and the demo sends 127.0.0.1', async (host) => {
+    const limiter = cleanups.limiter(rateLimiter({ requestsPerMinute: 1, name: `dual-${host === '::' ? 6 : 4}` }));
+    const { app } = limiterApp(limiter);
+    app.get('/', (req, res) => res.json({ ip: req.ip, key: (req as unknown as { rateLimit: RequestRateLimit }).rateLimit.key, demo: demoDescriptors(req)[0] }));
+    const server = await listenOn(app, host);
+    cleanups.add(server.close);
+    const body = await (await fetch(server.url)).json();
+    expect(body).toEqual({ ip: host === '::' ? '::ffff:127.0.0.1' : '127.0.0.1', key: '127.0.0.1', demo: [{ key: 'remote_address', value: '127.0.0.1' }] });
+    expect(await statuses(server.url, 1)).toEqual([429]);
+    expect(await limiter.resetKey('127.0.0.1')).toBe(true);
+    expect(await statuses(server.url, 1)).toEqual([200]);
   });
 });
