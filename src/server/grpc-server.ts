@@ -1,17 +1,21 @@
 /**
- * The gRPC port: RLS v3 `ShouldRateLimit` through the hand-written codec, and `grpc.health.v1`.
- * Service results map to status codes here and nowhere else. Connection bounds and TLS: docs/hardening.md.
+ * The gRPC port on @grpc/grpc-js (`--grpc-server grpc-js`; the default is src/transport/, see
+ * grpc-listener.ts): RLS v3 `ShouldRateLimit` through the hand-written codec, and `grpc.health.v1`,
+ * with the call logic both servers share (should-rate-limit-call.ts, health-service.ts). Connection
+ * bounds and TLS: docs/hardening.md.
  */
 import { readFileSync } from 'node:fs';
-import { lstat, unlink } from 'node:fs/promises';
 import type { Http2SecureServer } from 'node:http2';
-import { createSecureContext, type TLSSocket } from 'node:tls';
+import { createSecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { loadProtoPackageDefinition, rateLimitServiceDefinition, type RateLimitServiceImplementation } from '../rls/codec.js';
 import type { Tracing } from '../observe/tracing.js';
-import type { RateLimitService, ServiceFailure } from '../service/rate-limit-service.js';
-import { clientSanCheck, type PeerCheck } from './client-san.js';
-import type { HealthState, ServingStatus } from './health.js';
+import type { RateLimitService } from '../service/rate-limit-service.js';
+import { clientSanCheck, type PeerCheck, refuseFailingPeers } from './client-san.js';
+import { removeStaleSocket } from '../transport/unix-socket.js';
+import { healthAnswer, unknownServiceDetails, watchHealth } from './health-service.js';
+import type { HealthState } from './health.js';
+import { answerShouldRateLimit } from './should-rate-limit-call.js';
 import { GRPC_CONNECTION_LIMITS, type GrpcConnectionLimits } from '../settings/grpc-connection-limits.js';
 
 export interface GrpcServerOptions {
@@ -30,15 +34,7 @@ export interface GrpcServerOptions {
 }
 
 /** Responses are small (one status per descriptor); this only guards against a runaway encoder. */
-const MAX_SEND_MESSAGE_BYTES = 4 * 1024 * 1024;
-
-/** RESOURCE_EXHAUSTED for a shed call: distinct from UNAVAILABLE (Redis failed), see docs/redis.md#overload. */
-const FAILURE_CODES: Record<ServiceFailure['kind'], grpc.status> = {
-  invalid_argument: grpc.status.INVALID_ARGUMENT,
-  unavailable: grpc.status.UNAVAILABLE,
-  overloaded: grpc.status.RESOURCE_EXHAUSTED,
-  deadline_exceeded: grpc.status.DEADLINE_EXCEEDED,
-};
+export const MAX_SEND_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 /** The caller's deadline in epoch ms, or undefined without one. */
 function deadlineOf(call: grpc.ServerUnaryCall<unknown, unknown>): number | undefined {
@@ -69,19 +65,16 @@ interface HealthCheckRequest {
 }
 
 function healthImplementation(health: HealthState): grpc.UntypedServiceImplementation {
-  const statusOf = (service: string): ServingStatus | 'SERVICE_UNKNOWN' => health.statusOf(service) ?? 'SERVICE_UNKNOWN';
   return {
     Check(call: grpc.ServerUnaryCall<HealthCheckRequest, unknown>, callback: grpc.sendUnaryData<unknown>) {
-      const status = statusOf(call.request.service);
-      if (status === 'SERVICE_UNKNOWN') callback({ code: grpc.status.NOT_FOUND, details: `unknown service "${call.request.service}"` });
+      const status = healthAnswer(health, call.request.service);
+      if (status === 'SERVICE_UNKNOWN') callback({ code: grpc.status.NOT_FOUND, details: unknownServiceDetails(call.request.service) });
       else callback(null, { status });
     },
     Watch(call: grpc.ServerWritableStream<HealthCheckRequest, unknown>) {
-      const send = () => call.write({ status: statusOf(call.request.service) });
-      send();
-      health.on('change', send);
-      call.on('cancelled', () => health.off('change', send));
-      call.on('close', () => health.off('change', send));
+      const stop = watchHealth(health, call.request.service, (status) => call.write({ status }));
+      call.on('cancelled', stop);
+      call.on('close', stop);
     },
   };
 }
@@ -92,38 +85,11 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
   });
   const implementation: RateLimitServiceImplementation = {
     ShouldRateLimit(call, callback) {
-      const decoded = call.request;
-      const traced = options.tracing?.startCall(call.metadata, decoded.ok ? decoded.request : undefined);
-      const fail = (code: grpc.status, details: string) => {
-        options.onCallEnd?.(code);
-        traced?.end(code, details);
-        callback({ code, details });
-      };
-      if (!decoded.ok) {
-        fail(grpc.status.INVALID_ARGUMENT, decoded.error);
-        return;
-      }
-      const deadlineMs = deadlineOf(call);
-      const context = deadlineMs === undefined ? {} : { deadlineMs };
-      const decided =
-        traced === undefined ? options.service.shouldRateLimit(decoded.request, context) : traced.run(() => options.service.shouldRateLimit(decoded.request, context));
-      decided.then(
-        (result) => {
-          // The caller stopped waiting (grpc-js may have answered DEADLINE_EXCEEDED already): say and count that.
-          if (deadlineMs !== undefined && Date.now() >= deadlineMs) {
-            fail(grpc.status.DEADLINE_EXCEEDED, 'Deadline exceeded');
-            return;
-          }
-          if (!result.ok) {
-            fail(FAILURE_CODES[result.kind], result.message);
-            return;
-          }
-          options.onCallEnd?.(grpc.status.OK);
-          traced?.end(grpc.status.OK, result.response);
-          callback(null, result.response);
-        },
-        (error: unknown) => fail(grpc.status.INTERNAL, error instanceof Error ? error.message : String(error)),
-      );
+      void answerShouldRateLimit(options, call.request, { metadata: () => call.metadata, deadlineMs: deadlineOf(call) }).then((outcome) => {
+        options.onCallEnd?.(outcome.ok ? grpc.status.OK : outcome.code);
+        if (outcome.ok) callback(null, outcome.response);
+        else callback({ code: outcome.code, details: outcome.details });
+      });
     },
   };
   server.addService(rateLimitServiceDefinition, implementation);
@@ -179,15 +145,11 @@ function http2ServersOf(server: grpc.Server): Http2SecureServer[] {
 function guardWith(check: PeerCheck): (server: grpc.Server, onRefused: (reason: string) => void) => void {
   const guarded = new WeakSet<Http2SecureServer>();
   return (server, onRefused) => {
+    const refuse = refuseFailingPeers(check, onRefused);
     for (const http2Server of http2ServersOf(server)) {
       if (guarded.has(http2Server)) continue;
       guarded.add(http2Server);
-      http2Server.on('secureConnection', (socket: TLSSocket) => {
-        const verdict = check(socket.getPeerCertificate());
-        if (verdict.ok) return;
-        onRefused(verdict.reason);
-        socket.destroy();
-      });
+      http2Server.on('secureConnection', refuse);
     }
   };
 }
@@ -256,14 +218,9 @@ export function bindGrpcServer(server: grpc.Server, host: string, port: number, 
   return bindGrpcAddress(server, host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`, credentials);
 }
 
-/**
- * Binds gRPC to a unix socket. A socket file already there is what a killed process leaves behind
- * (nothing removes it), and it would stop every restart: it is replaced. Any other file is kept and
- * the bind fails on it.
- */
+/** Binds gRPC to a unix socket, replacing a stale socket file there (src/transport/unix-socket.ts). */
 export async function bindGrpcUnixSocket(server: grpc.Server, path: string, credentials: grpc.ServerCredentials): Promise<void> {
-  const existing = await lstat(path).catch(() => undefined);
-  if (existing?.isSocket() === true) await unlink(path);
+  await removeStaleSocket(path);
   await bindGrpcAddress(server, `unix:${path}`, credentials);
 }
 

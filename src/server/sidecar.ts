@@ -4,7 +4,6 @@
  */
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type * as grpc from '@grpc/grpc-js';
 import type { ConfigWatcher } from '../config/index.js';
 import { AdminAccess } from '../admin/admin-access.js';
 import { AdminToken } from '../admin/admin-token.js';
@@ -19,7 +18,9 @@ import { limitHeaderNames, type Settings } from '../settings/settings.js';
 import type { BucketStore } from '../stores/store.js';
 import { buildStore, describeRedis } from './build-store.js';
 import { NO_CONFIG, startConfigSource } from './config-source.js';
-import { bindGrpcServer, bindGrpcUnixSocket, createGrpcServer, loadGrpcCredentials } from './grpc-server.js';
+import { clientNameGuard } from './client-name-guard.js';
+import { grpcJsListener, nodeHttp2Listener } from './grpc-listener.js';
+import { loadGrpcCredentials } from './grpc-server.js';
 import { HealthState } from './health.js';
 import { createDebugApp, createHttpApp, createPrometheusApp } from './http-server.js';
 
@@ -51,29 +52,17 @@ function listen(app: ReturnType<typeof createPrometheusApp>, host: string, port:
   });
 }
 
-function shutdownGrpc(server: grpc.Server, timeoutMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      server.forceShutdown();
-      resolve();
-    }, timeoutMs);
-    server.tryShutdown(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-
 export async function startSidecar(settings: Settings, logger: Logger): Promise<Sidecar> {
   const prefixProblem = checkKeyPrefix(settings.keyPrefix);
   if (prefixProblem !== undefined) throw new StartupError(`--key-prefix: ${prefixProblem}`);
-  const grpcCredentials = loadGrpcCredentials({
+  const grpcTlsFiles = {
     cert: settings.grpcTlsCert,
     key: settings.grpcTlsKey,
     ca: settings.grpcTlsCa,
     refreshIntervalMs: settings.grpcTlsRefreshIntervalMs,
     clientSan: settings.grpcClientTlsSan,
-  });
+  };
+  const grpcCredentials = loadGrpcCredentials(grpcTlsFiles);
   if (!grpcCredentials.ok) throw new StartupError(grpcCredentials.error);
   const adminToken = await AdminToken.load(settings, (error) => logger.error({ error }, 'admin token file unreadable: admin calls that need the token are refused'));
   if (!adminToken.ok) throw new StartupError(adminToken.error);
@@ -123,22 +112,27 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
     requestLimits,
     observer: tracing?.observing(observability.decisions) ?? observability.decisions,
   });
-  const grpcServer = createGrpcServer({
+  const grpcOptions = {
     service,
     health,
     maxMessageBytes: settings.maxMessageBytes,
     connectionLimits: { maxConnectionAgeMs: settings.grpcMaxConnectionAgeMs, maxConnectionAgeGraceMs: settings.grpcMaxConnectionAgeGraceMs },
     onCallEnd: observability.grpcCallEnded,
     ...(tracing === undefined ? {} : { tracing }),
-  });
-  await grpcCredentials.watch();
+  };
+  // As the reference logs each client it refuses for its name (GRPC_CLIENT_TLS_SAN).
+  const refused = (reason: string) => logger.warn({ reason }, 'gRPC client refused');
+  const grpcServer =
+    settings.grpcServer === 'grpc-js'
+      ? grpcJsListener(grpcOptions, grpcCredentials.credentials, (server) => grpcCredentials.guardConnections(server, refused))
+      : nodeHttp2Listener(grpcOptions, { files: grpcTlsFiles, ...clientNameGuard(settings.grpcClientTlsSan, refused) });
+  // grpc-js re-reads the TLS files through its watcher; node-http2 through its own (src/transport/rotating-tls.ts).
+  if (settings.grpcServer === 'grpc-js') await grpcCredentials.watch();
   // On a unix socket there is no gRPC port: 0 says so.
   const grpcPort =
     settings.grpcUds === undefined
-      ? await bindGrpcServer(grpcServer, settings.grpcHost ?? settings.host, settings.grpcPort, grpcCredentials.credentials)
-      : await bindGrpcUnixSocket(grpcServer, settings.grpcUds, grpcCredentials.credentials).then(() => 0);
-  // As the reference logs each client it refuses for its name (GRPC_CLIENT_TLS_SAN).
-  grpcCredentials.guardConnections(grpcServer, (reason) => logger.warn({ reason }, 'gRPC client refused'));
+      ? await grpcServer.listen(settings.grpcHost ?? settings.host, settings.grpcPort)
+      : await grpcServer.listenUnix(settings.grpcUds).then(() => 0);
   const admin = {
     observability,
     config,
@@ -177,7 +171,7 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
         server.close();
         server.closeIdleConnections();
       }
-      await shutdownGrpc(grpcServer, settings.shutdownTimeoutMs);
+      await grpcServer.shutdown(settings.shutdownTimeoutMs);
       grpcCredentials.close();
       for (const server of httpServers) server.closeAllConnections();
       await Promise.all([watcher.close(), store.close(), tracing?.shutdown(), observability.close()]);

@@ -305,6 +305,11 @@ export const SETTINGS = {
     flag: '--grpc-max-connection-age-grace', env: ['GRPC_MAX_CONNECTION_AGE_GRACE'], default: GRPC_CONNECTION_LIMITS.maxConnectionAgeGraceMs, type: 'duration',
     doc: 'After that GOAWAY, in-flight calls get this long (the reference\'s default is `1h`).', parse: durationWithin(0, 2_147_483_647),
   },
+  grpcServer: {
+    flag: '--grpc-server', env: ['GRPC_SERVER_IMPLEMENTATION'], default: 'node-http2' as 'node-http2' | 'grpc-js', type: 'node-http2|grpc-js',
+    doc: 'What serves the gRPC port: `node-http2`, gRPC framed on node:http2 directly (about twice the calls per CPU, docs/benchmarks.md), or `grpc-js`, @grpc/grpc-js\'s server. The same answers either way.',
+    parse: oneOf('node-http2', 'grpc-js'),
+  },
   httpPort: {
     flag: '--http-port', env: ['HTTP_PORT', 'PORT'], default: 8080, type: 'port',
     doc: 'HTTP port: /healthcheck, POST /json, /rlconfig, /metrics; the admin endpoints too, with the admin token unless `--host` is a loopback address.', parse: port,

@@ -18,6 +18,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['observe'],
   ['admin', 'http'],
   ['settings'],
+  ['transport'],
   ['server'],
   ['demo'],
   ['cli'],

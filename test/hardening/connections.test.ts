@@ -1,22 +1,15 @@
 /**
- * Slow, stalled and idle peers do not starve others, and the connection bounds of
- * src/server/grpc-server.ts hold: idle connections close, old ones get a GOAWAY and their stalled
+ * Slow, stalled and idle peers do not starve others, and the connection bounds of both gRPC servers
+ * (src/server/grpc-server.ts on grpc-js, src/transport/connection-lifetime.ts on node:http2) hold: idle connections close, old ones get a GOAWAY and their stalled
  * streams end after the grace period, and no connection gets more than its streams.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type ClientHttp2Session, constants } from 'node:http2';
 import { connect as tcpConnect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/index.js';
 import { Code, encodeRateLimitRequest, RateLimitServiceClient, SHOULD_RATE_LIMIT_PATH, shouldRateLimit } from '../../src/rls/codec.js';
-import { bindGrpcServer, createGrpcServer } from '../../src/server/grpc-server.js';
 import type { GrpcConnectionLimits } from '../../src/settings/grpc-connection-limits.js';
-import { HealthState } from '../../src/server/health.js';
-import { testService } from '../support/service.js';
-import { MemoryStore } from '../../src/stores/memory-store.js';
+import { GRPC_SERVERS, grpcServerFlags, startGrpcListener, type TestGrpcListener } from '../support/grpc-servers.js';
 import { request, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
 import { CALL_BOUND_MS, HARDENING_CONFIG, within } from './helpers.js';
 
@@ -51,12 +44,12 @@ function rawSocket(port: number): Promise<Socket> {
   });
 }
 
-describe('hostile peers beside a normal client', () => {
+describe.each(GRPC_SERVERS)('hostile peers beside a normal client (%s)', (server) => {
   let rg: TestSidecar;
   const sockets: Socket[] = [];
   const sessions: ClientHttp2Session[] = [];
   beforeAll(async () => {
-    rg = await startTestSidecar({ 'hard.yaml': HARDENING_CONFIG });
+    rg = await startTestSidecar({ 'hard.yaml': HARDENING_CONFIG }, grpcServerFlags(server));
   });
   afterAll(async () => {
     for (const s of sockets) s.destroy();
@@ -92,33 +85,21 @@ describe('hostile peers beside a normal client', () => {
   });
 });
 
-describe('connection bounds (timers shortened for the test)', () => {
+describe.each(GRPC_SERVERS)('connection bounds, timers shortened for the test (%s)', (kind) => {
   const LIMITS: Partial<GrpcConnectionLimits> = {
     maxConcurrentStreams: 8,
     maxConnectionIdleMs: 300,
     maxConnectionAgeMs: 1_000,
     maxConnectionAgeGraceMs: 300,
   };
-  let server: grpc.Server;
+  let server: TestGrpcListener;
   let port: number;
-  let store: MemoryStore;
-  let dir: string;
-
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'rg-conn-'));
-    writeFileSync(join(dir, 'hard.yaml'), HARDENING_CONFIG);
-    const loaded = await loadConfig(dir);
-    if (!loaded.ok) throw new Error('config');
-    const config = loaded.config;
-    store = new MemoryStore();
-    const service = testService(store, config);
-    server = createGrpcServer({ service, health: new HealthState(), maxMessageBytes: 65_536, connectionLimits: LIMITS });
-    port = await bindGrpcServer(server, '127.0.0.1', 0, grpc.ServerCredentials.createInsecure());
+    server = await startGrpcListener(kind, HARDENING_CONFIG, LIMITS);
+    port = server.port;
   });
   afterAll(async () => {
-    server.forceShutdown();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    await server.stop();
   });
 
   it('advertises max concurrent streams to every connection', async () => {

@@ -2,31 +2,20 @@
  * Broken gRPC framing from a raw node:http2 client: truncated length-prefixed messages, partial
  * frame headers, compressed flags without an encoding, several messages in a unary call, resets
  * mid-message, wrong content types, garbage that is not HTTP/2. Every stream ends within a bound
- * with a gRPC (or HTTP) error, nothing crashes, and normal calls still answer correctly.
+ * with a gRPC (or HTTP) error, nothing crashes, and normal calls still answer correctly. Against both
+ * gRPC servers (`--grpc-server`); they answer alike except where grpc-js departs from the spec.
  */
 import { connect, type ClientHttp2Session, constants } from 'node:http2';
 import { connect as tcpConnect } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeRateLimitRequest, SHOULD_RATE_LIMIT_PATH } from '../../src/rls/codec.js';
+import { GRPC_SERVERS, grpcServerFlags } from '../support/grpc-servers.js';
 import { request, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
 import { CALL_BOUND_MS, expectHealthy, HARDENING_CONFIG, within } from './helpers.js';
 
 let rg: TestSidecar;
 let session: ClientHttp2Session;
-
-beforeAll(async () => {
-  rg = await startTestSidecar({ 'hard.yaml': HARDENING_CONFIG });
-  session = connect(`http://127.0.0.1:${rg.sidecar.grpcPort}`);
-  session.on('error', () => {});
-});
-afterAll(async () => {
-  session.close();
-  await rg.stop();
-});
-afterEach(async () => {
-  await expectHealthy(rg);
-});
 
 const GRPC_HEADERS = {
   [constants.HTTP2_HEADER_METHOD]: 'POST',
@@ -86,7 +75,20 @@ function prefix(length: number, compressed = 0): Buffer {
 
 const message = encodeRateLimitRequest(request('hard', [['k', 'frames']]));
 
-describe('broken gRPC framing', () => {
+describe.each(GRPC_SERVERS)('broken gRPC framing (%s)', (server) => {
+  beforeAll(async () => {
+    rg = await startTestSidecar({ 'hard.yaml': HARDENING_CONFIG }, grpcServerFlags(server));
+    session = connect(`http://127.0.0.1:${rg.sidecar.grpcPort}`);
+    session.on('error', () => {});
+  });
+  afterAll(async () => {
+    session.close();
+    await rg.stop();
+  });
+  afterEach(async () => {
+    await expectHealthy(rg);
+  });
+
   it('a well-formed raw call is answered OK (the harness itself works)', async () => {
     const outcome = await within(rawStream([prefix(message.length), message], 'end'), CALL_BOUND_MS, 'raw');
     expect(outcome.grpcStatus).toBe(grpc.status.OK);
@@ -99,8 +101,9 @@ describe('broken gRPC framing', () => {
     ['a partial 5-byte prefix', () => [Buffer.from([0, 0, 0])], grpc.status.UNIMPLEMENTED],
     ['no message at all', () => [], grpc.status.UNIMPLEMENTED],
     ['two messages in a unary call', () => [prefix(message.length), message, prefix(message.length), message], grpc.status.UNIMPLEMENTED],
-    // Without grpc-encoding the encoding is identity, so grpc-js reads the flagged bytes as they are.
-    ['a compressed flag without grpc-encoding', () => [prefix(message.length, 1), message], grpc.status.OK],
+    // compression.md: a compressed flag without a grpc-encoding MUST fail with INTERNAL; grpc-js instead
+    // reads the flagged bytes as identity.
+    ['a compressed flag without grpc-encoding', () => [prefix(message.length, 1), message], server === 'grpc-js' ? grpc.status.OK : grpc.status.INTERNAL],
     ['a prefix claiming 4 GiB', () => [prefix(0xffffffff), message], grpc.status.RESOURCE_EXHAUSTED],
   ])('%s: answered with gRPC status %i, not a crash', async (_name, chunks, code) => {
     const outcome = await within(rawStream(chunks(), 'end'), CALL_BOUND_MS, 'raw');

@@ -12,6 +12,7 @@ import { Code, RateLimitServiceClient, shouldRateLimit } from '../../src/rls/cod
 import { StartupError, startSidecar } from '../../src/server/sidecar.js';
 import { resolveSettings } from '../../src/settings/settings.js';
 import { makeCertificates } from '../support/certificates.js';
+import { GRPC_SERVERS, grpcServerFlags } from '../support/grpc-servers.js';
 import { request, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
 import { CALL_BOUND_MS, HARDENING_CONFIG } from './helpers.js';
 
@@ -33,41 +34,44 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('TLS on the gRPC port', () => {
-  let rg: TestSidecar;
-  beforeAll(async () => {
-    rg = await startTestSidecar({ 'hard.yaml': HARDENING_CONFIG }, ['--grpc-tls-cert', file('server.crt'), '--grpc-tls-key', file('server.key')]);
-  });
-  afterAll(async () => {
-    await rg.stop();
+describe.each(GRPC_SERVERS)('%s', (server) => {
+  describe('TLS on the gRPC port', () => {
+    let rg: TestSidecar;
+    beforeAll(async () => {
+      rg = await startTestSidecar({ 'hard.yaml': HARDENING_CONFIG }, [...grpcServerFlags(server), '--grpc-tls-cert', file('server.crt'), '--grpc-tls-key', file('server.key')]);
+    });
+    afterAll(async () => {
+      await rg.stop();
+    });
+
+    it('answers a client that trusts the CA', async () => {
+      expect((await call(rg, grpc.credentials.createSsl(pem('ca.crt')))).overallCode).toBe(Code.OK);
+    });
+
+    it('refuses plaintext: UNAVAILABLE', async () => {
+      await expect(call(rg, grpc.credentials.createInsecure())).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    });
   });
 
-  it('answers a client that trusts the CA', async () => {
-    expect((await call(rg, grpc.credentials.createSsl(pem('ca.crt')))).overallCode).toBe(Code.OK);
-  });
+  describe('mTLS on the gRPC port', () => {
+    let rg: TestSidecar;
+    beforeAll(async () => {
+      rg = await startTestSidecar({ 'hard.yaml': HARDENING_CONFIG }, [
+        ...grpcServerFlags(server),
+        '--grpc-tls-cert', file('server.crt'), '--grpc-tls-key', file('server.key'), '--grpc-tls-ca', file('ca.crt'),
+      ]);
+    });
+    afterAll(async () => {
+      await rg.stop();
+    });
 
-  it('refuses plaintext: UNAVAILABLE', async () => {
-    await expect(call(rg, grpc.credentials.createInsecure())).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
-  });
-});
+    it('answers a client with a certificate the CA signed', async () => {
+      expect((await call(rg, grpc.credentials.createSsl(pem('ca.crt'), pem('client.key'), pem('client.crt')))).overallCode).toBe(Code.OK);
+    });
 
-describe('mTLS on the gRPC port', () => {
-  let rg: TestSidecar;
-  beforeAll(async () => {
-    rg = await startTestSidecar({ 'hard.yaml': HARDENING_CONFIG }, [
-      '--grpc-tls-cert', file('server.crt'), '--grpc-tls-key', file('server.key'), '--grpc-tls-ca', file('ca.crt'),
-    ]);
-  });
-  afterAll(async () => {
-    await rg.stop();
-  });
-
-  it('answers a client with a certificate the CA signed', async () => {
-    expect((await call(rg, grpc.credentials.createSsl(pem('ca.crt'), pem('client.key'), pem('client.crt')))).overallCode).toBe(Code.OK);
-  });
-
-  it('refuses a client without a certificate: UNAVAILABLE', async () => {
-    await expect(call(rg, grpc.credentials.createSsl(pem('ca.crt')))).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    it('refuses a client without a certificate: UNAVAILABLE', async () => {
+      await expect(call(rg, grpc.credentials.createSsl(pem('ca.crt')))).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    });
   });
 });
 

@@ -5,6 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Code, type RateLimitRequest } from '../../src/rls/codec.js';
+import { GRPC_SERVERS, grpcServerFlags } from '../support/grpc-servers.js';
 import { type RedisProcess, startRedis } from '../support/redis-server.js';
 import { request, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
 
@@ -73,7 +74,9 @@ backends.push([
   async () => redis?.stop(),
 ]);
 
-describe.each(backends)('ShouldRateLimit on the %s', (_name, setup, teardown) => {
+const cases = GRPC_SERVERS.flatMap((server) => backends.map(([name, setup, teardown]) => [`${name} (${server})`, async () => [...(await setup()), ...grpcServerFlags(server)], teardown] as const));
+
+describe.each(cases)('ShouldRateLimit on the %s', (_name, setup, teardown) => {
   let rg: TestSidecar;
   let altered: TestSidecar | undefined;
   /** The store flags of this backend, so sidecar variants share its store. */

@@ -4,7 +4,8 @@
  * ../shared/reference/rls-v3.md.
  */
 import { connect } from 'node:http2';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GRPC_SERVERS, grpcServerFlags } from '../support/grpc-servers.js';
 import { startTestSidecar, type TestSidecar } from '../support/sidecar.js';
 
 const CONFIG = 'domain: conformance\ndescriptors:\n  - key: basic\n    rate_limit: { unit: minute, requests_per_unit: 3 }\n';
@@ -24,31 +25,33 @@ function grpcFrame(message: Buffer): Buffer {
   return Buffer.concat([header, message]);
 }
 
-let rg: TestSidecar;
-beforeAll(async () => {
-  rg = await startTestSidecar({ 'c.yaml': CONFIG });
-});
-afterAll(async () => {
-  await rg.stop();
-});
+describe.each(GRPC_SERVERS)('the wire, byte for byte (%s)', (server) => {
+  let rg: TestSidecar;
+  beforeAll(async () => {
+    rg = await startTestSidecar({ 'c.yaml': CONFIG }, grpcServerFlags(server));
+  });
+  afterAll(async () => {
+    await rg.stop();
+  });
 
-it('answers hand-encoded RLS v3 bytes with exactly the expected bytes', async () => {
-  const session = connect(`http://127.0.0.1:${rg.sidecar.grpcPort}`);
-  try {
-    const stream = session.request({
-      ':method': 'POST',
-      ':path': '/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit',
-      'content-type': 'application/grpc',
-      te: 'trailers',
-    });
-    const chunks: Buffer[] = [];
-    const trailers = new Promise<Record<string, unknown>>((resolve) => stream.on('trailers', (t) => resolve(t)));
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.end(grpcFrame(REQUEST));
-    await new Promise((resolve) => stream.on('end', resolve));
-    expect((await trailers)['grpc-status']).toBe('0');
-    expect(Buffer.concat(chunks).toString('hex')).toBe(grpcFrame(RESPONSE).toString('hex'));
-  } finally {
-    session.close();
-  }
+  it(`answers hand-encoded RLS v3 bytes with exactly the expected bytes (${server})`, async () => {
+    const session = connect(`http://127.0.0.1:${rg.sidecar.grpcPort}`);
+    try {
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': '/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+      });
+      const chunks: Buffer[] = [];
+      const trailers = new Promise<Record<string, unknown>>((resolve) => stream.on('trailers', (t) => resolve(t)));
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.end(grpcFrame(REQUEST));
+      await new Promise((resolve) => stream.on('end', resolve));
+      expect((await trailers)['grpc-status']).toBe('0');
+      expect(Buffer.concat(chunks).toString('hex')).toBe(grpcFrame(RESPONSE).toString('hex'));
+    } finally {
+      session.close();
+    }
+  });
 });
