@@ -101,6 +101,7 @@ describe('rateLimiter on Redis', () => {
       expect(lines.filter((l) => l.msg === 'rate limit store unavailable')).toHaveLength(1);
       expect(lines.filter((l) => l.msg.includes('circuit breaker open'))).toHaveLength(1);
       if (failureMode === 'deny') expect((await fetch(url)).headers.get('retry-after')).toBe('1');
+      if (failureMode === 'error') expect(await (await fetch(url)).json()).toEqual({ error: 'Rate limiter unavailable, please try again later.' });
     });
   });
 

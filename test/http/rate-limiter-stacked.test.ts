@@ -32,8 +32,11 @@ describe('stacked limiters (10/min, then 60/min)', () => {
 
   it('report the tightest whichever runs first, and the 11th request is refused by the 10/min one', async () => {
     const url = await serve(limiter({ name: 'sustained', requestsPerMinute: 60, legacyHeaders: true }), limiter({ name: 'burst', requestsPerMinute: 10, legacyHeaders: true }));
+    const first = await fetch(url);
+    expect(first.headers.get('ratelimit-policy')).toBe('"sustained";q=60;w=60, "burst";q=10;w=60');
+    expect(first.headers.get('ratelimit')).toBe('"sustained";r=59;t=1, "burst";r=9;t=6');
     let last: Response | undefined;
-    for (let i = 0; i < 10; i++) last = await fetch(url);
+    for (let i = 0; i < 9; i++) last = await fetch(url);
     // 60/min refills a token a second: its numbers depend on how long the ten requests took.
     expect(last!.headers.get('ratelimit')).toMatch(/^"sustained";r=5\d;t=\d+, "burst";r=0;t=60$/);
     expect(last!.headers.get('x-ratelimit-remaining')).toBe('0');
