@@ -9,7 +9,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { PeerCertificate } from 'node:tls';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
 
 export type PeerVerdict = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
@@ -34,5 +34,18 @@ export function clientSanCheck(requiredName: string): PeerCheck {
       return { ok: false, reason: 'the client certificate does not allow client authentication (extended key usage)' };
     }
     return { ok: true };
+  };
+}
+
+/**
+ * For a TLS server's `secureConnection` event (any transport): a connection whose client
+ * certificate fails `check` is told nothing and closed, as the reference's handshake refusal.
+ */
+export function refuseFailingPeers(check: PeerCheck, onRefused: (reason: string) => void): (socket: TLSSocket) => void {
+  return (socket) => {
+    const verdict = check(socket.getPeerCertificate());
+    if (verdict.ok) return;
+    onRefused(verdict.reason);
+    socket.destroy();
   };
 }

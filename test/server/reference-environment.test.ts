@@ -137,20 +137,21 @@ describe('Redis over TLS', () => {
 
 describe('gRPC TLS', () => {
   const pem = (name: string) => readFileSync(join(root, name));
+  /** The reference's environment for a TLS gRPC port with the test's server certificate. */
+  const serverTls = () => ({
+    RUNTIME_ROOT: root,
+    RUNTIME_SUBDIRECTORY: 'ratelimit',
+    GRPC_SERVER_USE_TLS: 'true',
+    GRPC_SERVER_TLS_CERT: join(root, 'server.crt'),
+    GRPC_SERVER_TLS_KEY: join(root, 'server.key'),
+  });
   const call = (sidecar: SidecarProcess, credentials: grpc.ChannelCredentials) => {
     const client = new RateLimitServiceClient(`127.0.0.1:${sidecar.grpcPort}`, credentials);
     return shouldRateLimit(client, request('real', [['client', 'tls']]), { deadline: Date.now() + 5000 }).finally(() => client.close());
   };
 
   it("Envoy Gateway's GRPC_SERVER_USE_TLS, _TLS_CERT, _TLS_KEY, _TLS_CA_CERT: mutual TLS, nothing else answered", async () => {
-    const sidecar = await startSidecarProcess([], {
-      RUNTIME_ROOT: root,
-      RUNTIME_SUBDIRECTORY: 'ratelimit',
-      GRPC_SERVER_USE_TLS: 'true',
-      GRPC_SERVER_TLS_CERT: join(root, 'server.crt'),
-      GRPC_SERVER_TLS_KEY: join(root, 'server.key'),
-      GRPC_SERVER_TLS_CA_CERT: join(root, 'ca.crt'),
-    });
+    const sidecar = await startSidecarProcess([], { ...serverTls(), GRPC_SERVER_TLS_CA_CERT: join(root, 'ca.crt') });
     try {
       expect((await call(sidecar, grpc.credentials.createSsl(pem('ca.crt'), pem('client.key'), pem('client.crt')))).overallCode).toBe(Code.OK);
       await expect(call(sidecar, grpc.credentials.createSsl(pem('ca.crt')))).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
@@ -171,15 +172,7 @@ describe('gRPC TLS', () => {
       ['client', 'extendedKeyUsage=clientAuth', false],
     ];
     for (const [name, extensions] of clients) if (name !== 'client') makeSignedCertificate(root, name, extensions);
-    const sidecar = await startSidecarProcess([], {
-      RUNTIME_ROOT: root,
-      RUNTIME_SUBDIRECTORY: 'ratelimit',
-      GRPC_SERVER_USE_TLS: 'true',
-      GRPC_SERVER_TLS_CERT: join(root, 'server.crt'),
-      GRPC_SERVER_TLS_KEY: join(root, 'server.key'),
-      GRPC_CLIENT_TLS_CACERT: join(root, 'ca.crt'),
-      GRPC_CLIENT_TLS_SAN: 'envoy.example.com',
-    });
+    const sidecar = await startSidecarProcess([], { ...serverTls(), GRPC_CLIENT_TLS_CACERT: join(root, 'ca.crt'), GRPC_CLIENT_TLS_SAN: 'envoy.example.com' });
     const ask = (name: string) => {
       const client = new RateLimitServiceClient(`127.0.0.1:${sidecar.grpcPort}`, grpc.credentials.createSsl(pem('ca.crt'), pem(`${name}.key`), pem(`${name}.crt`)));
       return shouldRateLimit(client, request('real', [['client', `san-${name}`]]), { deadline: Date.now() + 5000 }).then(
@@ -203,9 +196,7 @@ describe('gRPC TLS', () => {
   });
 
   it('GRPC_CLIENT_TLS_SAN without a client CA refuses to start: there would be no certificate to check', async () => {
-    const { code, output } = await refusedSidecarProcess([], {
-      RUNTIME_ROOT: root, RUNTIME_SUBDIRECTORY: 'ratelimit', GRPC_SERVER_USE_TLS: 'true', GRPC_SERVER_TLS_CERT: join(root, 'server.crt'), GRPC_SERVER_TLS_KEY: join(root, 'server.key'), GRPC_CLIENT_TLS_SAN: 'envoy.example.com',
-    });
+    const { code, output } = await refusedSidecarProcess([], { ...serverTls(), GRPC_CLIENT_TLS_SAN: 'envoy.example.com' });
     expect(code).toBe(2);
     expect(output).toContain('--grpc-tls-client-san (GRPC_CLIENT_TLS_SAN) needs --grpc-tls-ca (GRPC_CLIENT_TLS_CACERT)');
   });
