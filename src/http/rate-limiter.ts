@@ -89,13 +89,14 @@ export function rateLimiter(options: RateLimiterOptions = {}): RateLimiter {
 
   const identify = async (req: Request, res: Response): Promise<string> => {
     if (config.identifier !== undefined) return (await config.identifier(req, res)) ?? '';
+    // Only the default identifier trusts req.ip to name the client.
+    validations.trustProxy(req);
     const address = req.ip ?? req.socket.remoteAddress;
     validations.clientAddress(address);
     return addressIdentity(address, config.ipv6Subnet);
   };
 
   const decide = async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    validations.trustProxy(req);
     if (config.skip !== undefined && (await config.skip(req, res))) return next();
     if (alreadyDecided(req, self)) {
       validations.doubleCount();

@@ -88,7 +88,7 @@ export class Validations {
     namespaces.add(bucketNamespace);
   }
 
-  /** Every request: `X-Forwarded-For` arrives while Express trusts no proxy, so `req.ip` is the proxy's. */
+  /** With the default identifier: `X-Forwarded-For` arrives while Express trusts no proxy, so `req.ip` is the proxy's. */
   trustProxy(req: Request): void {
     if (!this.enabled.has('trustProxy')) return;
     if (req.headers['x-forwarded-for'] !== undefined && req.app.get('trust proxy') === false) {

@@ -40,14 +40,17 @@ describe('validations', () => {
     expect(line.msg).toContain('turn off with validate: { trustProxy: false }');
   });
 
-  it('RG_TRUST_PROXY is silent when trust proxy is set, or with validate: { trustProxy: false }', async () => {
+  it('RG_TRUST_PROXY is silent when trust proxy is set, with validate: { trustProxy: false }, or with an identifier of its own', async () => {
     const trusted = warned();
     const { url, app } = await serve(trusted.limiter);
     app.set('trust proxy', 1);
     await statuses(url, 1, { headers: { 'x-forwarded-for': '203.0.113.9' } });
     const off = warned({ validate: { trustProxy: false } });
     await statuses((await serve(off.limiter)).url, 1, { headers: { 'x-forwarded-for': '203.0.113.9' } });
-    expect([trusted.codes(), off.codes()]).toEqual([[], []]);
+    // An identifier of its own does not name clients by req.ip: nothing to warn about.
+    const byKey = warned({ identifier: (req) => String(req.headers['x-api-key']) });
+    await statuses((await serve(byKey.limiter)).url, 1, { headers: { 'x-forwarded-for': '203.0.113.9', 'x-api-key': 'k' } });
+    expect([trusted.codes(), off.codes(), byKey.codes()]).toEqual([[], [], []]);
   });
 
   it('RG_NO_CLIENT_ADDRESS: a request without a client address (a unix socket) warns once', async () => {
