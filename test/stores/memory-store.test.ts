@@ -67,6 +67,18 @@ describe('MemoryStore', () => {
     }
   });
 
+  it('keeps every held bucket exact while evicted ones free their room for new ones (1,000 identities, 50 kept)', () => {
+    const store = make(50);
+    // Identity i is charged 1 + (i mod 3): 2, 1 or 0 tokens left.
+    for (let i = 0; i < 1000; i++) store.decideNow(planFor(`slot-${i}`, 1 + (i % 3)));
+    expect(store.size).toBeLessThanOrEqual(50);
+    // The most recent 50 (a few fewer: eviction goes in batches) hold their exact state...
+    const held = Array.from({ length: 40 }, (_, k) => 999 - k);
+    expect(held.map((i) => store.decideNow(planFor(`slot-${i}`, 0)).buckets[0]!.remaining)).toEqual(held.map((i) => 2 - (i % 3)));
+    // ...and an evicted one starts full again.
+    expect(store.decideNow(planFor('slot-0', 0)).buckets[0]!.remaining).toBe(3);
+  });
+
   it('resets one bucket and reports how many existed', async () => {
     const store = make();
     store.decideNow(planFor('a', 3));
