@@ -10,7 +10,7 @@ import type { DecisionSource } from '../service/decision-observer.js';
 import { secondsUntilReset } from '../service/rate-limit-headers.js';
 import { buildDecisionStack, type DecisionStack } from '../stores/decision-stack.js';
 import { MemoryStore } from '../stores/memory-store.js';
-import { isStoreError } from '../stores/store.js';
+import { canRefund, isStoreError } from '../stores/store.js';
 import { addressIdentity } from './client-address.js';
 import { DEFAULT_MESSAGE, type LimiterConfig, normaliseOptions, type RateLimiterOptions } from './rate-limiter-options.js';
 import { armRefund, type PendingRefunds, pendingRefunds } from './refund-on-response.js';
@@ -70,11 +70,12 @@ export function rateLimiter(options: RateLimiterOptions = {}): RateLimiter {
   const validations = new Validations({ option: config.validate, limiter: config.name, logger: log });
   validations.creationStack();
   if (config.store !== undefined) validations.sharedStore(config.store, config.bucketNamespace);
-  const stack = buildStack(config, log);
-  const refunds: PendingRefunds = pendingRefunds();
-  if (config.refundsWhen !== undefined && stack.refund === undefined) {
+  // Before anything connects: a limiter that throws must leave nothing open.
+  if (config.refundsWhen !== undefined && config.store !== undefined && !canRefund(config.store)) {
     throw new TypeError('rateguard: skipSuccessfulRequests / skipFailedRequests need a store that can refund (MemoryStore, RedisStore, or one with refund())');
   }
+  const stack = buildStack(config, log);
+  const refunds: PendingRefunds = pendingRefunds();
   const self = {};
   let storeDown = false;
 
@@ -116,7 +117,7 @@ export function rateLimiter(options: RateLimiterOptions = {}): RateLimiter {
       decision = await stack.store.decide(plan);
     } catch (error) {
       if (!isStoreError(error)) throw error;
-      // failureMode 'error', or this process shed the call: no decision to give.
+      // failureMode 'error': the store could not decide, and no answer is made up.
       observe('failure_mode', undefined, true);
       noteStore('failure_mode', error);
       res.status(503).json(UNAVAILABLE_BODY);
