@@ -251,6 +251,10 @@ function identifierOption(options: RateLimiterOptions): LimiterConfig['identifie
   if (options.identifier !== undefined && options.keyGenerator !== undefined) {
     throw new OptionError('RG_OPTION_WRONG_TYPE', 'keyGenerator', 'give identifier or keyGenerator (the same option), not both');
   }
+  if (typeof options.identifier === 'string') {
+    // express-rate-limit's `identifier` is the policy's name; here it names the client.
+    throw new OptionError('RG_OPTION_WRONG_TYPE', 'identifier', 'is the function naming the client (express-rate-limit\'s keyGenerator); the policy\'s name is `name`');
+  }
   return optionalFunction('identifier', options.identifier) ?? optionalFunction('keyGenerator', options.keyGenerator);
 }
 

@@ -172,6 +172,7 @@ describe('rateLimiter', () => {
     expect(attempt({ failureMode: 'deny', passOnStoreError: true })).toBe('RG_OPTION_WRONG_TYPE');
     expect(attempt({ failureMode: 'maybe' })).toBe('RG_OPTION_WRONG_TYPE');
     expect(attempt({ identifier: () => 'a', keyGenerator: () => 'b' })).toBe('RG_OPTION_WRONG_TYPE');
+    expect(() => rateLimiter({ identifier: 'my-policy' } as never)).toThrow(/keyGenerator\); the policy's name is `name`/);
     expect(attempt({ breaker: { threshhold: 3 } })).toBe('RG_OPTION_UNKNOWN');
     expect(attempt({ message: 42 })).toBe('RG_OPTION_WRONG_TYPE');
     expect(attempt({ validate: { trustproxy: false } })).toBe('RG_OPTION_UNKNOWN');
