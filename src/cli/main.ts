@@ -5,7 +5,7 @@ import { settingsHelp, settingsTable } from '../settings/settings.js';
 import { check, CHECK_USAGE } from './check.js';
 import { serve } from './serve.js';
 import { start } from './start.js';
-import { validate } from './validate.js';
+import { VALIDATE_USAGE, validate } from './validate.js';
 
 /** `rateguard options`: the options table, as the README shows it. */
 async function options(): Promise<number> {
@@ -28,7 +28,7 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   serve: { run: serve, summary: 'run the sidecar (gRPC RLS + HTTP /healthcheck, /json; debug port /rlconfig, /stats)', usage: () => SERVE_USAGE },
-  validate: { run: validate, summary: 'check a config file or directory', usage: () => 'usage: rateguard validate PATH [--default-algorithm token_bucket|fixed_window]' },
+  validate: { run: validate, summary: 'check a config file or directory', usage: () => VALIDATE_USAGE },
   check: { run: check, summary: 'one ShouldRateLimit call, the answer as proto3 JSON', usage: () => CHECK_USAGE },
   start: { run: start, summary: 'the sidecar plus the demo API on PORT (default 3000)', usage: () => `usage: rateguard start [serve options]\n\n${SERVE_USAGE}` },
   options: { run: options, summary: 'the serve options as a Markdown table', usage: () => 'usage: rateguard options' },

@@ -66,8 +66,13 @@ describe('rateguard validate', () => {
     expect(err.join('\n')).toContain('does-not-exist.yaml');
   });
 
-  it('bad usage: exit 2', async () => {
-    expect(await validate([])).toBe(2);
-    expect(await validate(['a', 'b'])).toBe(2);
+  it.each<[string[], string]>([
+    [[], 'rateguard validate: give the config PATH (a file or a directory)'],
+    [['a', 'b'], 'rateguard validate: one PATH only, got 2: a b'],
+    [['--bogus', 'a'], 'rateguard validate: unknown option --bogus'],
+  ])('bad usage %j: exit 2, the reason, then the usage', async (args, reason) => {
+    expect(await validate(args)).toBe(2);
+    expect(err).toEqual([reason, 'usage: rateguard validate PATH [--default-algorithm token_bucket|fixed_window]']);
+    expect(out).toEqual([]);
   });
 });
