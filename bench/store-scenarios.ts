@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { BenchContext } from './context.js';
+import { redisCommandStats, redisCost } from './redis-cost.js';
 import type { Group, Metrics } from './results.js';
 import { spawnTracked } from './tracked-children.js';
 import { type Contender, interleave } from './stats.js';
@@ -33,9 +34,11 @@ export async function storeGroup(ctx: BenchContext): Promise<Group> {
         ...(name === 'flexible' ? {} : { compareTo: `flexible-${concurrency}` }),
         measure: async () => {
           const run = ++runs;
+          const before = await redisCommandStats(ctx.redis);
           children[i]!.send(`run ${run} ${concurrency} ${seconds}`);
           const line = await children[i]!.waitForLine(new RegExp(`^result ${run} `), (seconds + 60) * 1000);
-          return { metrics: JSON.parse(line.slice(`result ${run} `.length)) as Metrics };
+          const { rps, decisions, failed } = JSON.parse(line.slice(`result ${run} `.length)) as { rps: number; decisions: number; failed: number };
+          return { metrics: { rps, failed, ...redisCost(before, await redisCommandStats(ctx.redis), decisions) } };
         },
       })),
     );
@@ -45,11 +48,16 @@ export async function storeGroup(ctx: BenchContext): Promise<Group> {
       description:
         `One process per contender, ${seconds} s per run, closed loop with N decisions in flight, keys rotating over 10 000 clients, ` +
         'limits that never deny, same Redis. RateLimiterRedis is set up as its README does (ioredis, offline queue off); the third ' +
-        'contender adds ioredis auto-pipelining, which RedisStore uses. Ratios are against plain RateLimiterRedis at the same concurrency.',
+        'contender adds ioredis auto-pipelining. Ratios are against plain RateLimiterRedis at the same concurrency. Redis µs/decision: ' +
+        'Δusec of EVALSHA (+EVAL) in `INFO commandstats` over the run / decisions; calls/decision: script calls / decisions ' +
+        '(below 1 when RedisStore decides several plans in one call).',
       commands: ['node --import tsx bench/store-level.ts rateguard|flexible|flexible-pipelined REDIS_URL   (stdin: run ID CONCURRENCY SECONDS)'],
       columns: [
         { metric: 'rps', label: 'decisions/s', digits: 0, compare: 'ratio', chart: true },
         { metric: 'failed', label: 'failed', digits: 0 },
+        { metric: 'redisUsPerDecision', label: 'Redis µs/decision', digits: 1 },
+        { metric: 'redisCallsPerDecision', label: 'calls/decision', digits: 3 },
+        { metric: 'commandsPerDecision', label: 'commands/decision', digits: 2 },
       ],
       compareLabel: 'vs RateLimiterRedis, same in-flight',
       rows: await interleave(contenders, ctx.timings.rounds, ctx.progress),
@@ -71,13 +79,15 @@ export async function memoryGroup(ctx: BenchContext): Promise<Group> {
     id: 'memory',
     title: 'MemoryStore bytes per idle key',
     description:
-      `Heap used after ${keys} one-token decisions on ${keys} distinct clients, minus before, over ${keys}; both read after a full GC. ` +
-      'Counts the Map, its entries and the key strings (a sidecar key for a remote_address descriptor).',
+      `JavaScript heap plus array buffers after ${keys} one-token decisions on ${keys} distinct clients, minus before, over ${keys}; ` +
+      'both read after a full GC. Counts the bucket table (its Map, the key strings, its Float64Array) for a sidecar key of a ' +
+      'remote_address descriptor; RSS, read the same way, also holds what V8 has not given back to the system.',
     commands: [`node ${args.join(' ')}`],
     columns: [
       { metric: 'bytesPerKey', label: 'bytes/key', digits: 0 },
+      { metric: 'rssPerKey', label: 'RSS bytes/key', digits: 0 },
       { metric: 'keyLength', label: 'key length (chars)', digits: 0 },
-      { metric: 'heapMb', label: 'heap MB', digits: 0 },
+      { metric: 'heapMb', label: 'heap + buffers MB', digits: 0 },
     ],
     rows: [{ id: 'memory-store', label: 'rateguard MemoryStore', kind: 'rateguard', rounds: [{ metrics }], median: metrics }],
   };
