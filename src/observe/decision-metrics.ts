@@ -146,5 +146,9 @@ export function registerDecisionMetrics(registry: Registry, options: DecisionSta
     shed(reason: ShedReason) {
       shedBy[reason].inc();
     },
+    // The reference times every call, failed ones too.
+    undecided(durationSeconds: number) {
+      responseTime.observe(durationSeconds);
+    },
   };
 }

@@ -11,7 +11,8 @@ import type { DecisionStats } from './decision-stats.js';
 import { GRPC_HANDLED, grpcCallCounter } from './grpc-metrics.js';
 import type { CountingRules } from './limit-counts.js';
 import type { Logger } from './logger.js';
-import { type CallCountSources, registerReferenceCallMetrics } from './reference-call-metrics.js';
+import type { ServiceFailure } from '../service/rate-limit-service.js';
+import { type CallCountSources, registerReferenceCallMetrics, type ShouldRateLimitErrors } from './reference-call-metrics.js';
 import { RedisTelemetry } from './redis-telemetry.js';
 import { type StatsdOptions, StatsdPush } from './statsd-push.js';
 
@@ -33,6 +34,10 @@ function withResponseTimes(metrics: DecisionMetrics, statsd: StatsdPush): Decisi
       statsd.recordResponseTime(outcome.durationSeconds);
     },
     shed: (reason) => metrics.shed?.(reason),
+    undecided(durationSeconds) {
+      metrics.undecided?.(durationSeconds);
+      statsd.recordResponseTime(durationSeconds);
+    },
   };
 }
 
@@ -48,6 +53,7 @@ export class Observability {
   readonly grpcCallEnded: (code: number) => void;
   /** UNAVAILABLE answers before a first config: the reference counts "no config loaded" as a service error. */
   private unconfiguredCalls = 0;
+  private readonly jsonErrors: { -readonly [K in keyof ShouldRateLimitErrors]: number } = { redis_error: 0, service_error: 0 };
   private readonly loadCounters: Record<ConfigEvent['type'], Counter>;
   private readonly loadsBySource: Counter<'source' | 'outcome'>;
 
@@ -62,6 +68,7 @@ export class Observability {
       callsByCode: () => this.callsByCode(),
       failureModeDecisions: () => metrics.stats.failureModeDecisions(),
       unconfiguredCalls: () => this.unconfiguredCalls,
+      jsonErrors: () => this.jsonErrors,
     };
     this.statsd = options.statsd === undefined ? undefined : this.startStatsd(metrics.stats, calls, options.statsd, options.logger);
     this.decisions = this.statsd === undefined ? metrics : withResponseTimes(metrics, this.statsd);
@@ -91,6 +98,15 @@ export class Observability {
     await this.statsd?.close();
   }
 
+  /**
+   * A `POST /json` call that failed, counted as the reference counts it: a Redis failure, or one the
+   * service could not decide (a bad request; no config loaded yet). Shed calls are neither, as on gRPC.
+   */
+  jsonCallFailed(kind: ServiceFailure['kind']): void {
+    if (kind === 'invalid_argument' || (kind === 'unavailable' && this.configLoads.success === 0)) this.jsonErrors.service_error += 1;
+    else if (kind === 'unavailable') this.jsonErrors.redis_error += 1;
+  }
+
   /** ShouldRateLimit calls by gRPC status name, from grpc_server_handled_total. */
   private async callsByCode(): Promise<Map<string, number>> {
     const handled = await this.registry.getSingleMetric(GRPC_HANDLED)?.get();
@@ -103,7 +119,7 @@ export class Observability {
       if (!warned) logger?.warn({ error: error.message, host: options.host, port: options.port }, 'statsd push failed; stats keep being pushed');
       warned = true;
     };
-    return new StatsdPush({ stats, callsByCode: calls.callsByCode, unconfiguredCalls: calls.unconfiguredCalls, configLoads: () => this.configLoads }, options, onError);
+    return new StatsdPush({ stats, calls, configLoads: () => this.configLoads }, options, onError);
   }
 
   get stats(): DecisionStats {

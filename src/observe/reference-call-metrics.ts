@@ -2,8 +2,9 @@
  * envoyproxy/ratelimit's per-call stats under the names its built-in statsd→Prometheus mapping
  * gives them (and Envoy Gateway's dashboards query): `ratelimit_service_total_requests{grpc_method}`
  * and `ratelimit_service_should_rate_limit_error{err_type}`. Both are views, read at scrape time, of
- * what is already counted once per call (gRPC status codes, failure-mode decisions); the statsd
- * push reads the same numbers through `shouldRateLimitErrors`, so both sinks agree.
+ * what is already counted once per call (gRPC status codes, `POST /json` failures, failure-mode
+ * decisions); the statsd push reads the same numbers through `shouldRateLimitErrors`, so both
+ * sinks agree.
  */
 import { Counter, type Registry } from 'prom-client';
 
@@ -17,6 +18,8 @@ export interface CallCountSources {
   readonly failureModeDecisions: () => number;
   /** UNAVAILABLE answers given before any config was loaded (a forced start): not a Redis failure. */
   readonly unconfiguredCalls: () => number;
+  /** `POST /json` calls that failed, as the reference counts them (it counts them with the gRPC ones). */
+  readonly jsonErrors: () => ShouldRateLimitErrors;
 }
 
 /** The reference's two kinds of call errors. */
@@ -33,9 +36,10 @@ const SERVICE_ERROR_CODES = ['INVALID_ARGUMENT', 'INTERNAL'];
 export async function shouldRateLimitErrors(sources: CallCountSources): Promise<ShouldRateLimitErrors> {
   const calls = await sources.callsByCode();
   const unconfigured = sources.unconfiguredCalls();
+  const json = sources.jsonErrors();
   return {
-    redis_error: (calls.get('UNAVAILABLE') ?? 0) - unconfigured + sources.failureModeDecisions(),
-    service_error: SERVICE_ERROR_CODES.reduce((sum, code) => sum + (calls.get(code) ?? 0), unconfigured),
+    redis_error: (calls.get('UNAVAILABLE') ?? 0) - unconfigured + sources.failureModeDecisions() + json.redis_error,
+    service_error: SERVICE_ERROR_CODES.reduce((sum, code) => sum + (calls.get(code) ?? 0), unconfigured + json.service_error),
   };
 }
 
@@ -55,7 +59,7 @@ export function registerReferenceCallMetrics(registry: Registry, sources: CallCo
   });
   new Counter({
     name: 'ratelimit_service_should_rate_limit_error',
-    help: 'ShouldRateLimit calls the store failed (err_type="redis_error", failure-mode answers included) or the service could not decide (err_type="service_error").',
+    help: 'ShouldRateLimit calls (gRPC and POST /json) the store failed (err_type="redis_error", failure-mode answers included) or the service could not decide (err_type="service_error").',
     labelNames: ['err_type'],
     registers: [registry],
     async collect() {

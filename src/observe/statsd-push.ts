@@ -8,7 +8,7 @@
  */
 import type { DecisionStats } from './decision-stats.js';
 import { LIMIT_COUNTERS } from './limit-counts.js';
-import { shouldRateLimitErrors } from './reference-call-metrics.js';
+import { type CallCountSources, shouldRateLimitErrors } from './reference-call-metrics.js';
 import { formatLine, type StatLine } from './statsd-format.js';
 import { type StatsdTransport, tcpTransport, udpTransport } from './statsd-transport.js';
 
@@ -25,10 +25,8 @@ export interface StatsdOptions {
 /** Cumulative counts the flush turns into deltas. */
 export interface StatsdSources {
   readonly stats: DecisionStats;
-  /** ShouldRateLimit calls by gRPC status name (OK, UNAVAILABLE...). */
-  readonly callsByCode: () => Promise<ReadonlyMap<string, number>>;
-  /** UNAVAILABLE answers given before any config was loaded (service errors, not Redis ones). */
-  readonly unconfiguredCalls: () => number;
+  /** The call counts (the same the Prometheus call families read). */
+  readonly calls: CallCountSources;
   readonly configLoads: () => { readonly success: number; readonly error: number };
 }
 
@@ -101,7 +99,7 @@ export class StatsdPush {
   }
 
   private async serviceLines(): Promise<StatLine[]> {
-    const calls = await this.sources.callsByCode();
+    const calls = await this.sources.calls.callsByCode();
     let total = 0;
     for (const count of calls.values()) total += count;
     const domainNotFound: StatLine[] = [];
@@ -110,8 +108,7 @@ export class StatsdPush {
       else domainNotFound.push(...this.delta(`${RATE_LIMIT_PREFIX}.${domain}.domain_not_found`, totals.domainNotFound));
     }
     // As the reference, a call Redis failed is a redis_error, whether answered UNAVAILABLE or by the failure mode.
-    const { stats, unconfiguredCalls } = this.sources;
-    const errors = await shouldRateLimitErrors({ callsByCode: async () => calls, failureModeDecisions: () => stats.failureModeDecisions(), unconfiguredCalls });
+    const errors = await shouldRateLimitErrors({ ...this.sources.calls, callsByCode: async () => calls });
     const loads = this.sources.configLoads();
     return [
       ...this.delta(`${SERVER_PREFIX}.total_requests`, total),

@@ -87,6 +87,7 @@ export async function startTracing(settings: TracingSettings): Promise<Tracing> 
           observer.shed?.(reason);
           activeSpan()?.setAttribute('rateguard.shed_reason', reason);
         },
+        undecided: (durationSeconds) => observer.undecided?.(durationSeconds),
       };
     },
     traceStore: (redis: BucketStore) => traceDecisions(redis, tracer, contexts, settings.redisMode === 'cluster'),

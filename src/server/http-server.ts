@@ -61,11 +61,13 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.post('/json', jsonBody, async (req, res) => {
     const decoded = requestFromJson(req.body);
     if (!decoded.ok) {
+      options.admin.observability.jsonCallFailed('invalid_argument');
       res.status(400).json({ error: decoded.error });
       return;
     }
     const result = await options.service.shouldRateLimit(decoded.request);
     if (!result.ok) {
+      options.admin.observability.jsonCallFailed(result.kind);
       res.status(FAILURE_STATUS[result.kind]).json({ error: result.message });
       return;
     }

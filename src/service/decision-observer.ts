@@ -49,4 +49,6 @@ export interface DecisionObserver {
   observe(outcome: RequestOutcome): void;
   /** A call shed without a decision. */
   shed?(reason: ShedReason): void;
+  /** A call the service answered with a failure (shed ones included), after `durationSeconds`. */
+  undecided?(durationSeconds: number): void;
 }

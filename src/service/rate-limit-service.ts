@@ -108,9 +108,9 @@ export class RateLimitService {
   async shouldRateLimit(request: RateLimitRequest, context: CallContext = {}): Promise<ServiceResult> {
     const started = performance.now();
     const problem = checkRequest(request, this.options.requestLimits);
-    if (problem !== undefined) return { ok: false, kind: 'invalid_argument', message: problem };
+    if (problem !== undefined) return this.failure(started, 'invalid_argument', problem);
     const config = this.options.config();
-    if (config === undefined) return { ok: false, kind: 'unavailable', message: NO_CONFIG_MESSAGE };
+    if (config === undefined) return this.failure(started, 'unavailable', NO_CONFIG_MESSAGE);
     const matches = config.applyReplaces(request.descriptors.map((d) => this.match(config, request.domain, d)));
     const { buckets, planned } = this.plan(request, matches);
     let decision: Decision | undefined;
@@ -118,15 +118,15 @@ export class RateLimitService {
       // A caller that already gave up is not worth a store round trip (nor a charge).
       if (context.deadlineMs !== undefined && Date.now() >= context.deadlineMs) {
         this.options.observer?.shed?.('deadline');
-        return { ok: false, kind: 'deadline_exceeded', message: 'the caller\'s deadline passed before the store was asked' };
+        return this.failure(started, 'deadline_exceeded', 'the caller\'s deadline passed before the store was asked');
       }
       try {
         decision = await this.options.store.decide({ mode: this.options.chargeMode, buckets });
       } catch (error) {
         if (!isStoreError(error)) throw error;
-        if (error.kind !== 'overloaded') return { ok: false, kind: 'unavailable', message: error.message };
+        if (error.kind !== 'overloaded') return this.failure(started, 'unavailable', error.message);
         this.options.observer?.shed?.('in_flight');
-        return { ok: false, kind: 'overloaded', message: error.message };
+        return this.failure(started, 'overloaded', error.message);
       }
     }
     const response = this.respond(matches, planned, decision);
@@ -141,6 +141,12 @@ export class RateLimitService {
       durationSeconds: (performance.now() - started) / 1000,
     });
     return { ok: true, response };
+  }
+
+  /** A failure, timed for the observers as the reference times every call. */
+  private failure(started: number, kind: ServiceFailure['kind'], message: string): ServiceResult {
+    this.options.observer?.undecided?.((performance.now() - started) / 1000);
+    return { ok: false, kind, message };
   }
 
   private outcomes(

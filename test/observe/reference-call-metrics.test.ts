@@ -27,6 +27,11 @@ async function scrape(): Promise<string> {
   return response.text();
 }
 
+/** `curl -d` to POST /json: its HTTP status. */
+async function json(body: object): Promise<number> {
+  return (await fetch(`${rg.httpUrl}/json`, { method: 'POST', body: new TextEncoder().encode(JSON.stringify(body)) })).status;
+}
+
 const errors = (text: string) => ['redis_error', 'service_error'].map((errType) => sample(text, 'ratelimit_service_should_rate_limit_error', { err_type: errType }));
 
 describe('the reference\'s call families on the Prometheus listener', () => {
@@ -35,17 +40,20 @@ describe('the reference\'s call families on the Prometheus listener', () => {
     const codes = [];
     for (let i = 0; i < 3; i++) codes.push((await rg.call(request('s', [['k', 'v']]))).overallCode);
     expect(codes).toEqual([Code.OK, Code.OK, Code.OVER_LIMIT]);
-    // The reference's service error: an empty domain.
+    // The reference's service error: an empty domain, over gRPC and over /json.
     expect((await rg.callError({ domain: '', descriptors: [], hitsAddend: 0 })).code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(await json({ domain: '', descriptors: [] })).toBe(400);
 
     const text = await scrape();
+    // total_requests counts gRPC calls only (the reference's is a gRPC interceptor); errors count /json too.
     expect(sample(text, 'ratelimit_service_total_requests', METHOD)).toBe(4);
-    expect(errors(text)).toEqual([0, 1]);
-    // Three decisions, each well under 10 s: every bucket up to +Inf holds them.
-    expect(sample(text, 'ratelimit_service_response_time_seconds_count', METHOD)).toBe(3);
+    expect(errors(text)).toEqual([0, 2]);
+    // Every call the service answered is timed, as the reference times every call: three decisions and
+    // the two refusals, each well under 10 s, so every bucket up to +Inf holds them.
+    expect(sample(text, 'ratelimit_service_response_time_seconds_count', METHOD)).toBe(5);
     const buckets = [...text.matchAll(/^ratelimit_service_response_time_seconds_bucket\{le="([^"]+)",grpc_method="ShouldRateLimit"\} (\d+)$/gm)];
     expect(buckets.map((m) => m[1])).toEqual(['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '+Inf']);
-    expect(sample(text, 'ratelimit_service_response_time_seconds_bucket', { ...METHOD, le: '10' })).toBe(3);
+    expect(sample(text, 'ratelimit_service_response_time_seconds_bucket', { ...METHOD, le: '10' })).toBe(5);
     expect(sample(text, 'ratelimit_service_config_load_success')).toBe(1);
     expect(sample(text, 'ratelimit_service_config_load_error')).toBe(0);
     expect(sample(text, 'ratelimit_service_global_shadow_mode')).toBe(0);
@@ -69,8 +77,11 @@ describe('the reference\'s call families on the Prometheus listener', () => {
     await redis.stop();
     if (failureMode === 'error') expect((await rg.callError(request('s', [['k', 'v']]))).code).toBe(grpc.status.UNAVAILABLE);
     else expect((await rg.call(request('s', [['k', 'v']]))).overallCode).toBe(Code.OK);
+    expect(await json({ domain: 's', descriptors: [{ entries: [{ key: 'k', value: 'v' }] }] })).toBe(failureMode === 'error' ? 503 : 200);
     const text = await scrape();
-    expect([sample(text, 'ratelimit_service_total_requests', METHOD), ...errors(text)]).toEqual([2, 1, 0]);
+    expect([sample(text, 'ratelimit_service_total_requests', METHOD), ...errors(text)]).toEqual([2, 2, 0]);
+    // Every call the service answered is timed, the failed ones too (as the reference times every call).
+    expect(sample(text, 'ratelimit_service_response_time_seconds_count', METHOD)).toBe(3);
   });
 
   it('before a first config (a forced start), UNAVAILABLE answers are service errors, as the reference counts them', async () => {
@@ -81,6 +92,7 @@ describe('the reference\'s call families on the Prometheus listener', () => {
     expect((await rg.call(request('s', [['k', 'v']]))).overallCode).toBe(Code.OK);
     const text = await scrape();
     expect([sample(text, 'ratelimit_service_total_requests', METHOD), ...errors(text)]).toEqual([2, 0, 1]);
+    expect(sample(text, 'ratelimit_service_response_time_seconds_count', METHOD)).toBe(2);
     expect(sample(text, 'ratelimit_service_config_load_error')).toBe(1);
   });
 });
