@@ -11,12 +11,14 @@ import type { BenchContext } from './context.js';
 import { benchRequest, floodRequest, grpcFrame, SHOULD_RATE_LIMIT_PATH, writeBody } from './grpc-bodies.js';
 import type { ClosedLoopOptions } from './grpc-load-options.js';
 import { measureGenerator, measureH2load, type Shape } from './grpc-measure.js';
-import { h2loadArgs } from './h2load.js';
+import { h2loadArgs, runH2load } from './h2load.js';
 import type { Column, Group, Row } from './results.js';
 import { type GrpcTarget, startBaseline, startSidecarProcess, verifyBody } from './servers.js';
 import { type Contender, interleave, skippedRow } from './stats.js';
 
 const SATURATING = { connections: 2, streams: 100 };
+/** The issue's second saturating shape: fewer streams per connection. */
+const SATURATING_32 = { connections: 2, streams: 32 };
 const CLOSED_LOOP = { connections: 1, streams: 1 };
 /** The workers scenario needs more connections than workers: the cluster deals out connections, not streams. */
 const SPREAD = { connections: 4, streams: 50 };
@@ -48,6 +50,14 @@ const ANSWERS_RULE =
   'is invalid: marked, and in no median. Redis µs/call: Δusec / Δcalls of EVALSHA in `INFO commandstats` over the run; ' +
   'calls/decision: script calls / (ok + over_limit); µs/decision: their product.';
 
+/** The flag of the rows on grpc-js's server. */
+const GRPC_JS = ['--grpc-server', 'grpc-js'];
+
+/** What the two servers' rows are. */
+const SERVERS_TEXT =
+  ' The sidecar rows without a server named run the default `--grpc-server node-http2` (src/transport/); the "grpc-js server" rows are the ' +
+  'same sidecar with `--grpc-server grpc-js`, the server every earlier version of this page measured.';
+
 /** How the h2load tables count answers. */
 const H2LOAD_ANSWERS =
   ' h2load counts a gRPC error (HTTP 200, grpc-status in the trailers) as a success, so the answers by gRPC status are the ' +
@@ -56,11 +66,14 @@ const H2LOAD_ANSWERS =
 
 export async function grpcGroups(ctx: BenchContext, publish: (group: Group) => void): Promise<void> {
   const { timings, redis } = ctx;
-  ctx.progress('gRPC: starting the baseline and the sidecars (memory, Redis)');
+  ctx.progress('gRPC: starting the baseline and the sidecars (memory, Redis; each on node-http2 and on grpc-js)');
   const baseline = await startBaseline(profiled(ctx, 'baseline').cpuProfileDir);
   const memory = await startSidecarProcess({ label: 'sidecar, memory store', ...profiled(ctx, 'memory') });
   const redisSidecar = await startSidecarProcess({ label: 'sidecar, Redis store', redisUrl: redis.url, ...profiled(ctx, 'redis') });
-  const targets = [baseline, memory, redisSidecar];
+  // The same sidecars on grpc-js's server (`--grpc-server grpc-js`): what the default node-http2 server is measured against.
+  const memoryGrpcJs = await startSidecarProcess({ label: 'sidecar, memory store, grpc-js', flags: GRPC_JS, ...profiled(ctx, 'memory-grpc-js') });
+  const redisGrpcJs = await startSidecarProcess({ label: 'sidecar, Redis store, grpc-js', redisUrl: redis.url, flags: GRPC_JS, ...profiled(ctx, 'redis-grpc-js') });
+  const targets = [baseline, memory, redisSidecar, memoryGrpcJs, redisGrpcJs];
   try {
     const one = benchRequest(1, '203.0.113.1');
     const five = benchRequest(5, '203.0.113.1');
@@ -70,30 +83,50 @@ export async function grpcGroups(ctx: BenchContext, publish: (group: Group) => v
     }
     const oneBody = writeBody(ctx.scratch, 'one-descriptor', one);
     const fiveBody = writeBody(ctx.scratch, 'five-descriptors', five);
+    await warmUp(ctx, targets, oneBody);
     const h2 = (target: GrpcTarget, body: string, shape: Shape) => () => measureH2load(ctx, target, body, shape);
 
-    const loadGroup = async (id: string, title: string, description: string, body: string, shape: Shape): Promise<Group> => {
+    /** `servers`: the grpc-js rows too (the saturating 1-descriptor and latency groups), or only the default server's. */
+    const loadGroup = async (id: string, title: string, description: string, body: string, shape: Shape, servers: 'both' | 'default' = 'default'): Promise<Group> => {
       ctx.progress(`gRPC: ${title}`);
-      const rows = await interleave(
-        [
-          { id: 'baseline', label: 'baseline (grpc-js + proto-loader)', kind: 'baseline', measure: h2(baseline, body, shape) },
-          { id: 'memory', label: 'rateguard, memory store', kind: 'rateguard', measure: h2(memory, body, shape) },
-          { id: 'redis', label: 'rateguard, Redis store', kind: 'rateguard', measure: h2(redisSidecar, body, shape) },
-        ],
-        timings.rounds,
-        ctx.progress,
-      );
-      return { id, title, description: description + H2LOAD_ANSWERS, commands: h2loadCommands(ctx, shape), columns: LOAD_COLUMNS, baseline: 'baseline', compareLabel: 'vs baseline', rows };
+      const contenders: Contender[] = [
+        { id: 'baseline', label: 'baseline (grpc-js + proto-loader)', kind: 'baseline', measure: h2(baseline, body, shape) },
+        { id: 'memory', label: 'rateguard, memory store', kind: 'rateguard', measure: h2(memory, body, shape) },
+        { id: 'redis', label: 'rateguard, Redis store', kind: 'rateguard', measure: h2(redisSidecar, body, shape) },
+      ];
+      if (servers === 'both') {
+        contenders.push(
+          { id: 'memory-grpc-js', label: 'rateguard, memory store, grpc-js server', kind: 'rateguard', measure: h2(memoryGrpcJs, body, shape) },
+          { id: 'redis-grpc-js', label: 'rateguard, Redis store, grpc-js server', kind: 'rateguard', measure: h2(redisGrpcJs, body, shape) },
+        );
+      }
+      const rows = await interleave(contenders, timings.rounds, ctx.progress);
+      const serverText = servers === 'both' ? SERVERS_TEXT : '';
+      return { id, title, description: description + serverText + H2LOAD_ANSWERS, commands: h2loadCommands(ctx, shape), columns: LOAD_COLUMNS, baseline: 'baseline', compareLabel: 'vs baseline', rows };
     };
-    publish(await loadGroup('grpc-saturating-1', 'gRPC, saturating, 1 descriptor', `h2load, ${shapeText(SATURATING)}, one hot key.`, oneBody, SATURATING));
+    publish(await loadGroup('grpc-saturating-1', 'gRPC, saturating, 1 descriptor', `h2load, ${shapeText(SATURATING)}, one hot key.`, oneBody, SATURATING, 'both'));
+    publish(await loadGroup('grpc-saturating-1-m32', 'gRPC, saturating, 1 descriptor, 32 streams', `h2load, ${shapeText(SATURATING_32)}, one hot key.`, oneBody, SATURATING_32, 'both'));
     publish(await loadGroup('grpc-saturating-5', 'gRPC, saturating, 5 descriptors', `h2load, ${shapeText(SATURATING)}, five descriptors (five buckets decided in one store call).`, fiveBody, SATURATING));
-    publish(await loadGroup('grpc-latency', 'gRPC, closed-loop latency, 1 descriptor', `h2load, ${shapeText(CLOSED_LOOP)}: one call at a time, so the latency is the service time.`, oneBody, CLOSED_LOOP));
+    publish(await loadGroup('grpc-latency', 'gRPC, closed-loop latency, 1 descriptor', `h2load, ${shapeText(CLOSED_LOOP)}: one call at a time, so the latency is the service time.`, oneBody, CLOSED_LOOP, 'both'));
+    await Promise.all([memoryGrpcJs.stop(), redisGrpcJs.stop()]);
     publish(await keysGroup(ctx, baseline, memory, redisSidecar));
     await memory.stop();
     publish(await floodGroup(ctx, baseline));
     publish(await workersGroup(ctx, baseline, redisSidecar));
   } finally {
     await Promise.all(targets.map((t) => t.stop()));
+  }
+}
+
+/**
+ * V8 optimises a server's hot path during its first seconds under load; without this, round 1 of the
+ * first group measured cold servers (a quick run saw one sidecar go 2.5k, 4.7k, 16k req/s in its three
+ * rounds). One unmeasured h2load run per target, before any group.
+ */
+async function warmUp(ctx: BenchContext, targets: readonly GrpcTarget[], bodyFile: string): Promise<void> {
+  ctx.progress('gRPC: warming every server up (unmeasured)');
+  for (const target of targets) {
+    await runH2load({ url: target.url + SHOULD_RATE_LIMIT_PATH, bodyFile, ...SATURATING, seconds: 3 * ctx.timings.warmupSeconds, logFile: join(ctx.scratch, 'warm-up.log') });
   }
 }
 

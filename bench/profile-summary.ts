@@ -29,6 +29,7 @@ const AREAS: [string, RegExp][] = [
   ['rateguard engine', /\/(src|dist)\/engine\//],
   ['rateguard config', /\/(src|dist)\/config\//],
   ['rateguard server', /\/(src|dist)\/server\//],
+  ['rateguard transport (node:http2 gRPC)', /\/(src|dist)\/transport\//],
   ['rateguard observe', /\/(src|dist)\/observe\//],
   ['rateguard other', /\/(src|dist)\//],
   ['node internals', /^node:/],
