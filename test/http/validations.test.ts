@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { rateLimiter } from '../../src/http/rate-limiter.js';
 import type { RateLimiterOptions } from '../../src/http/rate-limiter-options.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
-import { capturingLogger, cleanupList, limiterApp, listenOn, statuses } from './limiter-harness.js';
+import { capturingLogger, cleanupList, type LogLine, limiterApp, listenOn, statuses } from './limiter-harness.js';
 
 const cleanups = cleanupList();
 afterEach(() => cleanups.run());
@@ -18,6 +18,16 @@ function warned(options: RateLimiterOptions = {}) {
   const limiter = cleanups.limiter(rateLimiter({ ...options, logger: captured.logger }));
   const codes = () => captured.lines.filter((line) => line.code !== undefined).map((line) => line.code);
   return { limiter, codes, lines: captured.lines };
+}
+
+/** The one warning of `code`: its message, its link, how to turn it off. */
+function expectWarning(lines: readonly LogLine[], code: string, check: string, says: string) {
+  const found = lines.filter((line) => line.code === code);
+  expect(found).toHaveLength(1);
+  expect(found[0]!.level).toBe(40);
+  expect(found[0]!.help).toBe(`README.md#${code.toLowerCase()}`);
+  expect(found[0]!.msg).toContain(says);
+  expect(found[0]!.msg).toContain(`[${code}; see README.md#${code.toLowerCase()}; turn off with validate: { ${check}: false }]`);
 }
 
 async function serve(...limiters: ReturnType<typeof rateLimiter>[]) {
@@ -34,10 +44,8 @@ describe('validations', () => {
     const { url } = await serve(limiter);
     expect(await statuses(url, 3, { headers: { 'x-forwarded-for': '203.0.113.9' } })).toEqual([200, 200, 200]);
     expect(codes()).toEqual(['RG_TRUST_PROXY']);
-    const line = lines.find((l) => l.code === 'RG_TRUST_PROXY')!;
-    expect(line).toMatchObject({ level: 40, limiter: 'proxied', help: 'README.md#rg_trust_proxy' });
-    expect(line.msg).toContain("Express's 'trust proxy' setting is false");
-    expect(line.msg).toContain('turn off with validate: { trustProxy: false }');
+    expect(lines.find((l) => l.code === 'RG_TRUST_PROXY')!.limiter).toBe('proxied');
+    expectWarning(lines, 'RG_TRUST_PROXY', 'trustProxy', "the request has an X-Forwarded-For header but Express's 'trust proxy' setting is false");
   });
 
   it('RG_TRUST_PROXY is silent when trust proxy is set, with validate: { trustProxy: false }, or with an identifier of its own', async () => {
@@ -54,7 +62,7 @@ describe('validations', () => {
   });
 
   it('RG_NO_CLIENT_ADDRESS: a request without a client address (a unix socket) warns once', async () => {
-    const { limiter, codes } = warned();
+    const { limiter, codes, lines } = warned();
     const app = express();
     app.use(limiter);
     app.get('/', (_req, res) => res.send('ok'));
@@ -77,6 +85,7 @@ describe('validations', () => {
       });
     expect([await get(), await get()]).toEqual([200, 200]);
     expect(codes()).toEqual(['RG_NO_CLIENT_ADDRESS']);
+    expectWarning(lines, 'RG_NO_CLIENT_ADDRESS', 'clientAddress', 'the request has no client address (req.ip is undefined)');
   });
 
   it('RG_STORE_SHARED: two limiters with one name and limit on one store warn; other names do not', () => {
@@ -88,16 +97,18 @@ describe('validations', () => {
     const otherStore = warned({ store: new MemoryStore(), name: 'api' });
     const off = warned({ store, name: 'api', validate: { sharedStore: false } });
     expect([first.codes(), second.codes(), otherName.codes(), otherStore.codes(), off.codes()]).toEqual([[], ['RG_STORE_SHARED'], [], [], []]);
+    expectWarning(second.lines, 'RG_STORE_SHARED', 'sharedStore', 'another limiter with the same name, limit and keyPrefix already uses this store');
   });
 
   it('RG_DOUBLE_COUNT: a limiter mounted twice counts a request once, and warns once', async () => {
-    const { limiter, codes } = warned({ requestsPerMinute: 2 });
+    const { limiter, codes, lines } = warned({ requestsPerMinute: 2 });
     const { app } = limiterApp(limiter);
     app.get('/', limiter, (_req, res) => res.send('ok'));
     const server = await listenOn(app);
     cleanups.add(server.close);
     expect(await statuses(server.url, 3)).toEqual([200, 200, 429]);
     expect(codes()).toEqual(['RG_DOUBLE_COUNT']);
+    expectWarning(lines, 'RG_DOUBLE_COUNT', 'doubleCount', 'the limiter ran twice for one request');
   });
 
   it('RG_CREATED_IN_HANDLER: a limiter created while a request is handled warns, unless turned off', async () => {
@@ -111,6 +122,7 @@ describe('validations', () => {
     cleanups.add(server.close);
     await statuses(server.url, 1);
     expect(made.map((m) => m.codes())).toEqual([['RG_CREATED_IN_HANDLER'], []]);
+    expectWarning(made[0]!.lines, 'RG_CREATED_IN_HANDLER', 'creationStack', 'the limiter was created while a request was being handled');
     expect(warned().codes()).toEqual([]); // at setup: silent
   });
 
