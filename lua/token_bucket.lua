@@ -9,7 +9,10 @@
 --                each bucket: Redis Cluster, when another slot denied), then two per bucket:
 --                its terms "<algorithm><shadow><overdraft> <capacity> <refill> <period µs>"
 --                ("t" token bucket | "f" fixed window, "s" shadow | "-", "o" overdraft | "-"), and its cost
--- State per key: one string, two little-endian doubles (level, stamp), written with SET ... PX.
+-- State per key: one string, three little-endian doubles: level, stamp, and the ms before which the
+-- key does not expire (its expiry as this script last set it). Setting an expiry is the dearest
+-- part of a write, so a write that needs no later expiry keeps the key's (SET ... KEEPTTL), and one
+-- that does sets it with room to spare (SET ... PX ttl + slack): docs/token-bucket-spec.md, step 6.
 -- Returns one string, per plan: a status byte (0 denied, 1 allowed, 2 failed: a 2-byte length and
 -- the error follow), then for a decided plan per bucket as sent: ok byte, level, reset µs, retry µs
 -- (doubles). Plans are decided one after another at one time, each seeing the writes of those
@@ -28,6 +31,9 @@ end
 local MAX_DEBT_US = 31536000000000
 local pack, unpack = struct.pack, struct.unpack
 local ceil, floor = math.ceil, math.floor
+local now_ms = floor(now / 1000)
+-- The room an expiry is set with: as long as the TTL itself, at least 1 s, at most 1 min.
+local MIN_SLACK_MS, MAX_SLACK_MS = 1000, 60000
 
 -- Bucket terms, parsed once per distinct string in this call.
 local terms_of = {}
@@ -42,12 +48,12 @@ local function terms(text)
   return t
 end
 
--- Bucket states of this call, by key: level and stamp (level false: no state). Read once, kept
--- here as plans change them, written once at the end: `ttl_of[key]` is the PX of its last charge,
--- or false when only refunded (its expiry is kept).
-local level_of, stamp_of, ttl_of, written = {}, {}, {}, {}
+-- Bucket states of this call, by key: level, stamp (level false: no state) and the expiry the key
+-- has at least (0: unknown). Read once, kept here as plans change them, written once at the end:
+-- `px_of[key]` is the PX to set, or false when the key's expiry stays.
+local level_of, stamp_of, expiry_of, px_of, written = {}, {}, {}, {}, {}
 
--- Reads `key` into level_of/stamp_of; returns the error when the key holds something else.
+-- Reads `key` into level_of, stamp_of, expiry_of; returns the error when the key holds something else.
 local function read(key)
   if level_of[key] ~= nil then return nil end
   local v = redis.pcall('GET', key)
@@ -57,20 +63,29 @@ local function read(key)
     if old.err then return old.err end
     local level, stamp = tonumber(old[1]), tonumber(old[2])
     if level == nil or stamp == nil then level = false end
-    level_of[key], stamp_of[key] = level, stamp
+    level_of[key], stamp_of[key], expiry_of[key] = level, stamp, 0
   elseif v then
-    level_of[key], stamp_of[key] = unpack('<dd', v)
+    level_of[key], stamp_of[key], expiry_of[key] = unpack('<ddd', v)
   else
-    level_of[key] = false
+    level_of[key], expiry_of[key] = false, 0
   end
   return nil
 end
 
+-- A new state for `key` that must live `ttl_ms` more (nil: a refund, whose state needs no longer).
 local function write(key, level, stamp, ttl_ms)
-  local was = ttl_of[key]
-  if was == nil then written[#written + 1] = key end
+  if px_of[key] == nil then
+    written[#written + 1] = key
+    px_of[key] = false
+  end
   level_of[key], stamp_of[key] = level, stamp
-  if ttl_ms then ttl_of[key] = ttl_ms elseif was == nil then ttl_of[key] = false end
+  if ttl_ms and expiry_of[key] < now_ms + ttl_ms then
+    local slack = ttl_ms
+    if slack < MIN_SLACK_MS then slack = MIN_SLACK_MS elseif slack > MAX_SLACK_MS then slack = MAX_SLACK_MS end
+    px_of[key] = ttl_ms + slack
+    -- Redis counts PX from its own ms clock, which may be up to 1 ms behind TIME's reading.
+    expiry_of[key] = now_ms + ttl_ms + slack - 1
+  end
 end
 
 local out = {}
@@ -237,9 +252,9 @@ while a <= #ARGV do
 end
 
 for _, name in ipairs(written) do
-  local state, ttl_ms = pack('<dd', level_of[name], stamp_of[name]), ttl_of[name]
-  if ttl_ms then
-    redis.call('SET', name, state, 'PX', ttl_ms)
+  local state, px = pack('<ddd', level_of[name], stamp_of[name], expiry_of[name]), px_of[name]
+  if px then
+    redis.call('SET', name, state, 'PX', px)
   else
     redis.call('SET', name, state, 'KEEPTTL')
   end

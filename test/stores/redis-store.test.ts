@@ -7,7 +7,7 @@ import { RedisStore } from '../../src/stores/redis/redis-store.js';
 import { StoreError } from '../../src/stores/store.js';
 import { type RedisProcess, startRedis } from '../support/redis-server.js';
 import { expectedResult, NOW, VECTORS } from '../engine/vectors.js';
-import { readStoredState, writeStoredState } from '../support/stored-state.js';
+import { readStoredExpiry, readStoredState, writeStoredState } from '../support/stored-state.js';
 
 let redis: RedisProcess;
 let store: RedisStore;
@@ -42,9 +42,12 @@ describe('the Lua script on the shared vectors', () => {
         const seeded = vector.buckets[i]!.state;
         if (want.write) {
           expect(stored).toEqual(want.write.state);
+          // A first charge sets the expiry with room: the TTL, plus as much again (1 s to 1 min).
           const ttlMs = Math.ceil(want.write.ttlUs / 1000);
-          expect(pttl).toBeLessThanOrEqual(ttlMs);
-          expect(pttl).toBeGreaterThan(ttlMs - 1000);
+          const pxMs = ttlMs + Math.min(Math.max(ttlMs, 1000), 60_000);
+          expect(pttl).toBeLessThanOrEqual(pxMs);
+          expect(pttl).toBeGreaterThan(pxMs - 1000);
+          expect(await readStoredExpiry(probe, keys[i]!)).toBe(Math.floor(NOW / 1000) + pxMs - 1);
         } else if (seeded) {
           // Not charged: the seeded state is untouched.
           expect(stored).toEqual(seeded);
@@ -89,6 +92,23 @@ describe('RedisStore', () => {
     const second = await Promise.all(Array.from({ length: 30 }, () => store.decide(plan)));
     expect([...first, ...second].every((d) => d.allowed)).toBe(true);
     expect((await store.decide({ ...plan, buckets: [{ ...plan.buckets[0]!, cost: 0 }] })).buckets[0]!.remaining).toBe(40);
+  });
+
+  it('sets an expiry only when a charge needs a later one: within it the key keeps its own (KEEPTTL)', async () => {
+    const fast = tokenBucket({ capacity: 1000, refillTokens: 1000, periodUs: 1_000_000 }); // a token per ms
+    const key = `expiry:${Math.random()}`;
+    const charge = (cost: number, atUs: number) => store.decideAt({ mode: 'all_or_nothing', buckets: [{ key, limit: fast, cost }] }, atUs);
+    const nowMs = Math.floor(NOW / 1000);
+    await charge(100, NOW); // 100 ms to full: PX 100 + 1000
+    const first = await probe.pttl(key);
+    expect(first).toBeGreaterThan(1000);
+    expect(await readStoredExpiry(probe, key)).toBe(nowMs + 1099);
+    await charge(10, NOW + 50_000); // 60 ms to full, at +50 ms: well within the expiry, which stays
+    expect(await probe.pttl(key)).toBeLessThanOrEqual(first);
+    expect(await readStoredExpiry(probe, key)).toBe(nowMs + 1099);
+    await charge(500, NOW + 1_200_000); // 500 ms to full at +1.2 s: past it, so PX 500 + 1000 again
+    expect(await probe.pttl(key)).toBeGreaterThan(1400);
+    expect(await readStoredExpiry(probe, key)).toBe(nowMs + 1200 + 1499);
   });
 
   it('resets buckets and reports how many existed', async () => {

@@ -1,12 +1,14 @@
 /**
  * A bucket's state as lua/token_bucket.lua stores it (docs/token-bucket-spec.md, "Stored state"):
- * one string of two little-endian doubles, level then stamp. For tests that seed or read Redis.
+ * one string of three little-endian doubles, level, stamp and the ms before which the key does not
+ * expire. For tests that seed or read Redis.
  */
 import type { Redis } from 'ioredis';
 import type { BucketState } from '../../src/engine/bucket-math.js';
 
+/** Seeds a state with no expiry known (0): the script's next charge sets one. */
 export async function writeStoredState(redis: Redis, key: string, state: BucketState): Promise<void> {
-  const value = Buffer.alloc(16);
+  const value = Buffer.alloc(24);
   value.writeDoubleLE(state.level, 0);
   value.writeDoubleLE(state.stamp, 8);
   await redis.set(key, value);
@@ -16,6 +18,12 @@ export async function writeStoredState(redis: Redis, key: string, state: BucketS
 export async function readStoredState(redis: Redis, key: string): Promise<BucketState | undefined> {
   const value = await redis.getBuffer(key);
   if (value === null) return undefined;
-  if (value.length !== 16) throw new Error(`${key} holds ${value.length} bytes, not a bucket state`);
+  if (value.length !== 24) throw new Error(`${key} holds ${value.length} bytes, not a bucket state`);
   return { level: value.readDoubleLE(0), stamp: value.readDoubleLE(8) };
+}
+
+/** The ms (Redis' clock, or the test's `nowUs` / 1000) before which the script knows the key does not expire. */
+export async function readStoredExpiry(redis: Redis, key: string): Promise<number | undefined> {
+  const value = await redis.getBuffer(key);
+  return value === null ? undefined : value.readDoubleLE(16);
 }
