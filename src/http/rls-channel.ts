@@ -43,33 +43,29 @@ function channelOptionsFor(tls: RlsTlsOptions | undefined): grpc.ChannelOptions 
 
 export class RlsChannel {
   readonly client: grpc.Client;
-  /** Settles when the first connection is made (true) or has failed / timed out (false). */
+  /** Settles when the first connection is made (true) or has failed, timed out or been closed (false). */
   readonly ready: Promise<boolean>;
+  private settleReady: ((connected: boolean) => void) | undefined;
+  private readonly connectTimer: NodeJS.Timeout;
   private reachable: boolean | undefined;
   private closed = false;
 
   constructor(private readonly options: RlsChannelOptions) {
     this.client = new RateLimitServiceClient(options.address, credentialsFor(options.tls), channelOptionsFor(options.tls));
-    this.ready = new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.settle(false, `not connected within ${options.connectTimeoutMs} ms`);
-        resolve(false);
-      }, options.connectTimeoutMs);
-      timer.unref();
-      this.watch(this.channel.getConnectivityState(true), (reachable) => {
-        clearTimeout(timer);
-        resolve(reachable);
-      });
-    });
+    this.ready = new Promise((resolve) => (this.settleReady = resolve));
+    this.connectTimer = setTimeout(() => this.settle(false, `not connected within ${options.connectTimeoutMs} ms`), options.connectTimeoutMs);
+    this.connectTimer.unref();
+    this.watch(this.channel.getConnectivityState(true));
   }
 
-  /** False from the first failed connect (or timeout) until the channel is READY again. */
+  /** True from the first failed connect (or timeout) until the channel is READY again. */
   get isUnreachable(): boolean {
     return this.reachable === false;
   }
 
   close(): void {
     this.closed = true;
+    this.finishFirstConnect(false);
     this.client.close();
   }
 
@@ -77,24 +73,27 @@ export class RlsChannel {
     return this.client.getChannel() as grpc.Channel;
   }
 
+  private finishFirstConnect(connected: boolean): void {
+    clearTimeout(this.connectTimer);
+    this.settleReady?.(connected);
+    this.settleReady = undefined;
+  }
+
   private settle(reachable: boolean, why: string): void {
+    this.finishFirstConnect(reachable);
     if (this.reachable === reachable) return;
     this.reachable = reachable;
     this.options.onReachable(reachable, why);
   }
 
-  /** Follows every state change for the channel's life; `first` hears the first READY or TRANSIENT_FAILURE. */
-  private watch(state: grpc.connectivityState, first?: (reachable: boolean) => void): void {
+  /** Follows every state change for the channel's life. */
+  private watch(state: grpc.connectivityState): void {
     const { READY, TRANSIENT_FAILURE, IDLE, SHUTDOWN } = grpc.connectivityState;
     if (this.closed || state === SHUTDOWN) return;
-    let next = first;
-    if (state === READY || state === TRANSIENT_FAILURE) {
-      this.settle(state === READY, state === READY ? 'connected' : 'connection failed');
-      first?.(state === READY);
-      next = undefined;
-    }
+    if (state === READY) this.settle(true, 'connected');
+    else if (state === TRANSIENT_FAILURE) this.settle(false, 'connection failed');
     // A dropped connection (the service's idle or max-age GOAWAY) is re-made now, not by the next request.
-    if (state === IDLE) this.channel.getConnectivityState(true);
-    this.channel.watchConnectivityState(state, Infinity, () => this.watch(this.closed ? SHUTDOWN : this.channel.getConnectivityState(false), next));
+    else if (state === IDLE) this.channel.getConnectivityState(true);
+    this.channel.watchConnectivityState(state, Infinity, () => this.watch(this.closed ? SHUTDOWN : this.channel.getConnectivityState(false)));
   }
 }

@@ -99,14 +99,13 @@ async function limitedApp(options: Options) {
 /** Forwards to `targetPort`, each connection opened only `delayMs` after it was accepted: a slow connect. */
 async function slowConnectProxy(targetPort: number, delayMs: number) {
   const sockets: Socket[] = [];
+  const waiting: { count: number; resolve: () => void }[] = [];
   let connections = 0;
-  let accepted!: () => void;
-  const acceptedOnce = new Promise<void>((resolve) => (accepted = resolve));
   const server: Server = createServer((client) => {
     client.pause();
     connections += 1;
     sockets.push(client);
-    accepted();
+    for (const waiter of waiting.filter((w) => w.count <= connections)) waiter.resolve();
     setTimeout(() => {
       const upstream = connect(targetPort, '127.0.0.1');
       sockets.push(upstream);
@@ -116,11 +115,21 @@ async function slowConnectProxy(targetPort: number, delayMs: number) {
     }, delayMs);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const dropAll = () => {
+    for (const socket of sockets.splice(0)) socket.destroy();
+  };
   cleanups.push(() => {
-    for (const socket of sockets) socket.destroy();
+    dropAll();
     return new Promise<void>((resolve) => server.close(() => resolve()));
   });
-  return { port: (server.address() as { port: number }).port, accepted: acceptedOnce, connections: () => connections };
+  return {
+    port: (server.address() as { port: number }).port,
+    /** Resolves once `count` connections in all have been accepted. */
+    accepted: (count: number) => (connections >= count ? Promise.resolve() : new Promise<void>((resolve) => waiting.push({ count, resolve }))),
+    connections: () => connections,
+    /** Closes every connection, as a sidecar's idle or max-age GOAWAY ends with. */
+    dropAll,
+  };
 }
 
 const address = (rg: SidecarProcess) => `127.0.0.1:${rg.grpcPort}`;
@@ -135,10 +144,22 @@ describe('rlsRateLimiter: connected at creation', () => {
     const proxy = await slowConnectProxy(rg.grpcPort, 600);
     // failOpen false: a first call that missed its deadline would answer 503, not 200.
     const { limiter, statuses } = await limitedApp({ address: `127.0.0.1:${proxy.port}`, timeoutMs: 250, connectTimeoutMs: 5000, failOpen: false });
-    await proxy.accepted; // before any request
+    await proxy.accepted(1); // before any request
     expect(await statuses('first', 6)).toEqual([200, 200, 200, 200, 200, 429]);
     expect(await limiter.ready).toBe(true);
     expect(proxy.connections()).toBe(1);
+  });
+
+  it('a dropped connection is re-made before the next request needs it', async () => {
+    const rg = await sidecar();
+    const proxy = await slowConnectProxy(rg.grpcPort, 0);
+    const { limiter, statuses } = await limitedApp({ address: `127.0.0.1:${proxy.port}`, failOpen: false });
+    expect(await limiter.ready).toBe(true);
+    expect(await statuses('dropped', 2)).toEqual([200, 200]);
+    proxy.dropAll();
+    await proxy.accepted(2); // no request has been made since
+    expect(await statuses('dropped', 4)).toEqual([200, 200, 200, 429]);
+    expect(proxy.connections()).toBe(2);
   });
 
   it('an unreachable sidecar: ready is false, every request takes the failure policy at once, with one warning and no call', async () => {
