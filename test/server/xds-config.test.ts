@@ -3,7 +3,9 @@
  * gRPC: subscription, ACK after apply, updates that keep buckets, NACK with the validation message
  * while the old config decides, a killed and restarted server, and a forced start without a config.
  */
+import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Code } from '../../src/rls/codec.js';
 import { sample } from '../observe/prometheus-text.js';
@@ -208,9 +210,19 @@ describe('an xDS sidecar without --force-start-without-initial-config', () => {
     const xds = await TestXdsServer.start();
     try {
       xds.setSnapshot('1', [{ name: 'bad', domain: 'bad', descriptors: [{ key: '' }] }]);
-      const starting = startTestSidecar({}, xdsFlags(xds.address));
+      const lines: { level: number; msg: string }[] = [];
+      const stream = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          lines.push(JSON.parse(chunk.toString()) as { level: number; msg: string });
+          done();
+        },
+      });
+      const logger = pino({ level: 'info' }, stream);
+      const starting = startTestSidecar({}, xdsFlags(xds.address), logger);
       const nack = await xds.answerTo('1');
       expect([nack.versionInfo, nack.errorDetail?.code]).toEqual(['', 3]);
+      // No config has loaded: the log says what is true, not "the last good config keeps serving".
+      await expect.poll(() => lines.filter((l) => l.level === 50).map((l) => l.msg)).toEqual(['config rejected; not serving until the xDS server sends a valid config']);
       xds.setSnapshot('2', limits(3, 2));
       const rg = await starting;
       try {
