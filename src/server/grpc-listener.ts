@@ -62,6 +62,10 @@ function tlsOf(files: GrpcTlsFiles): GrpcTls | undefined {
   return { files: paths, pems: { cert: readFileSync(files.cert), key: readFileSync(files.key), ca: files.ca === undefined ? undefined : readFileSync(files.ca) } };
 }
 
+function countShouldRateLimit(path: string, code: grpc.status, count: (code: grpc.status) => void): void {
+  if (path === SHOULD_RATE_LIMIT_PATH) count(code);
+}
+
 export function nodeHttp2Listener(options: GrpcServerOptions, tls: NodeHttp2TlsOptions): GrpcListener {
   const onCallEnd = options.onCallEnd;
   const secure = tlsOf(tls.files);
@@ -72,6 +76,6 @@ export function nodeHttp2Listener(options: GrpcServerOptions, tls: NodeHttp2TlsO
     ...(secure === undefined ? {} : { tls: secure }),
     ...(tls.onSecureConnection === undefined ? {} : { onSecureConnection: tls.onSecureConnection }),
     // grpc_server_handled_total counts ShouldRateLimit calls: every one, refusals by the transport included.
-    ...(onCallEnd === undefined ? {} : { onCallEnd: (path: string, code: grpc.status) => path === SHOULD_RATE_LIMIT_PATH && onCallEnd(code) }),
+    ...(onCallEnd === undefined ? {} : { onCallEnd: (path: string, code: grpc.status) => countShouldRateLimit(path, code, onCallEnd) }),
   });
 }

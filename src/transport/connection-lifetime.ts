@@ -37,7 +37,7 @@ export function applyConnectionLimits(session: ServerHttp2Session, limits: GrpcC
   });
 
   const ping = () => {
-    if (session.destroyed) return;
+    if (session.destroyed || session.closed) return; // closing: the age grace or the drain bounds it
     const unanswered = later(limits.keepaliveTimeoutMs, () => session.destroy());
     const sent = session.ping((error) => {
       clearTimeout(unanswered);
