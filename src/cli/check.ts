@@ -19,11 +19,10 @@ export function parseDescriptor(text: string): { key: string; value: string }[] 
   return entries;
 }
 
-/** `rateguard check`: one ShouldRateLimit call, the response printed as proto3 JSON (a grpcurl for this API). */
-export async function check(argv: readonly string[]): Promise<number> {
-  let values;
+/** The options, or undefined (the reason printed) when they do not parse. */
+function parseCheckArgs(argv: readonly string[]) {
   try {
-    ({ values } = parseArgs({
+    return parseArgs({
       args: [...argv],
       options: {
         addr: { type: 'string', default: 'localhost:8081' },
@@ -32,11 +31,17 @@ export async function check(argv: readonly string[]): Promise<number> {
         hits: { type: 'string', default: '0' },
         timeout: { type: 'string', default: '2000' },
       },
-    }));
+    }).values;
   } catch (error) {
     console.error(`${(error as Error).message}\n${CHECK_USAGE}`);
-    return 2;
+    return undefined;
   }
+}
+
+/** `rateguard check`: one ShouldRateLimit call, the response printed as proto3 JSON (a grpcurl for this API). */
+export async function check(argv: readonly string[]): Promise<number> {
+  const values = parseCheckArgs(argv);
+  if (values === undefined) return 2;
   const usage = (problem: string) => {
     console.error(`${problem}\n${CHECK_USAGE}`);
     return 2;

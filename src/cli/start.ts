@@ -25,7 +25,7 @@ export async function start(argv: readonly string[]): Promise<number> {
     url: `http://127.0.0.1:${sidecar.debugPort}`,
     token: adminToken.ok ? adminToken.token : undefined,
   });
-  let demo;
+  let demo: Awaited<ReturnType<typeof serveDemo>>;
   try {
     demo = await serveDemo(createDemoApp(limits, process.env.ADMIN_TOKEN), Number(PORT ?? 3000), logger);
   } catch (error) {

@@ -3,6 +3,7 @@
  * Expected bad input never throws: the result lists every error of the load.
  */
 import { createHash } from 'node:crypto';
+import type { Stats } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Algorithm } from '../engine/limit.js';
@@ -120,7 +121,7 @@ function describeFsError(error: unknown): string {
  * reference's runtime directory.
  */
 export async function listConfigFiles(path: string): Promise<{ files: string[]; errors: ConfigError[] }> {
-  let info;
+  let info: Stats;
   try {
     info = await stat(path);
   } catch (error) {

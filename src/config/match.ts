@@ -119,7 +119,9 @@ export function applyReplaces(
   for (const match of matches) {
     if (match === undefined) continue;
     for (const limit of match.limits) {
-      for (const name of limit.replaces) (replaced ??= new Set()).add(name);
+      if (limit.replaces.length === 0) continue;
+      replaced ??= new Set();
+      for (const name of limit.replaces) replaced.add(name);
     }
   }
   if (replaced === undefined) return matches;

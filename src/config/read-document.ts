@@ -280,7 +280,9 @@ function keyIdentity(node: unknown): string | undefined {
  */
 function reportDuplicateKeys(ctx: Context, node: unknown, at: Position): void {
   if (isSeq(node)) {
-    node.items.forEach((item, i) => reportDuplicateKeys(ctx, item, childAt(ctx, at, i, item)));
+    node.items.forEach((item, i) => {
+      reportDuplicateKeys(ctx, item, childAt(ctx, at, i, item));
+    });
     return;
   }
   if (!isMap(node)) return;

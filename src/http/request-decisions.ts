@@ -59,7 +59,10 @@ function setAll(res: Response, headers: readonly [string, string][]): void {
  */
 export function recordDecision(req: Request, res: Response, decision: LimiterDecision, nowMs: number): RequestRateLimit {
   let decisions = decisionsOf.get(req);
-  if (decisions === undefined) decisionsOf.set(req, (decisions = []));
+  if (decisions === undefined) {
+    decisions = [];
+    decisionsOf.set(req, decisions);
+  }
   decisions.push(decision);
   const { standardHeaders, legacyHeaders, requestPropertyName } = decision.reporting;
   if (!res.headersSent) {

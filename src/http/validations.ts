@@ -81,7 +81,10 @@ export class Validations {
   sharedStore(store: BucketStore, bucketNamespace: string): void {
     if (!this.enabled.has('sharedStore')) return;
     let namespaces = namespacesOf.get(store);
-    if (namespaces === undefined) namespacesOf.set(store, (namespaces = new Set()));
+    if (namespaces === undefined) {
+      namespaces = new Set();
+      namespacesOf.set(store, namespaces);
+    }
     if (namespaces.has(bucketNamespace)) {
       this.warn('sharedStore', 'another limiter with the same name, limit and keyPrefix already uses this store: both count into the same buckets. Give each limiter its own name');
     }

@@ -153,7 +153,8 @@ export class DecisionStats implements DecisionObserver {
     let seen: Set<readonly DescriptorEntry[]> | undefined;
     for (const limit of outcome.limits) {
       if (!limitedByEnforcement(limit) || seen?.has(limit.entries) === true) continue;
-      (seen ??= new Set()).add(limit.entries);
+      seen ??= new Set();
+      seen.add(limit.entries);
       const descriptor = limit.entries.map(({ key, value }) => ({ key, value }));
       this.top.add(identityKey(outcome.domain, descriptor), { domain: outcome.domain, descriptor });
     }

@@ -84,7 +84,7 @@ const UINT64_MAX = 18446744073709551615n;
 /** uint64 as number or decimal string; values above Number.MAX_SAFE_INTEGER clamp to it (same as the wire decoder). */
 function uint64(v: unknown, path: string): number {
   if (typeof v === 'number') {
-    if (!Number.isInteger(v) || v < 0 || v > 18446744073709551615) fail(`${path}: ${String(v)} is not a uint64`);
+    if (!Number.isInteger(v) || v < 0 || v > 2 ** 64) fail(`${path}: ${String(v)} is not a uint64`);
     return v > Number.MAX_SAFE_INTEGER ? Number.MAX_SAFE_INTEGER : v;
   }
   if (typeof v === 'string') {

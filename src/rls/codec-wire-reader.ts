@@ -174,6 +174,7 @@ export function skipField(tag: number, end: number, fields: FieldTable): void {
     case 3:
     case 4:
       fail('', `groups (wire type ${wt}, field ${field}) are not supported`);
+      return;
     default:
       fail('', `invalid wire type ${wt} (field ${field}) at offset ${rd.pos}`);
   }

@@ -141,7 +141,7 @@ export function i32(v: number): number {
 }
 /** int64 from a JS number: truncated toward zero and clamped to the safe-integer range. */
 function i64(v: number): number {
-  if (!(v === v)) return 0; // NaN
+  if (Number.isNaN(v)) return 0;
   const t = Math.trunc(v);
   return t > Number.MAX_SAFE_INTEGER ? Number.MAX_SAFE_INTEGER : t < -Number.MAX_SAFE_INTEGER ? -Number.MAX_SAFE_INTEGER : t;
 }

@@ -46,7 +46,8 @@ export function dynamicMetadata(
   matches.forEach((match, i) => {
     const own = match?.rule?.metadata;
     if (own === undefined || statuses[i]?.code === Code.OVER_LIMIT) return;
-    mergeInto((metadata ??= {}), own as JsonObject);
+    metadata ??= {};
+    mergeInto(metadata, own as JsonObject);
   });
   if (metadata !== undefined) result['metadata'] = metadata;
   return result;

@@ -70,6 +70,7 @@ describe('docker compose', () => {
 describe('Dockerfile', () => {
   it('is multi-stage: dependencies and the build stay out of a runtime stage that only copies', () => {
     expect(dockerfile.stages.map((s) => s.name)).toEqual(['build', 'deps', undefined]);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the Dockerfile's own ARG reference, not a template
     expect(new Set(dockerfile.stages.map((s) => s.from))).toEqual(new Set(['${NODE_IMAGE}']));
     expect(dockerfile.args.NODE_IMAGE).toMatch(/^node:\d+-alpine$/);
     expect(instructionsOf(runtime, 'RUN')).toEqual([]);

@@ -108,13 +108,13 @@ async function runSequence(rg: TestSidecar, mode: ModeName, domain: string, step
     const refilled = (rpu: number) => Math.ceil(((performance.now() - started) / 1000) * rpu);
     const withoutRemaining = (list: readonly Answer[]) => list.map((a) => ({ ...a, statuses: a.statuses.map((s) => ({ ...s, limitRemaining: 0 })) }));
     expect(withoutRemaining(answers), step.says).toEqual(withoutRemaining(expected));
-    answers.forEach((a, i) =>
+    answers.forEach((a, i) => {
       a.statuses.forEach((s, j) => {
         const wanted = expected[i]!.statuses[j]!.limitRemaining;
         expect(s.limitRemaining).toBeGreaterThanOrEqual(wanted);
         expect(s.limitRemaining).toBeLessThanOrEqual(wanted + refilled(s.currentLimit?.requestsPerUnit ?? 0));
-      }),
-    );
+      });
+    });
   } else {
     expect(answers, step.says).toEqual(expected);
   }

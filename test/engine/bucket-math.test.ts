@@ -8,7 +8,9 @@ describe('decidePlan (the TypeScript twin) on the shared vectors', () => {
     it(vector.name, () => {
       const { decision, writes } = decidePlan(vectorPlan(vector, 'k'), storedStates(vector.buckets), NOW);
       expect(decision.allowed).toBe(vector.allowed);
-      decision.buckets.forEach((result, i) => expect(result).toEqual(expectedResult(vector, i)));
+      decision.buckets.forEach((result, i) => {
+        expect(result).toEqual(expectedResult(vector, i));
+      });
       const expectedWrites = vector.expect.flatMap((want, index) => (want.write ? [{ index, ...want.write }] : []));
       expect(writes).toEqual(expectedWrites);
     });

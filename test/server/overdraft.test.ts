@@ -36,7 +36,13 @@ function status(response: RateLimitResponse): [number, number, number] {
 let redis: RedisProcess | undefined;
 const backends: [string, () => Promise<string[]>][] = [
   ['memory store', async () => []],
-  ['Redis store', async () => ['--redis', (redis = await startRedis()).url, '--redis-timeout', '1000']],
+  [
+    'Redis store',
+    async () => {
+      redis = await startRedis();
+      return ['--redis', redis.url, '--redis-timeout', '1000'];
+    },
+  ],
 ];
 
 describe.each(backends)('check with 0, charge N after, on the %s with --overdraft', (_name, storeFlags) => {

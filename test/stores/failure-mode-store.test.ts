@@ -29,7 +29,7 @@ async function overDeadRedis(mode: FailureMode, extra: { localShare?: number; br
     ...(extra.localShare === undefined ? {} : { localShare: extra.localShare }),
     onBreakerChange: (state) => {
       changes.push(state);
-      waiters.splice(0).forEach((w) => w());
+      for (const w of waiters.splice(0)) w();
     },
   });
   cleanups.push(async () => {

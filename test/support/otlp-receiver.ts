@@ -99,14 +99,20 @@ class Collected {
   add(body: Uint8Array): void {
     this.requests += 1;
     this.spans.push(...decodeExport(body));
-    this.waiters = this.waiters.filter((w) => (this.spans.length >= w.count ? (w.resolve(), false) : true));
+    const ready = this.waiters.filter((w) => this.spans.length >= w.count);
+    this.waiters = this.waiters.filter((w) => !ready.includes(w));
+    for (const w of ready) w.resolve();
   }
 
   waitForSpans(count: number, timeoutMs = 5000): Promise<ReceivedSpan[]> {
     if (this.spans.length >= count) return Promise.resolve(this.spans);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${this.spans.length} spans received, expected ${count}`)), timeoutMs);
-      this.waiters.push({ count, resolve: () => (clearTimeout(timer), resolve(this.spans)) });
+      this.waiters.push({ count, resolve: () => {
+          clearTimeout(timer);
+          resolve(this.spans);
+        },
+      });
     });
   }
 }

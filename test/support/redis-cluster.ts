@@ -156,7 +156,10 @@ export async function startRedisCluster(opts: StartRedisClusterOptions = {}): Pr
   const settled = await Promise.allSettled(startAll);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) {
-    await Promise.all(procs.map(async (p) => (await p.kill9(), await p.stop())));
+    await Promise.all(procs.map(async (p) => {
+      await p.kill9();
+      await p.stop();
+    }));
     throw failed.reason;
   }
   // Keep a stable order (by start index) for the create command.
@@ -168,7 +171,10 @@ export async function startRedisCluster(opts: StartRedisClusterOptions = {}): Pr
       readyTimeoutMs,
     );
   } catch (err) {
-    await Promise.all(ordered.map(async (p) => (await p.kill9(), await p.stop())));
+    await Promise.all(ordered.map(async (p) => {
+      await p.kill9();
+      await p.stop();
+    }));
     throw err;
   }
 
@@ -330,6 +336,9 @@ class ClusterHandleImpl implements RedisClusterHandle {
     for (const c of this.clients) c.disconnect();
     this.clients.clear();
     // Teardown: SIGKILL is fine (no persistence) and avoids masters waiting on replicas at shutdown.
-    await Promise.all(this.nodes.map(async (n) => (await n.kill9(), await n.stop())));
+    await Promise.all(this.nodes.map(async (n) => {
+      await n.kill9();
+      await n.stop();
+    }));
   }
 }

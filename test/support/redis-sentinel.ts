@@ -87,7 +87,10 @@ export async function startRedisSentinel(opts: StartRedisSentinelOptions = {}): 
 
   const started: RedisProcess[] = [];
   const cleanup = async (): Promise<void> => {
-    await Promise.all(started.map(async (p) => (await p.kill9(), await p.stop())));
+    await Promise.all(started.map(async (p) => {
+      await p.kill9();
+      await p.stop();
+    }));
   };
 
   try {
@@ -240,6 +243,9 @@ class SentinelHandleImpl implements RedisSentinelHandle {
     for (const c of this.clients) c.disconnect();
     this.clients.clear();
     const all = [...this.sentinelProcesses, this.master, this.replica];
-    await Promise.all(all.map(async (p) => (await p.kill9(), await p.stop())));
+    await Promise.all(all.map(async (p) => {
+      await p.kill9();
+      await p.stop();
+    }));
   }
 }

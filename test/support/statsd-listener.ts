@@ -21,14 +21,20 @@ class Lines {
 
   add(lines: readonly string[]): void {
     this.lines.push(...lines);
-    this.waiters = this.waiters.filter((w) => (this.lines.length >= w.count ? (w.resolve(), false) : true));
+    const ready = this.waiters.filter((w) => this.lines.length >= w.count);
+    this.waiters = this.waiters.filter((w) => !ready.includes(w));
+    for (const w of ready) w.resolve();
   }
 
   waitFor(count: number, timeoutMs = 5000): Promise<string[]> {
     if (this.lines.length >= count) return Promise.resolve(this.lines);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${this.lines.length} lines received, expected ${count}: ${this.lines.join(' ')}`)), timeoutMs);
-      this.waiters.push({ count, resolve: () => (clearTimeout(timer), resolve(this.lines)) });
+      this.waiters.push({ count, resolve: () => {
+          clearTimeout(timer);
+          resolve(this.lines);
+        },
+      });
     });
   }
 }
