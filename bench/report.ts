@@ -13,8 +13,9 @@ import { verdict } from './targets.js';
 
 const ANALYSIS = fileURLToPath(new URL('analysis.md', import.meta.url));
 
-function formatNumber(value: number | undefined, digits: number): string {
-  if (value === undefined || Number.isNaN(value)) return '—';
+/** `null`: a NaN median (no valid round) as JSON writes it, read back when re-rendering. */
+function formatNumber(value: number | null | undefined, digits: number): string {
+  if (value === undefined || value === null || Number.isNaN(value)) return '—';
   return value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 

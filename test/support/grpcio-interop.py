@@ -5,7 +5,6 @@
 MESSAGE_FILE holds one encoded RateLimitRequest. Prints one JSON object:
   should_rate_limit   overall code of a plain call (OK / OVER_LIMIT), or the error code's name
   with_deadline       the same call with a 5 s deadline (C-core sends grpc-timeout)
-  expired_deadline    the same call with a deadline of 1 microsecond
   gzip                the same call compressed with gzip (the server takes identity only)
   health_check        Health/Check of the whole server: the status number, or the error code's name
   health_unknown      Health/Check of a service the server does not know
@@ -52,7 +51,6 @@ def main():
         report = {
             'should_rate_limit': outcome(lambda: rls(message, timeout=30), overall),
             'with_deadline': outcome(lambda: rls(message, timeout=5), overall),
-            'expired_deadline': outcome(lambda: rls(message, timeout=0.000001), overall),
             'gzip': outcome(lambda: rls(message, timeout=30, compression=grpc.Compression.Gzip), overall),
             'health_check': outcome(lambda: check(health_request(''), timeout=30), serving_of),
             'health_unknown': outcome(lambda: check(health_request('nope'), timeout=30), serving_of),
