@@ -51,7 +51,12 @@ let run = 0;
 
 describe('a batch of plans in one script call', () => {
   it('decides like the same plans one after another (MemoryStore at the same time), in one call, on random plans', async () => {
-    const bucket = fc.record({ key: fc.integer({ min: 0, max: 3 }), limit: fc.integer({ min: 0, max: 2 }), cost: fc.integer({ min: 0, max: 4 }), shadow: fc.boolean() });
+    const bucket = fc.record({
+      key: fc.integer({ min: 0, max: 3 }),
+      limit: fc.integer({ min: 0, max: 2 }),
+      cost: fc.integer({ min: 0, max: 4 }),
+      shadow: fc.boolean(),
+    });
     const plan = fc.record({ mode: fc.constantFrom<ChargeMode>('all_or_nothing', 'independent'), buckets: fc.array(bucket, { minLength: 1, maxLength: 4 }) });
     await fc.assert(
       fc.asyncProperty(fc.array(plan, { minLength: 2, maxLength: 30 }), async (drawn) => {
@@ -87,10 +92,13 @@ describe('a batch of plans in one script call', () => {
     const limit = LIMITS[0];
     const small = Array.from({ length: 150 }, (_, i): Plan => ({ mode: 'all_or_nothing', buckets: [{ key: `cap:${run}:${i}`, limit, cost: 1 }] }));
     expect((await decideTogether(small)).calls).toBe(3); // 64 + 64 + 22
-    const wide = Array.from({ length: 3 }, (_, p): Plan => ({
-      mode: 'all_or_nothing',
-      buckets: Array.from({ length: 100 }, (_, b) => ({ key: `wide:${run}:${p}:${b}`, limit, cost: 1 })),
-    }));
+    const wide = Array.from(
+      { length: 3 },
+      (_, p): Plan => ({
+        mode: 'all_or_nothing',
+        buckets: Array.from({ length: 100 }, (_, b) => ({ key: `wide:${run}:${p}:${b}`, limit, cost: 1 })),
+      }),
+    );
     const { outcomes, calls } = await decideTogether(wide);
     expect(calls).toBe(2); // 200 keys, then 100
     expect(outcomes.every((o) => o.status === 'fulfilled' && o.value.allowed)).toBe(true);
@@ -122,6 +130,38 @@ describe('a batch of plans in one script call', () => {
     const decision = await store.decideAt({ mode: 'all_or_nothing', buckets: [{ key, limit: LIMITS[0], cost: 1 }] }, NOW);
     expect(decision.buckets[0]!.level).toBe(2.5);
     expect(await readStoredState(probe, key)).toEqual({ level: 2.5, stamp: NOW });
+  });
+});
+
+describe('the window of a call in flight', () => {
+  it('plans queued by separate callbacks while a call is in flight join one call at the end of the turn', async () => {
+    const own = await startRedis();
+    const quick = new RedisStore({ url: own.url, timeoutMs: 5000 });
+    const limit = tokenBucket({ capacity: 10, refillTokens: 1, periodUs: 3_600_000_000 });
+    const plan = (i: number): Plan => ({ mode: 'all_or_nothing', buckets: [{ key: `window:${i}`, limit, cost: 1 }] });
+    const calls = async () => Number(/^cmdstat_evalsha:calls=(\d+)/m.exec(String(await own.command('INFO', 'commandstats')))?.[1] ?? 0);
+    try {
+      await quick.ready();
+      await quick.decide(plan(-1)); // script loaded (EVAL); EVALSHA from here on
+      const before = await calls();
+      // A first call goes out at once; Redis, paused, leaves it unanswered, so it stays in flight.
+      own.pause();
+      const first = quick.decide(plan(0));
+      // Ten decisions, each from a timer callback of its own (as a sidecar reads each stream in its own callback).
+      const later = await new Promise<Promise<Decision>[]>((resolve) => {
+        const issued: Promise<Decision>[] = [];
+        for (let i = 1; i <= 10; i++) setTimeout(() => issued.push(quick.decide(plan(i))), 0);
+        setTimeout(() => resolve(issued), 20);
+      });
+      own.resume();
+      const decisions = await Promise.all([first, ...later]);
+      expect(decisions.map((d) => d.buckets[0]!.remaining)).toEqual(decisions.map(() => 9));
+      expect((await calls()) - before).toBe(2);
+    } finally {
+      own.resume();
+      await quick.close();
+      await own.stop();
+    }
   });
 });
 

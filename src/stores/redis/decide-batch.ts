@@ -2,10 +2,13 @@
  * Batches decisions into script calls. Redis spends most of a one-plan call on the call itself
  * (EVALSHA, TIME, argument tables: bench/analysis.md), so the plans queued at one moment are
  * decided in ONE call, each plan still atomic and all-or-nothing, each caller answered with its
- * own outcome. Never waits for a timer: what the current turn of the event loop queued is sent
- * when that turn's callbacks are done (`process.nextTick`, before any I/O), so a lone decision
- * goes out as soon as it would have unbatched. Bounded: at most MAX_PLANS plans and MAX_KEYS keys
- * per call. In a Cluster one call may only touch one slot, so there is one queue per slot.
+ * own outcome. Never waits for a timer. With no call in flight on its queue, a plan is sent when
+ * the current callback's work is done (`process.nextTick`, before any I/O): a lone decision goes
+ * out at once. With a call in flight, Redis is busy anyway, so the plans wait for the end of this
+ * turn of the event loop (`setImmediate`, after the I/O callbacks): a sidecar reads each HTTP/2
+ * stream in a callback of its own, and every stream read in this turn joins one call. Bounded: at
+ * most MAX_PLANS plans and MAX_KEYS keys per call. In a Cluster one call may only touch one slot,
+ * so there is one queue per slot.
  *
  * A call that fails (an error reply, a lost connection, a silent Redis) fails every plan in it,
  * and none is sent again: the script may have run (exactly once, docs/redis.md).
@@ -36,7 +39,10 @@ export interface DecideBatchOptions {
 export class DecideBatcher {
   /** Queued plans by cluster slot (one queue, slot 0, on a single Redis). */
   private readonly queues = new Map<number, Waiting[]>();
-  private flushScheduled = false;
+  /** Calls sent and not yet answered, by slot (absent: none). */
+  private readonly inFlight = new Map<number, number>();
+  private idleFlushScheduled = false;
+  private turnFlushScheduled = false;
 
   constructor(private readonly options: DecideBatchOptions) {}
 
@@ -46,28 +52,47 @@ export class DecideBatcher {
    */
   decide(plan: ScriptPlan, nowUs: number | undefined, slot = 0): Promise<Decision | undefined> {
     return new Promise((resolve, reject) => {
-      let queue = this.queues.get(slot);
-      if (queue === undefined) this.queues.set(slot, (queue = []));
-      queue.push({ plan, nowUs, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        process.nextTick(this.flush);
+      const queue = this.queues.get(slot);
+      const waiting = { plan, nowUs, resolve, reject };
+      if (queue === undefined) this.queues.set(slot, [waiting]);
+      else queue.push(waiting);
+      if (!this.inFlight.has(slot)) {
+        if (!this.idleFlushScheduled) {
+          this.idleFlushScheduled = true;
+          process.nextTick(this.flushIdle);
+        }
+      } else if (!this.turnFlushScheduled) {
+        this.turnFlushScheduled = true;
+        setImmediate(this.flushAll);
       }
     });
   }
 
-  private readonly flush = (): void => {
-    this.flushScheduled = false;
-    for (const queue of this.queues.values()) {
-      let start = 0;
-      while (start < queue.length) {
-        const end = this.batchEnd(queue, start);
-        this.send(queue.slice(start, end));
-        start = end;
-      }
+  /** Sends the queues of the slots with no call in flight (the others wait for flushAll). */
+  private readonly flushIdle = (): void => {
+    this.idleFlushScheduled = false;
+    for (const [slot, queue] of this.queues) {
+      if (this.inFlight.has(slot)) continue;
+      this.queues.delete(slot);
+      this.sendQueue(slot, queue);
     }
-    this.queues.clear();
   };
+
+  private readonly flushAll = (): void => {
+    this.turnFlushScheduled = false;
+    const queues = [...this.queues];
+    this.queues.clear();
+    for (const [slot, queue] of queues) this.sendQueue(slot, queue);
+  };
+
+  private sendQueue(slot: number, queue: readonly Waiting[]): void {
+    let start = 0;
+    while (start < queue.length) {
+      const end = this.batchEnd(queue, start);
+      this.send(slot, queue.slice(start, end));
+      start = end;
+    }
+  }
 
   /** Where the batch starting at `start` ends: at the bounds, or where the time override changes. */
   private batchEnd(queue: readonly Waiting[], start: number): number {
@@ -83,10 +108,17 @@ export class DecideBatcher {
     return end;
   }
 
-  private send(batch: readonly Waiting[]): void {
+  private send(slot: number, batch: readonly Waiting[]): void {
     const plans = batch.map((waiting) => waiting.plan);
     const reply = runDecideScript(this.options.client, plans, batch[0]!.nowUs);
     this.options.onSend();
+    this.inFlight.set(slot, (this.inFlight.get(slot) ?? 0) + 1);
+    const answered = () => {
+      const left = this.inFlight.get(slot)! - 1;
+      if (left === 0) this.inFlight.delete(slot);
+      else this.inFlight.set(slot, left);
+    };
+    reply.then(answered, answered);
     reply.then(
       (buffer) => {
         let outcomes: ScriptOutcome[];

@@ -31,7 +31,7 @@ function commandFor(client: RedisClient): ScriptCommand {
   let command = commands.get(client);
   if (command === undefined) {
     client.defineCommand(COMMAND, { lua: DECIDE_LUA });
-    (client.options.autoPipeliningIgnoredCommands ??= []).push(COMMAND);
+    client.options.autoPipeliningIgnoredCommands = [...(client.options.autoPipeliningIgnoredCommands ?? []), COMMAND];
     command = (client as unknown as Record<string, ScriptCommand>)[`${COMMAND}Buffer`]!.bind(client);
     commands.set(client, command);
   }

@@ -141,14 +141,14 @@ export class RedisStore implements RefundableStore {
     const failure = settled.find((s) => s.status === 'rejected');
     if (failure !== undefined) throw failure.reason;
     const buckets = new Array<BucketResult>(plan.buckets.length);
-    groups.forEach((indexes, g) =>
+    groups.forEach((indexes, g) => {
       indexes.forEach((planIndex, i) => {
         const result = decisions[g]!.buckets[i]!;
         const bucket = plan.buckets[planIndex]!;
         const cost = costOfKey(plan.buckets, bucket.key);
         buckets[planIndex] = refund && decisions[g]!.allowed && isRefunded(bucket, cost, result) ? refundedResult(bucket, result, cost) : result;
-      }),
-    );
+      });
+    });
     return { allowed, buckets };
   }
 
