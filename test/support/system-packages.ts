@@ -24,6 +24,8 @@ const NEEDED: readonly Needed[] = [
   // The image test runs the service as UID 65534 and traces its file calls (a read-only root filesystem).
   onPath('strace', 'strace'),
   onPath('setpriv', 'util-linux'),
+  // The gRPC load generator of the load tests (answers are counted by grpc-status, not by h2load).
+  onPath('h2load', 'nghttp2-client'),
   // A second gRPC client implementation (C-core, as Envoy's own gRPC stack is C++).
   { binary: `${DEBIAN_PYTHON} with grpcio`, check: `${DEBIAN_PYTHON} -c "import grpc"`, pkg: 'python3-grpcio' },
 ];
