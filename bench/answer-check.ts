@@ -41,7 +41,9 @@ export function checkH2loadRun(h2: H2loadCounts, server: ServerCounts, sizes: Si
   const bodies = bodyBytesRange(server.codes, sizes);
   if (typeof bodies === 'string') mismatches.push(bodies);
   else if (h2.dataBytes < bodies[0] || h2.dataBytes > bodies[1]) {
-    mismatches.push(`h2load received ${h2.dataBytes} DATA bytes; ${decisionsOf(server.codes)} answers with a body (the server's OK + OVER_LIMIT) make ${bodies[0]}–${bodies[1]}`);
+    mismatches.push(
+      `h2load received ${h2.dataBytes} DATA bytes; ${decisionsOf(server.codes)} answers with a body (the server's OK + OVER_LIMIT) make ${bodies[0]}–${bodies[1]}`,
+    );
   }
   return judged(codes, server.failureMode, mismatches);
 }

@@ -6,7 +6,7 @@
  * Interleaved rounds (A B C A B C ... with a rotating start) so drift/GC hits every contender alike;
  * reports the median ns/op per contender and the ratio against ours.
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import {
   PROTO_DIR,
@@ -23,7 +23,7 @@ const ITERS = Number(process.env.ITERS ?? 20000);
 
 // --- contenders' machinery ---
 const pkgDef = loadProtoPackageDefinition();
-const method = (pkgDef['envoy.service.ratelimit.v3.RateLimitService'] as grpc.ServiceDefinition)['ShouldRateLimit']!;
+const method = (pkgDef['envoy.service.ratelimit.v3.RateLimitService'] as grpc.ServiceDefinition).ShouldRateLimit!;
 
 const root = new protobuf.Root();
 root.resolvePath = (_o, t) => (t.startsWith('google/protobuf/') ? t : `${PROTO_DIR}${t}`);
@@ -36,10 +36,19 @@ const PbResponse = root.lookupType('envoy.service.ratelimit.v3.RateLimitResponse
 function request(n: number): RateLimitRequest {
   const keys = [
     [{ key: 'remote_address', value: '203.0.113.42' }],
-    [{ key: 'generic_key', value: 'api' }, { key: 'path', value: '/v1/orders' }],
-    [{ key: 'header_match', value: 'authenticated' }, { key: 'x-api-key', value: 'k_7f3a9c2e41b0' }],
+    [
+      { key: 'generic_key', value: 'api' },
+      { key: 'path', value: '/v1/orders' },
+    ],
+    [
+      { key: 'header_match', value: 'authenticated' },
+      { key: 'x-api-key', value: 'k_7f3a9c2e41b0' },
+    ],
     [{ key: 'destination_cluster', value: 'orders-service' }],
-    [{ key: 'remote_address', value: '203.0.113.42' }, { key: 'method', value: 'POST' }],
+    [
+      { key: 'remote_address', value: '203.0.113.42' },
+      { key: 'method', value: 'POST' },
+    ],
   ];
   return { domain: 'envoy', descriptors: keys.slice(0, n).map((entries) => ({ entries })), hitsAddend: 0 };
 }

@@ -71,7 +71,7 @@ export async function expressGroup(ctx: BenchContext): Promise<Group> {
         'variants share the bench Redis. The difference columns are the overhead over no limiter.',
       commands: [
         `autocannon -c ${CONNECTIONS} -d ${ctx.timings.seconds} http://127.0.0.1:PORT/`,
-        'NODE_ENV=production node --import tsx bench/express-server.ts VARIANT REDIS_URL   (VARIANT: ' + variants.join(', ') + ')',
+        `NODE_ENV=production node --import tsx bench/express-server.ts VARIANT REDIS_URL   (VARIANT: ${variants.join(', ')})`,
       ],
       columns: [
         { metric: 'rps', label: 'req/s', digits: 0, compare: 'ratio', chart: true },

@@ -1,6 +1,6 @@
 /** The Express contenders (bench/express-server.ts builds them): rateguard and its peers, memory and Redis. */
 export const EXPRESS_VARIANTS = {
-  'none': { label: 'no limiter', redis: false },
+  none: { label: 'no limiter', redis: false },
   'rateguard-memory': { label: 'rateguard MemoryStore', redis: false },
   'rateguard-redis': { label: 'rateguard RedisStore', redis: true },
   'erl-memory': { label: 'express-rate-limit (memory)', redis: false },

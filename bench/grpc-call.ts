@@ -18,7 +18,10 @@ export interface CallAnswer {
 
 export function callHeaders(grpcTimeout?: string): http2.OutgoingHttpHeaders {
   return {
-    ':method': 'POST', ':path': SHOULD_RATE_LIMIT_PATH, 'content-type': 'application/grpc', te: 'trailers',
+    ':method': 'POST',
+    ':path': SHOULD_RATE_LIMIT_PATH,
+    'content-type': 'application/grpc',
+    te: 'trailers',
     ...(grpcTimeout === undefined ? {} : { 'grpc-timeout': grpcTimeout }),
   };
 }
@@ -62,7 +65,8 @@ export async function callOnce(url: string, body: Buffer): Promise<CallAnswer> {
 export function decodeAnswer(answer: CallAnswer): { ok: true; response: RateLimitResponse } | { ok: false; error: string } {
   if (answer.grpcStatus !== 0) return { ok: false, error: `grpc-status ${answer.grpcStatus ?? 'missing'} ${answer.grpcMessage}`.trim() };
   const { data } = answer;
-  if (data.length < 5 || data[0] !== 0 || data.readUInt32BE(1) !== data.length - 5) return { ok: false, error: `not one uncompressed gRPC frame (${data.length} bytes)` };
+  if (data.length < 5 || data[0] !== 0 || data.readUInt32BE(1) !== data.length - 5)
+    return { ok: false, error: `not one uncompressed gRPC frame (${data.length} bytes)` };
   return decodeRateLimitResponse(data.subarray(5));
 }
 

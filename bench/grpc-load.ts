@@ -64,7 +64,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 }
 
 /** Runs calls until the phase's deadline or call count, then waits for every outstanding answer. */
-function runPhase(sessions: readonly http2.ClientHttp2Session[], bodies: readonly Buffer[], headers: http2.OutgoingHttpHeaders, phase: Phase): Promise<PhaseRecord> {
+function runPhase(
+  sessions: readonly http2.ClientHttp2Session[],
+  bodies: readonly Buffer[],
+  headers: http2.OutgoingHttpHeaders,
+  phase: Phase,
+): Promise<PhaseRecord> {
   if (!Number.isFinite(phase.deadline) && !Number.isFinite(phase.calls)) throw new Error('grpc-load: give seconds or calls');
   return new Promise((resolve) => {
     const started = performance.now();
@@ -81,7 +86,14 @@ function runPhase(sessions: readonly http2.ClientHttp2Session[], bodies: readonl
       over = true;
       clearTimeout(deadlineTimer);
       clearTimeout(drainTimer);
-      resolve({ sent, answered: sent - outstanding, unanswered: outstanding, codes, elapsedSeconds: (performance.now() - started) / 1000, latencies: Float64Array.from(latencies) });
+      resolve({
+        sent,
+        answered: sent - outstanding,
+        unanswered: outstanding,
+        codes,
+        elapsedSeconds: (performance.now() - started) / 1000,
+        latencies: Float64Array.from(latencies),
+      });
     };
     const mayStart = () => sent < phase.calls && performance.now() < phase.deadline;
     const drain = () => {
@@ -117,7 +129,13 @@ function counts(record: PhaseRecord): PhaseCounts {
 function summarise(latencies: Float64Array): LatencySummary | undefined {
   if (latencies.length === 0) return undefined;
   const sorted = latencies.sort();
-  return { meanMs: mean(sorted), p50Ms: percentile(sorted, 50), p90Ms: percentile(sorted, 90), p99Ms: percentile(sorted, 99), maxMs: sorted[sorted.length - 1]! };
+  return {
+    meanMs: mean(sorted),
+    p50Ms: percentile(sorted, 50),
+    p90Ms: percentile(sorted, 90),
+    p99Ms: percentile(sorted, 99),
+    maxMs: sorted[sorted.length - 1]!,
+  };
 }
 
 /**
@@ -149,7 +167,10 @@ const streamsBySession = new WeakMap<http2.ClientHttp2Session, SessionStreams>()
 
 function streamsOf(session: http2.ClientHttp2Session): SessionStreams {
   let streams = streamsBySession.get(session);
-  if (streams === undefined) streamsBySession.set(session, (streams = new SessionStreams(session)));
+  if (streams === undefined) {
+    streams = new SessionStreams(session);
+    streamsBySession.set(session, streams);
+  }
   return streams;
 }
 

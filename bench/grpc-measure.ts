@@ -65,6 +65,6 @@ async function observed<T>(ctx: BenchContext, target: GrpcTarget, run: () => Pro
 
 function round(figures: Metrics, checked: CheckedAnswers, redis: Metrics): Round {
   const errors = errorsOf(checked.codes);
-  const answers = { ok: checked.codes['OK'] ?? 0, overLimit: checked.codes['OVER_LIMIT'] ?? 0, errors: totalOf(errors) };
+  const answers = { ok: checked.codes.OK ?? 0, overLimit: checked.codes.OVER_LIMIT ?? 0, errors: totalOf(errors) };
   return { metrics: { ...figures, ...answers, ...redis }, errors, ...(checked.invalid === undefined ? {} : { invalid: checked.invalid }) };
 }

@@ -72,7 +72,12 @@ export async function grpcGroups(ctx: BenchContext, publish: (group: Group) => v
   const redisSidecar = await startSidecarProcess({ label: 'sidecar, Redis store', redisUrl: redis.url, ...profiled(ctx, 'redis') });
   // The same sidecars on grpc-js's server (`--grpc-server grpc-js`): what the default node-http2 server is measured against.
   const memoryGrpcJs = await startSidecarProcess({ label: 'sidecar, memory store, grpc-js', flags: GRPC_JS, ...profiled(ctx, 'memory-grpc-js') });
-  const redisGrpcJs = await startSidecarProcess({ label: 'sidecar, Redis store, grpc-js', redisUrl: redis.url, flags: GRPC_JS, ...profiled(ctx, 'redis-grpc-js') });
+  const redisGrpcJs = await startSidecarProcess({
+    label: 'sidecar, Redis store, grpc-js',
+    redisUrl: redis.url,
+    flags: GRPC_JS,
+    ...profiled(ctx, 'redis-grpc-js'),
+  });
   const targets = [baseline, memory, redisSidecar, memoryGrpcJs, redisGrpcJs];
   try {
     const one = benchRequest(1, '203.0.113.1');
@@ -87,7 +92,14 @@ export async function grpcGroups(ctx: BenchContext, publish: (group: Group) => v
     const h2 = (target: GrpcTarget, body: string, shape: Shape) => () => measureH2load(ctx, target, body, shape);
 
     /** `servers`: the grpc-js rows too (the saturating 1-descriptor and latency groups), or only the default server's. */
-    const loadGroup = async (id: string, title: string, description: string, body: string, shape: Shape, servers: 'both' | 'default' = 'default'): Promise<Group> => {
+    const loadGroup = async (
+      id: string,
+      title: string,
+      description: string,
+      body: string,
+      shape: Shape,
+      servers: 'both' | 'default' = 'default',
+    ): Promise<Group> => {
       ctx.progress(`gRPC: ${title}`);
       const contenders: Contender[] = [
         { id: 'baseline', label: 'baseline (grpc-js + proto-loader)', kind: 'baseline', measure: h2(baseline, body, shape) },
@@ -102,12 +114,49 @@ export async function grpcGroups(ctx: BenchContext, publish: (group: Group) => v
       }
       const rows = await interleave(contenders, timings.rounds, ctx.progress);
       const serverText = servers === 'both' ? SERVERS_TEXT : '';
-      return { id, title, description: description + serverText + H2LOAD_ANSWERS, commands: h2loadCommands(ctx, shape), columns: LOAD_COLUMNS, baseline: 'baseline', compareLabel: 'vs baseline', rows };
+      return {
+        id,
+        title,
+        description: description + serverText + H2LOAD_ANSWERS,
+        commands: h2loadCommands(ctx, shape),
+        columns: LOAD_COLUMNS,
+        baseline: 'baseline',
+        compareLabel: 'vs baseline',
+        rows,
+      };
     };
-    publish(await loadGroup('grpc-saturating-1', 'gRPC, saturating, 1 descriptor', `h2load, ${shapeText(SATURATING)}, one hot key.`, oneBody, SATURATING, 'both'));
-    publish(await loadGroup('grpc-saturating-1-m32', 'gRPC, saturating, 1 descriptor, 32 streams', `h2load, ${shapeText(SATURATING_32)}, one hot key.`, oneBody, SATURATING_32, 'both'));
-    publish(await loadGroup('grpc-saturating-5', 'gRPC, saturating, 5 descriptors', `h2load, ${shapeText(SATURATING)}, five descriptors (five buckets decided in one store call).`, fiveBody, SATURATING));
-    publish(await loadGroup('grpc-latency', 'gRPC, closed-loop latency, 1 descriptor', `h2load, ${shapeText(CLOSED_LOOP)}: one call at a time, so the latency is the service time.`, oneBody, CLOSED_LOOP, 'both'));
+    publish(
+      await loadGroup('grpc-saturating-1', 'gRPC, saturating, 1 descriptor', `h2load, ${shapeText(SATURATING)}, one hot key.`, oneBody, SATURATING, 'both'),
+    );
+    publish(
+      await loadGroup(
+        'grpc-saturating-1-m32',
+        'gRPC, saturating, 1 descriptor, 32 streams',
+        `h2load, ${shapeText(SATURATING_32)}, one hot key.`,
+        oneBody,
+        SATURATING_32,
+        'both',
+      ),
+    );
+    publish(
+      await loadGroup(
+        'grpc-saturating-5',
+        'gRPC, saturating, 5 descriptors',
+        `h2load, ${shapeText(SATURATING)}, five descriptors (five buckets decided in one store call).`,
+        fiveBody,
+        SATURATING,
+      ),
+    );
+    publish(
+      await loadGroup(
+        'grpc-latency',
+        'gRPC, closed-loop latency, 1 descriptor',
+        `h2load, ${shapeText(CLOSED_LOOP)}: one call at a time, so the latency is the service time.`,
+        oneBody,
+        CLOSED_LOOP,
+        'both',
+      ),
+    );
     await Promise.all([memoryGrpcJs.stop(), redisGrpcJs.stop()]);
     publish(await keysGroup(ctx, baseline, memory, redisSidecar));
     await memory.stop();
@@ -126,7 +175,13 @@ export async function grpcGroups(ctx: BenchContext, publish: (group: Group) => v
 async function warmUp(ctx: BenchContext, targets: readonly GrpcTarget[], bodyFile: string): Promise<void> {
   ctx.progress('gRPC: warming every server up (unmeasured)');
   for (const target of targets) {
-    await runH2load({ url: target.url + SHOULD_RATE_LIMIT_PATH, bodyFile, ...SATURATING, seconds: 3 * ctx.timings.warmupSeconds, logFile: join(ctx.scratch, 'warm-up.log') });
+    await runH2load({
+      url: target.url + SHOULD_RATE_LIMIT_PATH,
+      bodyFile,
+      ...SATURATING,
+      seconds: 3 * ctx.timings.warmupSeconds,
+      logFile: join(ctx.scratch, 'warm-up.log'),
+    });
   }
 }
 
@@ -150,7 +205,12 @@ function h2loadCommands(ctx: BenchContext, shape: Shape): string[] {
 async function keysGroup(ctx: BenchContext, baseline: GrpcTarget, memory: GrpcTarget, redisSidecar: GrpcTarget): Promise<Group> {
   ctx.progress(`gRPC: one hot key vs ${DISTINCT_KEYS} distinct keys (node:http2 load generator)`);
   const options = (url: string, keys: number): ClosedLoopOptions => ({
-    url, mode: 'closed', ...SATURATING, seconds: ctx.timings.seconds, warmupSeconds: ctx.timings.warmupSeconds, body: { bench: 'one', keys },
+    url,
+    mode: 'closed',
+    ...SATURATING,
+    seconds: ctx.timings.seconds,
+    warmupSeconds: ctx.timings.warmupSeconds,
+    body: { bench: 'one', keys },
   });
   const load = (target: GrpcTarget, keys: number) => () => measureGenerator(ctx, target, options(target.url, keys));
   const rows = await interleave(
@@ -211,7 +271,8 @@ async function floodGroup(ctx: BenchContext, baseline: GrpcTarget): Promise<Grou
       ...(on === undefined ? [] : [{ id: 'cache-on', label: 'rateguard Redis, local cache on', kind: 'rateguard' as const, measure: flood(on) }]),
     ];
     const rows: Row[] = await interleave(contenders, ctx.timings.rounds, ctx.progress);
-    if (on === undefined) rows.push(skippedRow('cache-on', 'rateguard Redis, local cache on', 'rateguard', '`--local-cache-size` does not exist in this tree yet (issue 4)'));
+    if (on === undefined)
+      rows.push(skippedRow('cache-on', 'rateguard Redis, local cache on', 'rateguard', '`--local-cache-size` does not exist in this tree yet (issue 4)'));
     return {
       id: 'grpc-flood',
       title: 'gRPC, flood from one over-limit client',
@@ -219,7 +280,10 @@ async function floodGroup(ctx: BenchContext, baseline: GrpcTarget): Promise<Grou
         `h2load, ${shapeText(SATURATING)}; every call is denied (limit 1/hour, already spent). Redis commands per decision = ` +
         '`INFO commandstats` calls delta (all commands, including those the Lua script runs; INFO excluded) / decisions; script calls = EVAL + EVALSHA only.' +
         H2LOAD_ANSWERS,
-      commands: [...h2loadCommands(ctx, SATURATING), `cache off: ${cache?.off.join(' ') || '(no flag)'}; cache on: ${cache === undefined ? 'n/a' : cache.on.join(' ') || '(default)'}`],
+      commands: [
+        ...h2loadCommands(ctx, SATURATING),
+        `cache off: ${cache?.off.join(' ') || '(no flag)'}; cache on: ${cache === undefined ? 'n/a' : cache.on.join(' ') || '(default)'}`,
+      ],
       columns: [...LOAD_COLUMNS.slice(0, -3), { metric: 'commandsPerDecision', label: 'Redis commands/decision', digits: 4 }, ...redisColumns(4)],
       baseline: 'baseline',
       compareLabel: 'vs baseline',

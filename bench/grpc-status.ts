@@ -14,9 +14,7 @@ export const DECISIONS = ['OK', 'OVER_LIMIT'] as const;
 export const STREAM_ERROR = 'STREAM_ERROR';
 export const BAD_RESPONSE = 'BAD_RESPONSE';
 
-const NAMES = new Map<number, string>(
-  Object.entries(status).flatMap(([name, code]) => (typeof code === 'number' ? [[code, name] as const] : [])),
-);
+const NAMES = new Map<number, string>(Object.entries(status).flatMap(([name, code]) => (typeof code === 'number' ? [[code, name] as const] : [])));
 
 /** The name of a numeric `grpc-status` (its number as text when it is no gRPC code). */
 export function statusName(code: number): string {
@@ -39,7 +37,7 @@ export function totalOf(counts: StatusCounts): number {
 
 /** Answers that carry a decision: OK + OVER_LIMIT. */
 export function decisionsOf(counts: StatusCounts): number {
-  return (counts['OK'] ?? 0) + (counts['OVER_LIMIT'] ?? 0);
+  return (counts.OK ?? 0) + (counts.OVER_LIMIT ?? 0);
 }
 
 /** The error categories with a non-zero count, by name (sorted, for stable JSON). */

@@ -37,16 +37,27 @@ interface H2loadLoad {
 /** For how long: seconds, or exactly `calls` requests (text for a command shown with a placeholder). */
 type H2loadLength = { readonly seconds: number } | { readonly calls: number | string };
 
-export type H2loadRun = H2loadLoad & H2loadLength & {
-  /** Where the per-request log goes (removed after parsing). */
-  readonly logFile: string;
-};
+export type H2loadRun = H2loadLoad &
+  H2loadLength & {
+    /** Where the per-request log goes (removed after parsing). */
+    readonly logFile: string;
+  };
 
 export function h2loadArgs(run: H2loadLoad & H2loadLength & { readonly logFile?: string }): string[] {
   return [
-    '-c', String(run.connections), '-m', String(run.streams), '-t', '1',
+    '-c',
+    String(run.connections),
+    '-m',
+    String(run.streams),
+    '-t',
+    '1',
     ...('seconds' in run ? ['-D', `${Math.round(run.seconds * 1000)}ms`] : ['-n', String(run.calls)]),
-    '-d', run.bodyFile, '-H', 'content-type: application/grpc', '-H', 'te: trailers',
+    '-d',
+    run.bodyFile,
+    '-H',
+    'content-type: application/grpc',
+    '-H',
+    'te: trailers',
     ...(run.logFile === undefined ? [] : ['--log-file', run.logFile]),
     run.url,
   ];

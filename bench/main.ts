@@ -49,7 +49,7 @@ const progress = (line: string) => {
 process.once('SIGINT', () => process.exit(130)); // exit hooks stop every child and Redis
 
 const loadGenerators: Record<string, string> = { autocannon: packageVersion('autocannon') };
-if (args.only.includes('grpc')) loadGenerators['h2load'] = ensureH2load(progress).replace(/^h2load /, '');
+if (args.only.includes('grpc')) loadGenerators.h2load = ensureH2load(progress).replace(/^h2load /, '');
 progress(`bench (${mode}): ${args.only.join(', ')}; starting Redis`);
 const redis = await startBenchRedis();
 const redisVersion = /redis_version:(\S+)/.exec(String(await redis.command('INFO', 'server')))?.[1] ?? 'unknown';

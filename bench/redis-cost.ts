@@ -24,10 +24,14 @@ export async function redisCommandStats(redis: RedisProcess): Promise<CommandSta
 }
 
 export function redisCost(before: CommandStats, after: CommandStats, decisions: number): Metrics {
-  const delta = (names: readonly string[], field: 'calls' | 'usec') => names.reduce((sum, name) => sum + (after[name]?.[field] ?? 0) - (before[name]?.[field] ?? 0), 0);
+  const delta = (names: readonly string[], field: 'calls' | 'usec') =>
+    names.reduce((sum, name) => sum + (after[name]?.[field] ?? 0) - (before[name]?.[field] ?? 0), 0);
   const scriptCalls = delta(SCRIPTS, 'calls');
   const scriptUsec = delta(SCRIPTS, 'usec');
-  const commands = delta(Object.keys(after).filter((name) => name !== 'info'), 'calls');
+  const commands = delta(
+    Object.keys(after).filter((name) => name !== 'info'),
+    'calls',
+  );
   return {
     redisUsPerCall: ratio(scriptUsec, scriptCalls),
     redisCallsPerDecision: ratio(scriptCalls, decisions),

@@ -33,11 +33,16 @@ function comparison(group: Group, row: Row, column: Column): string {
 }
 
 export function groupTable(group: Group): string {
-  const header = ['', ...group.columns.flatMap((c) => (c.compare === undefined ? [c.label] : [c.label, `${c.compare === 'ratio' ? '×' : '±'} ${group.compareLabel ?? 'baseline'}`]))];
+  const header = [
+    '',
+    ...group.columns.flatMap((c) =>
+      c.compare === undefined ? [c.label] : [c.label, `${c.compare === 'ratio' ? '×' : '±'} ${group.compareLabel ?? 'baseline'}`],
+    ),
+  ];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
   for (const row of group.rows) {
     if (row.skipped !== undefined) {
-      lines.push(`| ${row.label} | ${['skipped: ' + row.skipped, ...Array(header.length - 2).fill('')].join(' | ')} |`);
+      lines.push(`| ${row.label} | ${[`skipped: ${row.skipped}`, ...Array(header.length - 2).fill('')].join(' | ')} |`);
       continue;
     }
     const cells = group.columns.flatMap((c) => {
@@ -87,7 +92,10 @@ export function renderMarkdown(results: BenchResults, jsonPath: string, chartsLi
       `load run after ${warmupSeconds} s of warm-up; every figure is the median over the rounds, raw rounds in \`${jsonPath}\`.`,
     '',
     ...(results.mode === 'quick' || m.loadAverage > m.cores / 2
-      ? [`> **Noisy figures:** this is a ${results.mode} run on a machine whose load average was ${m.loadAverage.toFixed(2)} on ${m.cores} cores when it started. Compare rows within a table, not with other runs.`, '']
+      ? [
+          `> **Noisy figures:** this is a ${results.mode} run on a machine whose load average was ${m.loadAverage.toFixed(2)} on ${m.cores} cores when it started. Compare rows within a table, not with other runs.`,
+          '',
+        ]
       : []),
     '## How to run',
     '',
@@ -107,7 +115,9 @@ export function renderMarkdown(results: BenchResults, jsonPath: string, chartsLi
     '',
     '| cores | CPU | memory | OS | Node | Redis | load generators | load average at start |',
     '|---:|---|---:|---|---|---|---|---:|',
-    `| ${m.cores} | ${m.cpu} | ${m.memoryGb.toFixed(1)} GB | ${m.os} | ${m.node} | ${m.redis} | ${Object.entries(m.loadGenerators).map(([k, v]) => `${k} ${v}`).join(', ')} | ${m.loadAverage.toFixed(2)} |`,
+    `| ${m.cores} | ${m.cpu} | ${m.memoryGb.toFixed(1)} GB | ${m.os} | ${m.node} | ${m.redis} | ${Object.entries(m.loadGenerators)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')} | ${m.loadAverage.toFixed(2)} |`,
     '',
     '## Targets',
     '',

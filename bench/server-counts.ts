@@ -35,12 +35,13 @@ export function parseServerCounts(text: string): ServerCounts {
   let failureMode = 0;
   for (const [, name, labels, value] of text.matchAll(SAMPLE)) {
     const n = Number(value);
-    if (name === 'grpc_server_handled_total' && /grpc_method="ShouldRateLimit"/.test(labels!)) countInto(handled, /grpc_code="([^"]*)"/.exec(labels!)?.[1] ?? '?', n);
+    if (name === 'grpc_server_handled_total' && /grpc_method="ShouldRateLimit"/.test(labels!))
+      countInto(handled, /grpc_code="([^"]*)"/.exec(labels!)?.[1] ?? '?', n);
     else if (name === 'rateguard_requests_total' && /result="over_limit"/.test(labels!)) overLimit += n;
     else if (name === 'rateguard_failure_mode_decisions_total') failureMode += n;
   }
-  const codes: StatusCounts = { ...handled, OK: (handled['OK'] ?? 0) - overLimit };
-  if (overLimit !== 0) codes['OVER_LIMIT'] = overLimit;
+  const codes: StatusCounts = { ...handled, OK: (handled.OK ?? 0) - overLimit };
+  if (overLimit !== 0) codes.OVER_LIMIT = overLimit;
   return { codes, failureMode };
 }
 

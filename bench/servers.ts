@@ -67,7 +67,17 @@ export async function startSidecarProcess(options: SidecarOptions): Promise<Grpc
   const port = await findFreePort();
   const workers = options.workers ?? 1;
   const args = [
-    'serve', '--config', benchConfigDir(), '--grpc-port', String(port), '--http-port', '0', '--debug-port', '0', '--host', '127.0.0.1',
+    'serve',
+    '--config',
+    benchConfigDir(),
+    '--grpc-port',
+    String(port),
+    '--http-port',
+    '0',
+    '--debug-port',
+    '0',
+    '--host',
+    '127.0.0.1',
     // Default flags, as users run it: every answer is counted by status, and a run with any error is invalid.
     ...(options.redisUrl === undefined ? [] : ['--redis', options.redisUrl]),
     ...(workers > 1 ? ['--workers', String(workers)] : []),
@@ -81,7 +91,14 @@ export async function startSidecarProcess(options: SidecarOptions): Promise<Grpc
   // With Redis it decides (and is SERVING) once Redis first answered.
   if (options.redisUrl !== undefined && workers === 1) await child.waitForLine(/"msg":"redis available"/, 60_000);
   const counts = { metricsUrl: `http://127.0.0.1:${serving.httpPort}/metrics`, instances: workers };
-  return target(options.label, port, options.redisUrl !== undefined, counts, child, `node ${RATEGUARD_CLI} ${args.join(' ').replace(benchConfigDir(), '<bench config>')}`);
+  return target(
+    options.label,
+    port,
+    options.redisUrl !== undefined,
+    counts,
+    child,
+    `node ${RATEGUARD_CLI} ${args.join(' ').replace(benchConfigDir(), '<bench config>')}`,
+  );
 }
 
 export async function startBaseline(cpuProfileDir?: string): Promise<GrpcTarget> {

@@ -48,7 +48,9 @@ export async function interleave(contenders: readonly Contender[], rounds: numbe
       const contender = contenders[index]!;
       const measured = await contender.measure();
       results[index]!.push(measured);
-      progress(`  round ${round + 1}/${rounds} ${contender.label.padEnd(44)} ${summarise(measured.metrics)}${measured.invalid === undefined ? '' : `  INVALID: ${measured.invalid}`}`);
+      progress(
+        `  round ${round + 1}/${rounds} ${contender.label.padEnd(44)} ${summarise(measured.metrics)}${measured.invalid === undefined ? '' : `  INVALID: ${measured.invalid}`}`,
+      );
     }
   }
   return contenders.map((c, i) => {

@@ -60,11 +60,15 @@ async function measure(decide: Decide, concurrency: number, seconds: number): Pr
 
 const [contender, url] = process.argv.slice(2) as [string, string];
 const decide =
-  contender === 'rateguard' ? await rateguardStore(url, 1)
-  : contender === 'rateguard-5' ? await rateguardStore(url, 5)
-  : contender === 'flexible' ? await flexible(url, false)
-  : contender === 'flexible-pipelined' ? await flexible(url, true)
-  : undefined;
+  contender === 'rateguard'
+    ? await rateguardStore(url, 1)
+    : contender === 'rateguard-5'
+      ? await rateguardStore(url, 5)
+      : contender === 'flexible'
+        ? await flexible(url, false)
+        : contender === 'flexible-pipelined'
+          ? await flexible(url, true)
+          : undefined;
 if (decide === undefined) throw new Error(`unknown contender ${contender}`);
 await measure(decide, 16, 0.5); // warm-up: JIT, script load, connection
 console.log('ready');

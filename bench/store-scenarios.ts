@@ -27,20 +27,22 @@ export async function storeGroup(ctx: BenchContext): Promise<Group> {
     const seconds = ctx.timings.storeSeconds;
     let runs = 0;
     const contenders: Contender[] = STORE_CONCURRENCY.flatMap((concurrency) =>
-      names.map((name, i): Contender => ({
-        id: `${name}-${concurrency}`,
-        label: `${STORE_CONTENDERS[name]}, ${concurrency} in flight`,
-        kind: name === 'rateguard' ? 'rateguard' : 'peer',
-        ...(name === 'flexible' ? {} : { compareTo: `flexible-${concurrency}` }),
-        measure: async () => {
-          const run = ++runs;
-          const before = await redisCommandStats(ctx.redis);
-          children[i]!.send(`run ${run} ${concurrency} ${seconds}`);
-          const line = await children[i]!.waitForLine(new RegExp(`^result ${run} `), (seconds + 60) * 1000);
-          const { rps, decisions, failed } = JSON.parse(line.slice(`result ${run} `.length)) as { rps: number; decisions: number; failed: number };
-          return { metrics: { rps, failed, ...redisCost(before, await redisCommandStats(ctx.redis), decisions) } };
-        },
-      })),
+      names.map(
+        (name, i): Contender => ({
+          id: `${name}-${concurrency}`,
+          label: `${STORE_CONTENDERS[name]}, ${concurrency} in flight`,
+          kind: name === 'rateguard' ? 'rateguard' : 'peer',
+          ...(name === 'flexible' ? {} : { compareTo: `flexible-${concurrency}` }),
+          measure: async () => {
+            const run = ++runs;
+            const before = await redisCommandStats(ctx.redis);
+            children[i]!.send(`run ${run} ${concurrency} ${seconds}`);
+            const line = await children[i]!.waitForLine(new RegExp(`^result ${run} `), (seconds + 60) * 1000);
+            const { rps, decisions, failed } = JSON.parse(line.slice(`result ${run} `.length)) as { rps: number; decisions: number; failed: number };
+            return { metrics: { rps, failed, ...redisCost(before, await redisCommandStats(ctx.redis), decisions) } };
+          },
+        }),
+      ),
     );
     return {
       id: 'store',

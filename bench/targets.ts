@@ -43,16 +43,42 @@ function comparisonTarget(
 }
 
 const ratioTarget = (text: string, group: string, row: string, over: string, metric: string, atLeast: number): Target =>
-  comparisonTarget(text, [group, row, over, metric], (a, b) => a / b, (v) => `${v.toFixed(2)}×`, (v) => v >= atLeast);
+  comparisonTarget(
+    text,
+    [group, row, over, metric],
+    (a, b) => a / b,
+    (v) => `${v.toFixed(2)}×`,
+    (v) => v >= atLeast,
+  );
 
 const differenceTarget = (text: string, group: string, row: string, over: string, metric: string, atMost: number): Target =>
-  comparisonTarget(text, [group, row, over, metric], (a, b) => a - b, (v) => `${v >= 0 ? '+' : ''}${v.toFixed(3)} ms`, (v) => v <= atMost);
+  comparisonTarget(
+    text,
+    [group, row, over, metric],
+    (a, b) => a - b,
+    (v) => `${v >= 0 ? '+' : ''}${v.toFixed(3)} ms`,
+    (v) => v <= atMost,
+  );
 
 export const TARGETS: readonly Target[] = [
   ratioTarget('Sidecar, Redis, 1 descriptor, saturating (2 × 100 streams): ≥ 1.0× baseline throughput', 'grpc-saturating-1', 'redis', 'baseline', 'rps', 1.0),
-  ratioTarget('Sidecar, Redis, 1 descriptor, saturating (2 × 32 streams): ≥ 1.0× baseline throughput', 'grpc-saturating-1-m32', 'redis', 'baseline', 'rps', 1.0),
+  ratioTarget(
+    'Sidecar, Redis, 1 descriptor, saturating (2 × 32 streams): ≥ 1.0× baseline throughput',
+    'grpc-saturating-1-m32',
+    'redis',
+    'baseline',
+    'rps',
+    1.0,
+  ),
   ratioTarget('Sidecar, memory, 1 descriptor, saturating (2 × 100 streams): ≥ 1.2× baseline throughput', 'grpc-saturating-1', 'memory', 'baseline', 'rps', 1.2),
-  ratioTarget('Sidecar, memory, 1 descriptor, saturating (2 × 32 streams): ≥ 1.2× baseline throughput', 'grpc-saturating-1-m32', 'memory', 'baseline', 'rps', 1.2),
+  ratioTarget(
+    'Sidecar, memory, 1 descriptor, saturating (2 × 32 streams): ≥ 1.2× baseline throughput',
+    'grpc-saturating-1-m32',
+    'memory',
+    'baseline',
+    'rps',
+    1.2,
+  ),
   comparisonTarget(
     'gRPC server: node-http2 vs grpc-js, memory sidecar, 2 × 100 streams (shown, no threshold)',
     ['grpc-saturating-1', 'memory', 'memory-grpc-js', 'rps'],

@@ -21,7 +21,10 @@ it('npm ci accepts every locked package on this Node: no EBADENGINE, even with -
   const dir = mkdtempSync(join(tmpdir(), 'rg-engines-'));
   try {
     for (const file of ['package.json', 'package-lock.json']) copyFileSync(file, join(dir, file));
-    const npm = spawnSync('npm', ['ci', '--dry-run', '--engine-strict', '--ignore-scripts', '--offline', '--no-audit', '--no-fund'], { cwd: dir, encoding: 'utf8' });
+    const npm = spawnSync('npm', ['ci', '--dry-run', '--engine-strict', '--ignore-scripts', '--offline', '--no-audit', '--no-fund'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
     expect(npm.stderr).not.toMatch(/EBADENGINE|notsup/);
     expect(npm.status).toBe(0);
   } finally {
@@ -29,7 +32,7 @@ it('npm ci accepts every locked package on this Node: no EBADENGINE, even with -
   }
 });
 
-it('engines.node is the README\'s Node >= 20.19, and the suite runs on a Node inside it', () => {
+it("engines.node is the README's Node >= 20.19, and the suite runs on a Node inside it", () => {
   expect(packageJson.engines.node).toBe('>=20.19');
   const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
   expect(major > 20 || (major === 20 && minor >= 19)).toBe(true);

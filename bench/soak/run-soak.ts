@@ -12,6 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Code, RateLimitServiceClient, type RateLimitResponse, shouldRateLimit } from '../../src/rls/codec.js';
 import { spawnTs } from '../../test/support/processes.js';
 import { startRedis } from '../../test/support/redis-server.js';
+import { LOOPBACK_FREE_PORTS } from '../../test/support/serve-args.js';
 
 export interface SoakOptions {
   readonly durationMs: number;
@@ -75,9 +76,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const redis = await startRedis({ name: 'soak-redis' });
   const dir = mkdtempSync(join(tmpdir(), 'rg-soak-'));
   writeFileSync(join(dir, 'soak.yaml'), config(0));
-  const child = spawnTs(new URL('./soak-sidecar.ts', import.meta.url).pathname, [
-    '--config', dir, '--redis', redis.url, '--grpc-port', '0', '--http-port', '0', '--debug-port', '0', '--host', '127.0.0.1',
-  ]);
+  const child = spawnTs(new URL('./soak-sidecar.ts', import.meta.url).pathname, ['--config', dir, '--redis', redis.url, ...LOOPBACK_FREE_PORTS]);
   const samples: SoakSample[] = [];
   let configReloads = 0;
   const started = Date.now();
@@ -98,7 +97,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   /** One call, accounted for whatever happens; resolves with the answer or undefined. */
   const send = (value: string, key: 'k' | 'tight'): Promise<RateLimitResponse | undefined> => {
     counts.sent++;
-    const call = shouldRateLimit(client, { domain: 'soak', descriptors: [{ entries: [{ key, value }] }], hitsAddend: 0 }, { deadline: Date.now() + CALL_DEADLINE_MS }).then(
+    const call = shouldRateLimit(
+      client,
+      { domain: 'soak', descriptors: [{ entries: [{ key, value }] }], hitsAddend: 0 },
+      { deadline: Date.now() + CALL_DEADLINE_MS },
+    ).then(
       (response) => {
         counts.answered++;
         counts.decided++;
@@ -200,7 +203,9 @@ export function formatSoakReport(report: SoakReport, everyMs = 10_000): string {
   for (const s of report.samples) {
     if (s.atMs < next) continue;
     next = s.atMs + everyMs;
-    rows.push(`${String(Math.round(s.atMs / 1000)).padStart(7)}  ${mb(s.rssBytes).padStart(7)}  ${mb(s.heapBytes).padStart(8)}  ${s.eventLoopP50Ms}/${s.eventLoopP99Ms}/${s.eventLoopMaxMs}`);
+    rows.push(
+      `${String(Math.round(s.atMs / 1000)).padStart(7)}  ${mb(s.rssBytes).padStart(7)}  ${mb(s.heapBytes).padStart(8)}  ${s.eventLoopP50Ms}/${s.eventLoopP99Ms}/${s.eventLoopMaxMs}`,
+    );
   }
   return [
     `sent ${report.sent}, answered ${report.answered} (decided ${report.decided}, UNAVAILABLE (Redis down or silent) ${report.unavailable})`,

@@ -61,7 +61,10 @@ export class AdminToken {
   }
 
   /** Validated once at load: both settings, a missing file or an empty one are start errors. */
-  static async load(settings: TokenSettings, onUnreadable: (error: string) => void = () => {}): Promise<{ ok: true; token: AdminToken } | { ok: false; error: string }> {
+  static async load(
+    settings: TokenSettings,
+    onUnreadable: (error: string) => void = () => {},
+  ): Promise<{ ok: true; token: AdminToken } | { ok: false; error: string }> {
     const read = await readAdminToken(settings);
     if (!read.ok) return read;
     const token = new AdminToken(read.token, settings.adminTokenFile, onUnreadable);

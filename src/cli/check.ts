@@ -64,8 +64,8 @@ export async function check(argv: readonly string[]): Promise<number> {
     const response = await shouldRateLimit(client, request, { deadline: Date.now() + Number(values.timeout) });
     const json = responseToJson(response);
     // proto3 JSON leaves zeros out; a person reading the answer wants "0 left" said.
-    const statuses = Array.isArray(json['statuses']) ? json['statuses'] : [];
-    for (const status of statuses) if (typeof status === 'object' && status !== null && !Array.isArray(status)) status['limitRemaining'] ??= 0;
+    const statuses = Array.isArray(json.statuses) ? json.statuses : [];
+    for (const status of statuses) if (typeof status === 'object' && status !== null && !Array.isArray(status)) status.limitRemaining ??= 0;
     console.log(JSON.stringify(json, null, 2));
     return response.overallCode === Code.OVER_LIMIT ? OVER_LIMIT_EXIT : 0;
   } catch (error) {

@@ -30,13 +30,19 @@ const COMMANDS: Record<string, Command> = {
   serve: { run: serve, summary: 'run the sidecar (gRPC RLS + HTTP /healthcheck, /json; debug port /rlconfig, /stats)', usage: () => SERVE_USAGE },
   validate: { run: validate, summary: 'check a config file or directory', usage: () => VALIDATE_USAGE },
   check: { run: check, summary: 'one ShouldRateLimit call, the answer as proto3 JSON', usage: () => CHECK_USAGE },
-  start: { run: start, summary: 'the sidecar plus the demo API on PORT (default 3000)', usage: () => `usage: rateguard start [serve options]\n\n${SERVE_USAGE}` },
+  start: {
+    run: start,
+    summary: 'the sidecar plus the demo API on PORT (default 3000)',
+    usage: () => `usage: rateguard start [serve options]\n\n${SERVE_USAGE}`,
+  },
   options: { run: options, summary: 'the serve options as a Markdown table', usage: () => 'usage: rateguard options' },
 };
 
 const help = () => `rateguard — Envoy RLS v3 rate limit service and Express middleware
 
-${Object.entries(COMMANDS).map(([name, c]) => `  rateguard ${name.padEnd(10)} ${c.summary}`).join('\n')}
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  rateguard ${name.padEnd(10)} ${c.summary}`)
+  .join('\n')}
 
   rateguard COMMAND --help   that command's options;  rateguard --version
 `;

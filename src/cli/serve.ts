@@ -34,13 +34,16 @@ export async function runSidecar(settings: Settings, notices: readonly string[])
 /** A SIGHUP that found the files as they were: nothing reloaded, so no "config loaded" line or config_load counter. */
 function logUnchangedReload(logger: Logger, { event, changed }: ReloadOutcome): void {
   if (changed) return;
-  logger.info({ source: event.source, version: event.version, serving: event.type === 'loaded' ? 'the loaded config' : 'no config' }, 'SIGHUP: config unchanged, nothing reloaded');
+  logger.info(
+    { source: event.source, version: event.version, serving: event.type === 'loaded' ? 'the loaded config' : 'no config' },
+    'SIGHUP: config unchanged, nothing reloaded',
+  );
 }
 
 /** "cannot listen on 127.0.0.1:8081: address already in use" for a listen that failed so (grpc-js and node:net word it differently). */
 export function portInUse(error: unknown): string | undefined {
   const message = error instanceof Error ? error.message : String(error);
-  const match = /(EADDRINUSE|EACCES)[^\d\[]*(\[?[\w.:]*\]?:\d+)/.exec(message);
+  const match = /(EADDRINUSE|EACCES)[^\d[]*(\[?[\w.:]*\]?:\d+)/.exec(message);
   if (match === null) return undefined;
   return `cannot listen on ${match[2]}: ${match[1] === 'EADDRINUSE' ? 'address already in use' : 'permission denied'}`;
 }

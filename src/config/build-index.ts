@@ -64,14 +64,7 @@ function metricSuffix(rateLimit: RawRateLimit, inList: boolean): string {
   return `.${rateLimit.requestsPerUnit?.value ?? 0}_per_${rateLimit.unit?.value.toLowerCase() ?? ''}`;
 }
 
-function buildConfiguredLimit(
-  ctx: BuildContext,
-  d: RawDescriptor,
-  rateLimit: RawRateLimit,
-  fullKey: string,
-  index: number,
-  inList: boolean,
-): ConfiguredLimit {
+function buildConfiguredLimit(ctx: BuildContext, d: RawDescriptor, rateLimit: RawRateLimit, fullKey: string, index: number, inList: boolean): ConfiguredLimit {
   const name = rateLimit.name?.value || undefined;
   const replaces = Object.freeze(rateLimit.replaces.map((r) => r.name?.value ?? ''));
   const shadowMode = d.shadowMode?.value ?? false;
@@ -105,8 +98,7 @@ function buildConfiguredLimit(
 }
 
 function buildRule(ctx: BuildContext, d: RawDescriptor, fullKey: string, depth: number, valueToMetricOnPath: boolean): DescriptorRule | undefined {
-  const raw: [RawRateLimit, boolean][] =
-    d.rateLimit !== undefined ? [[d.rateLimit, false]] : (d.rateLimits?.value ?? []).map((r) => [r, true]);
+  const raw: [RawRateLimit, boolean][] = d.rateLimit !== undefined ? [[d.rateLimit, false]] : (d.rateLimits?.value ?? []).map((r) => [r, true]);
   if (raw.length === 0) return undefined;
   const limits = Object.freeze(raw.map(([r, inList], i) => buildConfiguredLimit(ctx, d, r, fullKey, i, inList)));
   const source: Position = d.at;

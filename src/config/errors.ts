@@ -67,10 +67,5 @@ export function formatConfigError(error: ConfigError): string {
 
 /** Errors in reading order: by file, then line, then path. */
 export function sortConfigErrors(errors: readonly ConfigError[]): ConfigError[] {
-  return [...errors].sort(
-    (a, b) =>
-      (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
-      a.line - b.line ||
-      (a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
-  );
+  return [...errors].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.line - b.line || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

@@ -125,14 +125,20 @@ export async function listConfigFiles(path: string): Promise<{ files: string[]; 
   try {
     info = await stat(path);
   } catch (error) {
-    return { files: [], errors: [configError('RG_CONFIG_READ_FAILED', { file: path, line: 0, path: '' }, `cannot read config path: ${describeFsError(error)}`)] };
+    return {
+      files: [],
+      errors: [configError('RG_CONFIG_READ_FAILED', { file: path, line: 0, path: '' }, `cannot read config path: ${describeFsError(error)}`)],
+    };
   }
   if (!info.isDirectory()) return { files: [path], errors: [] };
   let entries: string[];
   try {
     entries = await readdir(path);
   } catch (error) {
-    return { files: [], errors: [configError('RG_CONFIG_READ_FAILED', { file: path, line: 0, path: '' }, `cannot list config directory: ${describeFsError(error)}`)] };
+    return {
+      files: [],
+      errors: [configError('RG_CONFIG_READ_FAILED', { file: path, line: 0, path: '' }, `cannot list config directory: ${describeFsError(error)}`)],
+    };
   }
   const names = entries.filter((name) => !name.startsWith('.') && CONFIG_FILE.test(name)).sort();
   const files: string[] = [];

@@ -79,10 +79,7 @@ export function metricKeyFor(index: DomainIndex, rule: DescriptorRule, entries: 
   return key;
 }
 
-export function matchDescriptor(
-  index: DomainIndex | undefined,
-  entries: readonly DescriptorEntry[],
-): DescriptorMatch | undefined {
+export function matchDescriptor(index: DomainIndex | undefined, entries: readonly DescriptorEntry[]): DescriptorMatch | undefined {
   if (index === undefined) return undefined;
   const found = find(index, entries);
   if (found === undefined) return undefined;
@@ -112,9 +109,7 @@ function dropReplaced(match: DescriptorMatch, replaced: ReadonlySet<string>): De
  * dropped becomes undefined, i.e. OK with no current limit. Returns the input array itself when
  * nothing is replaced.
  */
-export function applyReplaces(
-  matches: readonly (DescriptorMatch | undefined)[],
-): readonly (DescriptorMatch | undefined)[] {
+export function applyReplaces(matches: readonly (DescriptorMatch | undefined)[]): readonly (DescriptorMatch | undefined)[] {
   let replaced: Set<string> | undefined;
   for (const match of matches) {
     if (match === undefined) continue;

@@ -113,8 +113,7 @@ function lineOf(ctx: Context, node: unknown, fallback: number): number {
 }
 
 function childAt(ctx: Context, parent: Position, key: string | number, node: unknown): Position {
-  const path =
-    typeof key === 'number' ? `${parent.path}[${key}]` : parent.path === '' ? key : `${parent.path}.${key}`;
+  const path = typeof key === 'number' ? `${parent.path}[${key}]` : parent.path === '' ? key : `${parent.path}.${key}`;
   return { file: ctx.file, line: lineOf(ctx, node, parent.line), path };
 }
 
@@ -139,12 +138,7 @@ function wrongType(ctx: Context, at: Position, expected: string, node: unknown):
 }
 
 /** The known fields of a mapping; reports unknown keys at the key's own line. */
-function readFields<K extends string>(
-  ctx: Context,
-  raw: unknown,
-  at: Position,
-  allowed: readonly K[],
-): Fields<K> | undefined {
+function readFields<K extends string>(ctx: Context, raw: unknown, at: Position, allowed: readonly K[]): Fields<K> | undefined {
   const node = resolve(ctx, raw);
   if (!isMap(node)) return wrongType(ctx, at, 'a mapping', node);
   const keys = new Set<string>();
@@ -155,9 +149,7 @@ function readFields<K extends string>(
     if (name === undefined || !(allowed as readonly string[]).includes(name)) {
       const keyAt = childAt(ctx, at, name ?? '?', keyNode);
       const shown = name === undefined ? describe(keyNode) : JSON.stringify(name);
-      ctx.errors.push(
-        configError('RG_CONFIG_UNKNOWN_KEY', keyAt, `unknown key ${shown} (expected one of: ${allowed.join(', ')})`),
-      );
+      ctx.errors.push(configError('RG_CONFIG_UNKNOWN_KEY', keyAt, `unknown key ${shown} (expected one of: ${allowed.join(', ')})`));
       continue;
     }
     const value = resolve(ctx, pair.value);
@@ -201,11 +193,7 @@ function readNumber(ctx: Context, field: Field | undefined): Located<number> | u
   return { value: node.value, at };
 }
 
-function readList<T>(
-  ctx: Context,
-  field: Field | undefined,
-  item: (node: unknown, at: Position) => T | undefined,
-): T[] {
+function readList<T>(ctx: Context, field: Field | undefined, item: (node: unknown, at: Position) => T | undefined): T[] {
   if (field === undefined) return [];
   const { node, at } = field;
   if (!isSeq(node)) {

@@ -126,7 +126,10 @@ function checkReplacesCycles(file: RawFile, report: Report): void {
   for (const { rateLimit } of rateLimitsOf(file.descriptors, undefined)) {
     const name = rateLimit.name?.value;
     if (name === undefined || name === '' || graph.has(name)) continue;
-    graph.set(name, rateLimit.replaces.map((r) => r.name?.value ?? '').filter((n) => n !== '' && n !== name));
+    graph.set(
+      name,
+      rateLimit.replaces.map((r) => r.name?.value ?? '').filter((n) => n !== '' && n !== name),
+    );
   }
   const names = namedLimits(file);
   const done = new Set<string>();

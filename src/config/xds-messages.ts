@@ -199,11 +199,11 @@ function decodePolicy(end: number): JsonObject {
   }
   const policy: JsonObject = {};
   // An unlimited limit needs no unit; any other reads a zero (or unknown) unit as UNKNOWN, which validation refuses.
-  if (unit !== 0 || !unlimited) policy['unit'] = UNIT_BY_NUMBER.get(unit) ?? 'UNKNOWN';
-  if (requestsPerUnit !== 0 || !unlimited) policy['requests_per_unit'] = requestsPerUnit;
-  if (unlimited) policy['unlimited'] = true;
-  if (name !== '') policy['name'] = name;
-  if (replaces.length > 0) policy['replaces'] = replaces;
+  if (unit !== 0 || !unlimited) policy.unit = UNIT_BY_NUMBER.get(unit) ?? 'UNKNOWN';
+  if (requestsPerUnit !== 0 || !unlimited) policy.requests_per_unit = requestsPerUnit;
+  if (unlimited) policy.unlimited = true;
+  if (name !== '') policy.name = name;
+  if (replaces.length > 0) policy.replaces = replaces;
   return policy;
 }
 
@@ -213,22 +213,22 @@ function decodeDescriptor(end: number, depth: number): JsonObject {
   const children: JsonObject[] = [];
   while (rd.pos < end) {
     const tag = readVarint(end);
-    if (tag === 0x0a && rd.hi === 0) descriptor['key'] = readString(end, 'key');
+    if (tag === 0x0a && rd.hi === 0) descriptor.key = readString(end, 'key');
     else if (tag === 0x12 && rd.hi === 0) {
       const value = readString(end, 'value');
-      if (value === '') delete descriptor['value'];
-      else descriptor['value'] = value;
-    } else if (tag === 0x1a && rd.hi === 0) descriptor['rate_limit'] = nested(end, 'rate_limit', -1, decodePolicy);
+      if (value === '') delete descriptor.value;
+      else descriptor.value = value;
+    } else if (tag === 0x1a && rd.hi === 0) descriptor.rate_limit = nested(end, 'rate_limit', -1, decodePolicy);
     else if (tag === 0x22 && rd.hi === 0) children.push(nested(end, 'descriptors', children.length, (e) => decodeDescriptor(e, depth + 1)));
-    else if (tag === 0x28 && rd.hi === 0) descriptor['shadow_mode'] = readVarint(end) !== 0 || rd.hi !== 0;
-    else if (tag === 0x30 && rd.hi === 0) descriptor['detailed_metric'] = readVarint(end) !== 0 || rd.hi !== 0;
+    else if (tag === 0x28 && rd.hi === 0) descriptor.shadow_mode = readVarint(end) !== 0 || rd.hi !== 0;
+    else if (tag === 0x30 && rd.hi === 0) descriptor.detailed_metric = readVarint(end) !== 0 || rd.hi !== 0;
     // quota_mode (7) has no meaning in rateguard and metadata (8) none for decisions: read past them.
     else if (tag === 0x42 && rd.hi === 0) nested(end, 'metadata', -1, (e) => decodeStruct(e, undefined, depth + 1));
     else skipField(tag, end, DESCRIPTOR_FIELDS);
   }
-  if (descriptor['shadow_mode'] === false) delete descriptor['shadow_mode'];
-  if (descriptor['detailed_metric'] === false) delete descriptor['detailed_metric'];
-  if (children.length > 0) descriptor['descriptors'] = children;
+  if (descriptor.shadow_mode === false) delete descriptor.shadow_mode;
+  if (descriptor.detailed_metric === false) delete descriptor.detailed_metric;
+  if (children.length > 0) descriptor.descriptors = children;
   return descriptor;
 }
 
@@ -241,11 +241,11 @@ export function decodeRateLimitConfig(input: Buffer): XdsConfigDocument | { ok: 
     while (rd.pos < end) {
       const tag = readVarint(end);
       if (tag === 0x0a && rd.hi === 0) name = readString(end, 'name');
-      else if (tag === 0x12 && rd.hi === 0) document['domain'] = readString(end, 'domain');
+      else if (tag === 0x12 && rd.hi === 0) document.domain = readString(end, 'domain');
       else if (tag === 0x1a && rd.hi === 0) descriptors.push(nested(end, 'descriptors', descriptors.length, (e) => decodeDescriptor(e, 0)));
       else skipField(tag, end, CONFIG_FIELDS);
     }
-    if (descriptors.length > 0) document['descriptors'] = descriptors;
+    if (descriptors.length > 0) document.descriptors = descriptors;
     return { name, document };
   });
 }

@@ -120,10 +120,16 @@ class XdsConfigSource implements ConfigWatcher {
   /** A pushed config cannot be re-read: SIGHUP changes nothing and answers with the outcome of the last response. */
   reload(): Promise<ReloadOutcome> {
     if (this.current !== undefined) {
-      return Promise.resolve({ event: { type: 'loaded', snapshot: this.current, reason: 'reload', source: 'xds', version: this.appliedVersion }, changed: false });
+      return Promise.resolve({
+        event: { type: 'loaded', snapshot: this.current, reason: 'reload', source: 'xds', version: this.appliedVersion },
+        changed: false,
+      });
     }
     const nothingYet = xdsError(`xds:${this.options.serverUrl}`, 'no config received from the xDS server yet');
-    return Promise.resolve({ event: this.lastEvent ?? { type: 'rejected', errors: [nothingYet], reason: 'reload', source: 'xds', version: undefined }, changed: false });
+    return Promise.resolve({
+      event: this.lastEvent ?? { type: 'rejected', errors: [nothingYet], reason: 'reload', source: 'xds', version: undefined },
+      changed: false,
+    });
   }
 
   async close(): Promise<void> {

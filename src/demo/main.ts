@@ -33,6 +33,10 @@ const app = createDemoApp(limits, process.env.ADMIN_TOKEN);
 // Behind Envoy the client is the last X-Forwarded-For hop Envoy appended, not Envoy's address.
 if (process.argv.includes('--behind-proxy')) app.set('trust proxy', 1);
 const server = await serveDemo(app, Number(process.env.PORT ?? 3000), logger);
-const shutdown = () => void server.close().then(() => limits.close()).then(() => process.exit(0));
+const shutdown = () =>
+  void server
+    .close()
+    .then(() => limits.close())
+    .then(() => process.exit(0));
 process.once('SIGTERM', shutdown);
 process.once('SIGINT', shutdown);

@@ -43,7 +43,21 @@ async function chooseRedis(): Promise<RedisChoice> {
 async function startSidecar(index: number, redisUrl: string | undefined): Promise<{ grpcPort: number; httpPort: number }> {
   const { command, args } = nodeEntry('../cli/main.js');
   // draft-10 headers and Retry-After on 429s, as `npm start` gives them.
-  const flags = ['serve', '--config', CONFIG_DIR, '--grpc-port', '0', '--http-port', '0', '--debug-port', '0', '--host', '127.0.0.1', '--response-headers', 'draft-10'];
+  const flags = [
+    'serve',
+    '--config',
+    CONFIG_DIR,
+    '--grpc-port',
+    '0',
+    '--http-port',
+    '0',
+    '--debug-port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--response-headers',
+    'draft-10',
+  ];
   const redis = redisUrl === undefined ? [] : ['--redis', redisUrl];
   const sidecar = startProcess(`sidecar ${index}`, command, [...args, ...flags, ...redis], /"msg":"rateguard serving"/, { LOG_LEVEL: 'info' });
   started.push(sidecar.process);
@@ -87,10 +101,7 @@ async function main(): Promise<void> {
   const basePort = Number(process.env.PORT ?? 3001);
   const redis = await chooseRedis();
   const sidecars = await Promise.all((redis.url === undefined ? [1] : [1, 2]).map((n) => startSidecar(n, redis.url)));
-  const apiPorts = await Promise.all([
-    startApi(1, basePort, sidecars[0]!.grpcPort),
-    startApi(2, basePort === 0 ? 0 : basePort + 1, sidecars.at(-1)!.grpcPort),
-  ]);
+  const apiPorts = await Promise.all([startApi(1, basePort, sidecars[0]!.grpcPort), startApi(2, basePort === 0 ? 0 : basePort + 1, sidecars.at(-1)!.grpcPort)]);
   printGuide(redis, sidecars, apiPorts);
   // A child that dies takes the stack down: a half stack would show the wrong thing.
   const died = await Promise.race(started.map((p) => p.exited.then((how) => `${p.label} exited (${how})`)));

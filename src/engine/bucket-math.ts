@@ -77,9 +77,7 @@ function evaluateTokenBucket(stored: BucketState | undefined, limit: Limit, cost
     return { ok: true, reason: undefined, retryUs: 0, current, charged };
   }
   // Overdraft: when the debt after this charge is repaid, so a look can pass.
-  const retryUs = limit.overdraft
-    ? Math.ceil(((0 - left) * periodUs) / refillTokens)
-    : Math.ceil(((cost - tokens) * periodUs) / refillTokens);
+  const retryUs = limit.overdraft ? Math.ceil(((0 - left) * periodUs) / refillTokens) : Math.ceil(((cost - tokens) * periodUs) / refillTokens);
   return { ok: false, reason: 'insufficient_tokens', retryUs, current, charged };
 }
 
@@ -102,9 +100,7 @@ function evaluateFixedWindow(stored: BucketState | undefined, limit: Limit, cost
 }
 
 function evaluate(stored: BucketState | undefined, limit: Limit, cost: number, nowUs: number): Evaluation {
-  return limit.algorithm === 'token_bucket'
-    ? evaluateTokenBucket(stored, limit, cost, nowUs)
-    : evaluateFixedWindow(stored, limit, cost, nowUs);
+  return limit.algorithm === 'token_bucket' ? evaluateTokenBucket(stored, limit, cost, nowUs) : evaluateFixedWindow(stored, limit, cost, nowUs);
 }
 
 /** µs until the state is as good as absent: a full bucket, or the end of the window. */
@@ -117,8 +113,7 @@ function resetUs(state: BucketState, limit: Limit, nowUs: number): number {
 
 function tokensLeft(state: BucketState, limit: Limit): number {
   if (limit.algorithm === 'token_bucket') return state.level;
-  const left = limit.capacity - state.level;
-  return left > 0 ? left : 0;
+  return Math.max(0, limit.capacity - state.level);
 }
 
 /**
@@ -176,11 +171,7 @@ export function costOfKey(buckets: readonly BucketRequest[], key: string): numbe
  * `nowUs`. Pure: returns the decision and the states to write; the caller stores them. Buckets
  * that share a key are decided as one (their entries repeat its result) and written once.
  */
-export function decidePlan(
-  plan: Plan,
-  stored: readonly (BucketState | undefined)[],
-  nowUs: number,
-): { decision: Decision; writes: BucketWrite[] } {
+export function decidePlan(plan: Plan, stored: readonly (BucketState | undefined)[], nowUs: number): { decision: Decision; writes: BucketWrite[] } {
   const { merged, mergedIndexOf } = mergeRepeatedKeys(plan.buckets);
   const evaluations = merged.map((bucket) => evaluate(stored[bucket.first], bucket.limit, bucket.cost, nowUs));
   const allOk = evaluations.every((e, m) => e.ok || merged[m]!.shadow);

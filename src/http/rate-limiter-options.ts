@@ -13,13 +13,7 @@ import { type QuotaPolicy, quotaPolicy } from '../service/rate-limit-headers.js'
 import type { FailureMode } from '../stores/failure-mode-store.js';
 import type { RedisStoreOptions } from '../stores/redis/redis-store.js';
 import type { BucketStore } from '../stores/store.js';
-import {
-  OptionError,
-  rejectUnknownOptions,
-  requireFunction,
-  requireOneOf,
-  requirePositiveNumber,
-} from '../validation/option-error.js';
+import { OptionError, rejectUnknownOptions, requireFunction, requireOneOf, requirePositiveNumber } from '../validation/option-error.js';
 import type { RateLimitInfo, Reporting, StandardHeaders } from './request-decisions.js';
 import type { ValidateOption } from './validations.js';
 
@@ -114,10 +108,37 @@ export interface RateLimiterOptions {
 }
 
 const KNOWN_OPTIONS = [
-  'requestsPerMinute', 'capacity', 'limit', 'windowMs', 'store', 'redis', 'failureMode', 'passOnStoreError', 'failOpen',
-  'localShare', 'breaker', 'localCacheSize', 'identifier', 'keyGenerator', 'skip', 'skipSuccessfulRequests',
-  'skipFailedRequests', 'requestWasSuccessful', 'handler', 'message', 'statusCode', 'cost', 'name', 'standardHeaders',
-  'legacyHeaders', 'requestPropertyName', 'keyPrefix', 'ipv6Subnet', 'logger', 'metrics', 'validate',
+  'requestsPerMinute',
+  'capacity',
+  'limit',
+  'windowMs',
+  'store',
+  'redis',
+  'failureMode',
+  'passOnStoreError',
+  'failOpen',
+  'localShare',
+  'breaker',
+  'localCacheSize',
+  'identifier',
+  'keyGenerator',
+  'skip',
+  'skipSuccessfulRequests',
+  'skipFailedRequests',
+  'requestWasSuccessful',
+  'handler',
+  'message',
+  'statusCode',
+  'cost',
+  'name',
+  'standardHeaders',
+  'legacyHeaders',
+  'requestPropertyName',
+  'keyPrefix',
+  'ipv6Subnet',
+  'logger',
+  'metrics',
+  'validate',
 ] as const;
 
 export const DEFAULT_MESSAGE = 'Too many requests, please try again later.';
@@ -213,9 +234,11 @@ function failureModeOf(options: RateLimiterOptions): FailureMode {
     const value = options[option];
     return value === undefined ? undefined : requireOneOf(option, value, [true, false]) ? 'allow' : 'error';
   };
-  const named = options.failureMode === undefined ? undefined : requireOneOf<FailureMode>('failureMode', options.failureMode, ['allow', 'deny', 'local', 'error']);
+  const named =
+    options.failureMode === undefined ? undefined : requireOneOf<FailureMode>('failureMode', options.failureMode, ['allow', 'deny', 'local', 'error']);
   const given = [named, fromBoolean('passOnStoreError'), fromBoolean('failOpen')].filter((mode) => mode !== undefined);
-  if (new Set(given).size > 1) throw new OptionError('RG_OPTION_WRONG_TYPE', 'failureMode', `failureMode, passOnStoreError and failOpen disagree (${given.join(' vs ')})`);
+  if (new Set(given).size > 1)
+    throw new OptionError('RG_OPTION_WRONG_TYPE', 'failureMode', `failureMode, passOnStoreError and failOpen disagree (${given.join(' vs ')})`);
   return given[0] ?? 'allow';
 }
 
@@ -253,7 +276,11 @@ function identifierOption(options: RateLimiterOptions): LimiterConfig['identifie
   }
   if (typeof options.identifier === 'string') {
     // express-rate-limit's `identifier` is the policy's name; here it names the client.
-    throw new OptionError('RG_OPTION_WRONG_TYPE', 'identifier', 'is the function naming the client (express-rate-limit\'s keyGenerator); the policy\'s name is `name`');
+    throw new OptionError(
+      'RG_OPTION_WRONG_TYPE',
+      'identifier',
+      "is the function naming the client (express-rate-limit's keyGenerator); the policy's name is `name`",
+    );
   }
   return optionalFunction('identifier', options.identifier) ?? optionalFunction('keyGenerator', options.keyGenerator);
 }

@@ -84,7 +84,11 @@ export function rateLimiter(options: RateLimiterOptions = {}): RateLimiter {
     const down = source === 'failure_mode';
     if (down === storeDown) return;
     storeDown = down;
-    if (down) log().warn({ limiter: config.name, err: error instanceof Error ? error.message : undefined, failureMode: config.failureMode }, 'rate limit store unavailable');
+    if (down)
+      log().warn(
+        { limiter: config.name, err: error instanceof Error ? error.message : undefined, failureMode: config.failureMode },
+        'rate limit store unavailable',
+      );
     else log().info({ limiter: config.name }, 'rate limit store available again');
   };
 

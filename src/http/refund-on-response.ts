@@ -46,7 +46,9 @@ export function armRefund(req: Request, res: Response, arming: RefundArming): vo
     const refund = Promise.resolve(arming.when(req, res, end)).then((giveBack) => (giveBack ? arming.refund() : undefined));
     arming.pending.add(
       refund.catch((error: unknown) => {
-        arming.logger().warn({ limiter: arming.limiter, err: error instanceof Error ? error.message : String(error) }, 'rate limit refund failed: the token stays charged');
+        arming
+          .logger()
+          .warn({ limiter: arming.limiter, err: error instanceof Error ? error.message : String(error) }, 'rate limit refund failed: the token stays charged');
       }),
     );
   };

@@ -70,7 +70,15 @@ export function recordDecision(req: Request, res: Response, decision: LimiterDec
       const states = decisions.filter((d) => d.reporting.standardHeaders !== false).map((d) => d.state);
       setAll(res, rateLimitHeaders(standardHeaders, states, nowMs));
     }
-    if (legacyHeaders) setAll(res, rateLimitHeaders('legacy', decisions.filter((d) => d.reporting.legacyHeaders).map((d) => d.state), nowMs));
+    if (legacyHeaders)
+      setAll(
+        res,
+        rateLimitHeaders(
+          'legacy',
+          decisions.filter((d) => d.reporting.legacyHeaders).map((d) => d.state),
+          nowMs,
+        ),
+      );
   }
   const deciding = tightest(decisions.map((d) => d.state));
   const limiters = Object.fromEntries(decisions.map((d) => [d.info.name, d.info]));

@@ -33,7 +33,8 @@ export function helpFor(code: ValidationCode): string {
 function enabledChecks(option: ValidateOption | undefined): Set<ValidationName> {
   if (option === undefined || option === true) return new Set(NAMES);
   if (option === false) return new Set();
-  if (typeof option !== 'object' || option === null) throw new OptionError('RG_OPTION_WRONG_TYPE', 'validate', `must be a boolean or an object, got ${typeof option}`);
+  if (typeof option !== 'object' || option === null)
+    throw new OptionError('RG_OPTION_WRONG_TYPE', 'validate', `must be a boolean or an object, got ${typeof option}`);
   for (const [name, value] of Object.entries(option)) {
     if (name !== 'default' && !NAMES.includes(name as ValidationName)) {
       throw new OptionError('RG_OPTION_UNKNOWN', `validate.${name}`, `is not a validation (known: default, ${NAMES.join(', ')})`);
@@ -69,7 +70,10 @@ export class Validations {
     if (!this.enabled.has('creationStack')) return;
     const { stack } = new Error('rateguard validation check');
     if (IN_REQUEST_FRAMES.some((frame) => stack?.includes(frame))) {
-      this.warn('creationStack', 'the limiter was created while a request was being handled: create limiters once, when the app is set up, or each request gets a fresh limiter and nothing is limited');
+      this.warn(
+        'creationStack',
+        'the limiter was created while a request was being handled: create limiters once, when the app is set up, or each request gets a fresh limiter and nothing is limited',
+      );
     }
   }
 
@@ -86,7 +90,10 @@ export class Validations {
       namespacesOf.set(store, namespaces);
     }
     if (namespaces.has(bucketNamespace)) {
-      this.warn('sharedStore', 'another limiter with the same name, limit and keyPrefix already uses this store: both count into the same buckets. Give each limiter its own name');
+      this.warn(
+        'sharedStore',
+        'another limiter with the same name, limit and keyPrefix already uses this store: both count into the same buckets. Give each limiter its own name',
+      );
     }
     namespaces.add(bucketNamespace);
   }
@@ -95,14 +102,20 @@ export class Validations {
   trustProxy(req: Request): void {
     if (!this.enabled.has('trustProxy')) return;
     if (req.headers['x-forwarded-for'] !== undefined && req.app.get('trust proxy') === false) {
-      this.warn('trustProxy', "the request has an X-Forwarded-For header but Express's 'trust proxy' setting is false: req.ip is the proxy's address, so every client behind it shares one bucket. Set app.set('trust proxy', <hops>)");
+      this.warn(
+        'trustProxy',
+        "the request has an X-Forwarded-For header but Express's 'trust proxy' setting is false: req.ip is the proxy's address, so every client behind it shares one bucket. Set app.set('trust proxy', <hops>)",
+      );
     }
   }
 
   /** The default identifier found no client address (a closed socket, an unusual transport). */
   clientAddress(address: string | undefined): void {
     if (!this.enabled.has('clientAddress') || (address !== undefined && address !== '')) return;
-    this.warn('clientAddress', 'the request has no client address (req.ip is undefined): such requests share one bucket. Give an identifier (keyGenerator) that names the client');
+    this.warn(
+      'clientAddress',
+      'the request has no client address (req.ip is undefined): such requests share one bucket. Give an identifier (keyGenerator) that names the client',
+    );
   }
 
   /** The same limiter met the same request again (mounted twice): it is counted once. */
@@ -115,9 +128,11 @@ export class Validations {
   private warn(name: ValidationName, message: string): void {
     this.enabled.delete(name);
     const code = VALIDATION_CODES[name];
-    this.options.logger().warn(
-      { code, limiter: this.options.limiter, help: helpFor(code) },
-      `rateguard: ${message} [${code}; see ${helpFor(code)}; turn off with validate: { ${name}: false }]`,
-    );
+    this.options
+      .logger()
+      .warn(
+        { code, limiter: this.options.limiter, help: helpFor(code) },
+        `rateguard: ${message} [${code}; see ${helpFor(code)}; turn off with validate: { ${name}: false }]`,
+      );
   }
 }

@@ -75,7 +75,7 @@ function registerRequestCounters(registry: Registry, stats: DecisionStats): void
   });
   new Counter({
     name: 'ratelimit_service_rate_limit_domain_not_found',
-    help: 'Requests for a domain the config does not have (the reference\'s <domain>.domain_not_found).',
+    help: "Requests for a domain the config does not have (the reference's <domain>.domain_not_found).",
     labelNames: ['domain'],
     registers: [registry],
     collect() {
@@ -117,7 +117,7 @@ export function registerDecisionMetrics(registry: Registry, options: DecisionSta
   // One labelled child, bound once: a decision only observes.
   const responseTime = new Histogram({
     name: 'ratelimit_service_response_time_seconds',
-    help: 'Time to decide one ShouldRateLimit request, in seconds (the reference\'s ratelimit_server.ShouldRateLimit.response_time; its buckets).',
+    help: "Time to decide one ShouldRateLimit request, in seconds (the reference's ratelimit_server.ShouldRateLimit.response_time; its buckets).",
     labelNames: ['grpc_method'],
     buckets: REFERENCE_RESPONSE_TIME_BUCKETS,
     registers: [registry],
@@ -128,7 +128,10 @@ export function registerDecisionMetrics(registry: Registry, options: DecisionSta
     labelNames: ['reason'],
     registers: [registry],
   });
-  const shedBy: Record<ShedReason, { inc(): void }> = { in_flight: overload.labels({ reason: 'in_flight' }), deadline: overload.labels({ reason: 'deadline' }) };
+  const shedBy: Record<ShedReason, { inc(): void }> = {
+    in_flight: overload.labels({ reason: 'in_flight' }),
+    deadline: overload.labels({ reason: 'deadline' }),
+  };
   for (const reason of Object.keys(shedBy) as ShedReason[]) overload.inc({ reason }, 0);
   const globalShadow = new Counter({
     name: 'ratelimit_service_global_shadow_mode',

@@ -41,7 +41,18 @@ export function limiterOutcome(
     limits:
       result === undefined
         ? []
-        : [{ domain: name, metricKey: `${name}.id`, entries: [{ key: 'id', value: identity }], hits: cost, limit: result.limit, remaining: result.remaining, allowed: result.allowed, shadow: false }],
+        : [
+            {
+              domain: name,
+              metricKey: `${name}.id`,
+              entries: [{ key: 'id', value: identity }],
+              hits: cost,
+              limit: result.limit,
+              remaining: result.remaining,
+              allowed: result.allowed,
+              shadow: false,
+            },
+          ],
     durationSeconds: (performance.now() - startedMs) / 1000,
   };
 }

@@ -21,7 +21,13 @@ export interface ConfigLoads {
   error: number;
   /** The latest load or rejection, with where it came from and its version. */
   last:
-    | { readonly type: ConfigEvent['type']; readonly reason: string; readonly source: ConfigEvent['source']; readonly version: string | undefined; readonly at: string }
+    | {
+        readonly type: ConfigEvent['type'];
+        readonly reason: string;
+        readonly source: ConfigEvent['source'];
+        readonly version: string | undefined;
+        readonly at: string;
+      }
     | undefined;
 }
 
@@ -82,7 +88,11 @@ export class Observability {
     registerReferenceCallMetrics(this.registry, calls);
     this.loadCounters = {
       loaded: new Counter({ name: 'ratelimit_service_config_load_success', help: 'Configs loaded (the first one included).', registers: [this.registry] }),
-      rejected: new Counter({ name: 'ratelimit_service_config_load_error', help: 'Configs rejected (the last good one, if one had loaded, kept serving).', registers: [this.registry] }),
+      rejected: new Counter({
+        name: 'ratelimit_service_config_load_error',
+        help: 'Configs rejected (the last good one, if one had loaded, kept serving).',
+        registers: [this.registry],
+      }),
     };
     // The reference's two counters have no labels; this one says which source (files or xDS) each came from.
     this.loadsBySource = new Counter({

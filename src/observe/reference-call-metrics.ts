@@ -46,7 +46,7 @@ export async function shouldRateLimitErrors(sources: CallCountSources): Promise<
 export function registerReferenceCallMetrics(registry: Registry, sources: CallCountSources): void {
   new Counter({
     name: 'ratelimit_service_total_requests',
-    help: 'ShouldRateLimit calls over gRPC, whatever their answer (the reference\'s ratelimit_server.ShouldRateLimit.total_requests).',
+    help: "ShouldRateLimit calls over gRPC, whatever their answer (the reference's ratelimit_server.ShouldRateLimit.total_requests).",
     labelNames: ['grpc_method'],
     registers: [registry],
     // prom-client counters cannot be set: rebuilt from the call counts at each scrape.

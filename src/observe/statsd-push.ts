@@ -124,7 +124,8 @@ export class StatsdPush {
     const kept = Math.min(this.responsesSeen, RESERVOIR_SIZE);
     const sampleRate = kept / Math.max(this.responsesSeen, 1);
     const lines: StatLine[] = [];
-    for (let i = 0; i < kept; i++) lines.push({ name: `${SERVER_PREFIX}.response_time`, value: Math.round(this.responseMs[i]! * 1000) / 1000, type: 'ms', sampleRate });
+    for (let i = 0; i < kept; i++)
+      lines.push({ name: `${SERVER_PREFIX}.response_time`, value: Math.round(this.responseMs[i]! * 1000) / 1000, type: 'ms', sampleRate });
     this.responsesSeen = 0;
     return lines;
   }

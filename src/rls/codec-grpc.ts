@@ -91,10 +91,7 @@ export const rateLimitClientDefinition = {
 } as const;
 
 /** Generic client class for the RLS service (methods: ShouldRateLimit / shouldRateLimit). */
-export const RateLimitServiceClient: grpc.ServiceClientConstructor = grpc.makeGenericClientConstructor(
-  rateLimitClientDefinition,
-  RATE_LIMIT_SERVICE_NAME,
-);
+export const RateLimitServiceClient: grpc.ServiceClientConstructor = grpc.makeGenericClientConstructor(rateLimitClientDefinition, RATE_LIMIT_SERVICE_NAME);
 
 /** Typed promise wrapper around a RateLimitServiceClient call. Rejects with the grpc.ServiceError. */
 export function shouldRateLimit(

@@ -43,7 +43,7 @@ function fields(obj: unknown, path: string, names: Readonly<Record<string, strin
   const m = new Map<string, unknown>();
   for (const k of Object.keys(obj)) {
     const canon = names[k];
-    if (canon === undefined || !Object.prototype.hasOwnProperty.call(names, k)) fail(`${path}: unknown field ${JSON.stringify(k)}`);
+    if (canon === undefined || !Object.hasOwn(names, k)) fail(`${path}: unknown field ${JSON.stringify(k)}`);
     if (m.has(canon)) fail(`${path}: field ${canon} given twice (as lowerCamel and original name)`);
     m.set(canon, obj[k]);
   }
@@ -54,7 +54,7 @@ function fields(obj: unknown, path: string, names: Readonly<Record<string, strin
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
+  if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return `${typeof v} ${String(v)}`;
   return typeof v;
 }
@@ -101,7 +101,7 @@ function uint64(v: unknown, path: string): number {
 
 function enumValue(v: unknown, path: string, table: Readonly<Record<string, number>>, typeName: string): number {
   if (typeof v === 'string') {
-    const n = Object.prototype.hasOwnProperty.call(table, v) ? table[v] : undefined;
+    const n = Object.hasOwn(table, v) ? table[v] : undefined;
     if (n === undefined) fail(`${path}: ${JSON.stringify(v)} is not a ${typeName} value (${Object.keys(table).join(', ')})`);
     return n;
   }
@@ -161,9 +161,7 @@ export function requestFromJson(obj: unknown): DecodeResult {
   const r = run((): RateLimitRequest => {
     const f = fields(obj, 'RateLimitRequest', REQUEST_FIELDS);
     const domain = f.has('domain') ? str(f.get('domain'), 'domain') : '';
-    const descriptors = f.has('descriptors')
-      ? array(f.get('descriptors'), 'descriptors').map((d, i) => descriptorFromJson(d, `descriptors[${i}]`))
-      : [];
+    const descriptors = f.has('descriptors') ? array(f.get('descriptors'), 'descriptors').map((d, i) => descriptorFromJson(d, `descriptors[${i}]`)) : [];
     const hitsAddend = f.has('hitsAddend') ? uint32(f.get('hitsAddend'), 'hitsAddend') : 0;
     return { domain, descriptors, hitsAddend };
   });
@@ -214,9 +212,9 @@ export function durationToJson(d: Duration): string {
 
 function fraction(ns: number): string {
   if (ns === 0) return '';
-  if (ns % 1_000_000 === 0) return '.' + String(ns / 1_000_000).padStart(3, '0');
-  if (ns % 1_000 === 0) return '.' + String(ns / 1_000).padStart(6, '0');
-  return '.' + String(ns).padStart(9, '0');
+  if (ns % 1_000_000 === 0) return `.${String(ns / 1_000_000).padStart(3, '0')}`;
+  if (ns % 1_000 === 0) return `.${String(ns / 1_000).padStart(6, '0')}`;
+  return `.${String(ns).padStart(9, '0')}`;
 }
 
 /** Timestamp as RFC 3339 UTC with 0, 3, 6 or 9 fractional digits ("1972-01-01T10:00:20.021Z"). */
@@ -305,19 +303,27 @@ export function responseToJson(res: RateLimitResponse): JsonObject {
 }
 
 const RESPONSE_FIELDS = {
-  overallCode: 'overallCode', overall_code: 'overallCode',
+  overallCode: 'overallCode',
+  overall_code: 'overallCode',
   statuses: 'statuses',
-  responseHeadersToAdd: 'responseHeadersToAdd', response_headers_to_add: 'responseHeadersToAdd',
-  requestHeadersToAdd: 'requestHeadersToAdd', request_headers_to_add: 'requestHeadersToAdd',
-  rawBody: 'rawBody', raw_body: 'rawBody',
-  dynamicMetadata: 'dynamicMetadata', dynamic_metadata: 'dynamicMetadata',
+  responseHeadersToAdd: 'responseHeadersToAdd',
+  response_headers_to_add: 'responseHeadersToAdd',
+  requestHeadersToAdd: 'requestHeadersToAdd',
+  request_headers_to_add: 'requestHeadersToAdd',
+  rawBody: 'rawBody',
+  raw_body: 'rawBody',
+  dynamicMetadata: 'dynamicMetadata',
+  dynamic_metadata: 'dynamicMetadata',
   quota: 'quota',
 };
 const STATUS_FIELDS = {
   code: 'code',
-  currentLimit: 'currentLimit', current_limit: 'currentLimit',
-  limitRemaining: 'limitRemaining', limit_remaining: 'limitRemaining',
-  durationUntilReset: 'durationUntilReset', duration_until_reset: 'durationUntilReset',
+  currentLimit: 'currentLimit',
+  current_limit: 'currentLimit',
+  limitRemaining: 'limitRemaining',
+  limit_remaining: 'limitRemaining',
+  durationUntilReset: 'durationUntilReset',
+  duration_until_reset: 'durationUntilReset',
   quota: 'quota',
 };
 const RATELIMIT_FIELDS = { requestsPerUnit: 'requestsPerUnit', requests_per_unit: 'requestsPerUnit', unit: 'unit', name: 'name' };

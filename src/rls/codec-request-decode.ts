@@ -15,8 +15,10 @@ function decodeOverride(end: number, into: LimitOverride | undefined): LimitOver
   const o: LimitOverride = into ?? { requestsPerUnit: 0, unit: 0 };
   while (rd.pos < end) {
     const tag = readVarint(end);
-    if (tag === 0x08 && rd.hi === 0) o.requestsPerUnit = readVarint(end); // uint32: low 32 bits
-    else if (tag === 0x10 && rd.hi === 0) o.unit = readVarint(end) | 0; // enum = int32
+    if (tag === 0x08 && rd.hi === 0)
+      o.requestsPerUnit = readVarint(end); // uint32: low 32 bits
+    else if (tag === 0x10 && rd.hi === 0)
+      o.unit = readVarint(end) | 0; // enum = int32
     else skipField(tag, end, OVERRIDE_FIELDS);
   }
   return o;
@@ -60,7 +62,8 @@ function decodeRequestBody(end: number): DecodeResult {
     const tag = readVarint(end);
     if (tag === 0x12 && rd.hi === 0) descriptors.push(nested(end, 'descriptors', descriptors.length, decodeDescriptor));
     else if (tag === 0x0a && rd.hi === 0) domain = readString(end, 'domain');
-    else if (tag === 0x18 && rd.hi === 0) hitsAddend = readVarint(end); // uint32: low 32 bits
+    else if (tag === 0x18 && rd.hi === 0)
+      hitsAddend = readVarint(end); // uint32: low 32 bits
     else skipField(tag, end, REQUEST_FIELDS);
   }
   return { ok: true, request: { domain, descriptors, hitsAddend } };

@@ -98,7 +98,7 @@ export function structSize(o: JsonObject, depth: number): number {
   if (depth > MAX_DEPTH) tooDeep();
   let n = 0;
   for (const key in o) {
-    if (!Object.prototype.hasOwnProperty.call(o, key)) continue;
+    if (!Object.hasOwn(o, key)) continue;
     const v = o[key];
     if (v === undefined) continue;
     const slot = reserveSize();
@@ -142,7 +142,7 @@ function valueSize(v: JsonValue, depth: number): number {
 
 export function writeStruct(o: JsonObject): void {
   for (const key in o) {
-    if (!Object.prototype.hasOwnProperty.call(o, key)) continue;
+    if (!Object.hasOwn(o, key)) continue;
     const v = o[key];
     if (v === undefined) continue;
     writeMessageHead(0x0a);

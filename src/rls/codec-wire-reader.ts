@@ -186,6 +186,7 @@ const fcc = String.fromCharCode;
  * Short ASCII strings built with one exact-arity String.fromCharCode call: a flat string without the
  * native-call overhead of Buffer#latin1Slice (~3x faster for the 5-16 byte keys/values Envoy sends).
  */
+// biome-ignore format: one exact-arity call per length, a line each, reads as the table it is
 function asciiShort(b: Buffer, s: number, n: number): string {
   switch (n) {
     case 1:

@@ -143,7 +143,7 @@ export function i32(v: number): number {
 function i64(v: number): number {
   if (Number.isNaN(v)) return 0;
   const t = Math.trunc(v);
-  return t > Number.MAX_SAFE_INTEGER ? Number.MAX_SAFE_INTEGER : t < -Number.MAX_SAFE_INTEGER ? -Number.MAX_SAFE_INTEGER : t;
+  return Math.min(Number.MAX_SAFE_INTEGER, Math.max(-Number.MAX_SAFE_INTEGER, t));
 }
 export function u64(v: number): number {
   return v >= Number.MAX_SAFE_INTEGER ? Number.MAX_SAFE_INTEGER : v > 0 ? Math.floor(v) : 0;

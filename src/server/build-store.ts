@@ -24,7 +24,10 @@ export function describeRedis(settings: Settings): string {
   if (settings.redis === undefined) return 'memory';
   if (settings.redisSocketType === 'unix') return `unix ${settings.redis}`;
   // host:port (the reference's form) and master names hold no secret; URLs may.
-  return `${settings.redisMode} ${settings.redis.split(',').map((address) => (address.includes('://') ? redactUrl(address) : address.trim())).join(',')}`;
+  return `${settings.redisMode} ${settings.redis
+    .split(',')
+    .map((address) => (address.includes('://') ? redactUrl(address) : address.trim()))
+    .join(',')}`;
 }
 
 /** The settings' store, through the one stack builder (src/stores/decision-stack.ts). */
@@ -67,7 +70,11 @@ export function buildStore(settings: Settings, logger: Logger, health: HealthSta
       events.onBreakerChange?.(state);
     },
     onFallbackChange: (answering) => {
-      if (answering) logger.warn({ redis, failureMode: settings.failureMode, source: 'failure_mode' }, 'redis failed: answers come from the failure mode, not from the store');
+      if (answering)
+        logger.warn(
+          { redis, failureMode: settings.failureMode, source: 'failure_mode' },
+          'redis failed: answers come from the failure mode, not from the store',
+        );
       else logger.info({ redis, source: 'store' }, 'redis answers again: answers come from the store');
     },
     ...(events.onStoreError === undefined ? {} : { onStoreError: events.onStoreError }),

@@ -5,7 +5,16 @@
  * first load; xDS: the first config the server pushes that validates); with it, it starts at once.
  */
 import { resolve } from 'node:path';
-import { formatConfigError, loadConfigSources, watchConfig, watchXdsConfig, type ConfigError, type ConfigEvent, type ConfigSnapshot, type ConfigWatcher } from '../config/index.js';
+import {
+  formatConfigError,
+  loadConfigSources,
+  watchConfig,
+  watchXdsConfig,
+  type ConfigError,
+  type ConfigEvent,
+  type ConfigSnapshot,
+  type ConfigWatcher,
+} from '../config/index.js';
 import { loadXdsCredentials } from '../config/xds-credentials.js';
 import type { Logger } from '../observe/logger.js';
 import type { Settings } from '../settings/settings.js';
@@ -78,7 +87,11 @@ async function startXds(settings: Settings, logger: Logger, configLog: ConfigEve
     onEvent,
     onConnection: (event) => {
       if (event.type === 'connected') logger.info({ server: settings.xdsServerUrl }, 'xDS stream answering');
-      else logger.warn({ server: settings.xdsServerUrl, code: event.code, details: event.details, retryInMs: event.retryInMs }, `xDS stream ended; ${configLog.whatServes}`);
+      else
+        logger.warn(
+          { server: settings.xdsServerUrl, code: event.code, details: event.details, retryInMs: event.retryInMs },
+          `xDS stream ended; ${configLog.whatServes}`,
+        );
     },
   });
   if (!settings.forceStartWithoutInitialConfig) {

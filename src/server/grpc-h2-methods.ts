@@ -22,7 +22,10 @@ function shouldRateLimitMethod(deps: ShouldRateLimitDeps): UnaryMethod {
   return {
     kind: 'unary',
     handle: (message, call) =>
-      answerShouldRateLimit(deps, decodeRateLimitRequest(message), { metadata: () => grpc.Metadata.fromHttp2Headers(call.headers), deadlineMs: call.deadlineMs }).then(toReply),
+      answerShouldRateLimit(deps, decodeRateLimitRequest(message), {
+        metadata: () => grpc.Metadata.fromHttp2Headers(call.headers),
+        deadlineMs: call.deadlineMs,
+      }).then(toReply),
   };
 }
 

@@ -23,7 +23,11 @@ export interface GrpcListener {
 }
 
 /** `afterBind`: given the bound server (its HTTP/2 listeners exist from then on). */
-export function grpcJsListener(options: GrpcServerOptions, credentials: grpc.ServerCredentials, afterBind: (server: grpc.Server) => void = () => undefined): GrpcListener {
+export function grpcJsListener(
+  options: GrpcServerOptions,
+  credentials: grpc.ServerCredentials,
+  afterBind: (server: grpc.Server) => void = () => undefined,
+): GrpcListener {
   const server = createGrpcServer(options);
   return {
     async listen(host, port) {
@@ -59,7 +63,10 @@ export interface NodeHttp2TlsOptions {
 function tlsOf(files: GrpcTlsFiles): GrpcTls | undefined {
   if (files.cert === undefined || files.key === undefined) return undefined;
   const paths = { cert: files.cert, key: files.key, ca: files.ca, refreshIntervalMs: files.refreshIntervalMs };
-  return { files: paths, pems: { cert: readFileSync(files.cert), key: readFileSync(files.key), ca: files.ca === undefined ? undefined : readFileSync(files.ca) } };
+  return {
+    files: paths,
+    pems: { cert: readFileSync(files.cert), key: readFileSync(files.key), ca: files.ca === undefined ? undefined : readFileSync(files.ca) },
+  };
 }
 
 function countShouldRateLimit(path: string, code: grpc.status, count: (code: grpc.status) => void): void {

@@ -167,7 +167,14 @@ export function loadGrpcCredentials(files: GrpcTlsFiles): GrpcCredentialsResult 
   if (files.clientSan !== undefined && files.ca === undefined) return { ok: false, error: '--grpc-tls-client-san needs --grpc-tls-ca' };
   if (files.cert === undefined && files.key === undefined) {
     if (files.ca !== undefined) return { ok: false, error: '--grpc-tls-ca needs --grpc-tls-cert and --grpc-tls-key' };
-    return { ok: true, credentials: grpc.ServerCredentials.createInsecure(), tls: 'off', watch: () => Promise.resolve(), close: () => undefined, guardConnections: () => undefined };
+    return {
+      ok: true,
+      credentials: grpc.ServerCredentials.createInsecure(),
+      tls: 'off',
+      watch: () => Promise.resolve(),
+      close: () => undefined,
+      guardConnections: () => undefined,
+    };
   }
   if (files.cert === undefined || files.key === undefined) return { ok: false, error: '--grpc-tls-cert and --grpc-tls-key go together' };
   const cert = readPem('--grpc-tls-cert', files.cert);

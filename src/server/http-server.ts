@@ -53,7 +53,10 @@ export function createHttpApp(options: HttpAppOptions): Express {
   // 500 while not serving, as the reference answers (probes and scripts written for it may test for it).
   app.get('/healthcheck', (_req, res) => {
     const serving = options.health.status === 'SERVING';
-    res.status(serving ? 200 : 500).type('text/plain').send(serving ? 'OK' : 'NOT_SERVING');
+    res
+      .status(serving ? 200 : 500)
+      .type('text/plain')
+      .send(serving ? 'OK' : 'NOT_SERVING');
   });
 
   // Whatever the content type: scripts written for the reference send none, or curl -d's form type.

@@ -21,7 +21,9 @@ export interface CallSource {
   readonly deadlineMs: number | undefined;
 }
 
-export type CallOutcome = { readonly ok: true; readonly response: RateLimitResponse } | { readonly ok: false; readonly code: grpc.status; readonly details: string };
+export type CallOutcome =
+  | { readonly ok: true; readonly response: RateLimitResponse }
+  | { readonly ok: false; readonly code: grpc.status; readonly details: string };
 
 /** RESOURCE_EXHAUSTED for a shed call: distinct from UNAVAILABLE (Redis failed), see docs/redis.md#overload. */
 const FAILURE_CODES: Record<ServiceFailure['kind'], grpc.status> = {

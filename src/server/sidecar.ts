@@ -64,12 +64,17 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
   };
   const grpcCredentials = loadGrpcCredentials(grpcTlsFiles);
   if (!grpcCredentials.ok) throw new StartupError(grpcCredentials.error);
-  const adminToken = await AdminToken.load(settings, (error) => logger.error({ error }, 'admin token file unreadable: admin calls that need the token are refused'));
+  const adminToken = await AdminToken.load(settings, (error) =>
+    logger.error({ error }, 'admin token file unreadable: admin calls that need the token are refused'),
+  );
   if (!adminToken.ok) throw new StartupError(adminToken.error);
   // As the reference: one stats sink; USE_DOG_STATSD alone picks DogStatsD.
   if (settings.useStatsd && settings.useDogStatsd) throw new StartupError('--statsd (USE_STATSD) and --dog-statsd (USE_DOG_STATSD) are two sinks: set one');
   const chargeMode = settings.chargeRejected ? 'independent' : 'all_or_nothing';
-  const observability = new Observability({ nearLimitRatio: settings.nearLimitRatio, chargeMode }, { redis: settings.redis !== undefined, logger, ...statsdFromSettings(settings) });
+  const observability = new Observability(
+    { nearLimitRatio: settings.nearLimitRatio, chargeMode },
+    { redis: settings.redis !== undefined, logger, ...statsdFromSettings(settings) },
+  );
 
   // The source logs each event itself (it knows whether a good config serves).
   const source = await startConfigSource(settings, logger, (event) => observability.configEvent(event));
@@ -141,7 +146,15 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
     identities: settings.statsIdentities,
   };
   const httpServer = await listen(
-    createHttpApp({ service, health, config, origin: () => watcher.origin, maxBodyBytes: settings.maxMessageBytes, admin, access: new AdminAccess(settings.host, adminToken.token) }),
+    createHttpApp({
+      service,
+      health,
+      config,
+      origin: () => watcher.origin,
+      maxBodyBytes: settings.maxMessageBytes,
+      admin,
+      access: new AdminAccess(settings.host, adminToken.token),
+    }),
     settings.host,
     settings.httpPort,
   );
@@ -158,7 +171,17 @@ export async function startSidecar(settings: Settings, logger: Logger): Promise<
   const httpPort = (httpServer.address() as AddressInfo).port;
   const prometheusPort = prometheusServer === undefined ? undefined : (prometheusServer.address() as AddressInfo).port;
   logger.info(
-    { grpcPort, grpcUds: settings.grpcUds, httpPort, host: settings.host, debugPort, debugHost: settings.debugHost, prometheusPort, grpcTls: grpcCredentials.tls, store: describeRedis(settings) },
+    {
+      grpcPort,
+      grpcUds: settings.grpcUds,
+      httpPort,
+      host: settings.host,
+      debugPort,
+      debugHost: settings.debugHost,
+      prometheusPort,
+      grpcTls: grpcCredentials.tls,
+      store: describeRedis(settings),
+    },
     'rateguard serving',
   );
 

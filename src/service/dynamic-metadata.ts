@@ -35,13 +35,13 @@ export function dynamicMetadata(
   const descriptors = request.descriptors.map((descriptor): JsonObject => {
     const out: JsonObject = { entries: descriptor.entries.map(({ key, value }) => `${key}=${value}`) };
     if (descriptor.limit !== undefined) {
-      out['limit'] = `requests_per_unit:${descriptor.limit.requestsPerUnit} unit:${UNIT_NAMES.get(descriptor.limit.unit) ?? descriptor.limit.unit}`;
+      out.limit = `requests_per_unit:${descriptor.limit.requestsPerUnit} unit:${UNIT_NAMES.get(descriptor.limit.unit) ?? descriptor.limit.unit}`;
     }
-    if (descriptor.hitsAddend !== undefined) out['hitsAddend'] = descriptor.hitsAddend;
+    if (descriptor.hitsAddend !== undefined) out.hitsAddend = descriptor.hitsAddend;
     return out;
   });
   const result: JsonObject = { domain: request.domain, descriptors };
-  if (request.hitsAddend !== 0) result['hitsAddend'] = request.hitsAddend;
+  if (request.hitsAddend !== 0) result.hitsAddend = request.hitsAddend;
   let metadata: JsonObject | undefined;
   matches.forEach((match, i) => {
     const own = match?.rule?.metadata;
@@ -49,6 +49,6 @@ export function dynamicMetadata(
     metadata ??= {};
     mergeInto(metadata, own as JsonObject);
   });
-  if (metadata !== undefined) result['metadata'] = metadata;
+  if (metadata !== undefined) result.metadata = metadata;
   return result;
 }

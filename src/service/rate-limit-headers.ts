@@ -115,7 +115,11 @@ export interface LimitHeaderNames {
 }
 
 /** The reference's defaults. */
-export const REFERENCE_LIMIT_HEADER_NAMES: LimitHeaderNames = Object.freeze({ limit: 'RateLimit-Limit', remaining: 'RateLimit-Remaining', reset: 'RateLimit-Reset' });
+export const REFERENCE_LIMIT_HEADER_NAMES: LimitHeaderNames = Object.freeze({
+  limit: 'RateLimit-Limit',
+  remaining: 'RateLimit-Remaining',
+  reset: 'RateLimit-Reset',
+});
 
 /** What the reference's headers are read from: a response status and whether its descriptor is in quota mode. */
 export interface ReportedStatus {

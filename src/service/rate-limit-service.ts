@@ -118,7 +118,7 @@ export class RateLimitService {
       // A caller that already gave up is not worth a store round trip (nor a charge).
       if (context.deadlineMs !== undefined && Date.now() >= context.deadlineMs) {
         this.options.observer?.shed?.('deadline');
-        return this.failure(started, 'deadline_exceeded', 'the caller\'s deadline passed before the store was asked');
+        return this.failure(started, 'deadline_exceeded', "the caller's deadline passed before the store was asked");
       }
       try {
         decision = await this.options.store.decide({ mode: this.options.chargeMode, buckets });
@@ -201,11 +201,7 @@ export class RateLimitService {
     return { buckets, planned };
   }
 
-  private respond(
-    matches: readonly (DescriptorMatch | undefined)[],
-    planned: readonly PlannedBucket[],
-    decision: Decision | undefined,
-  ): RateLimitResponse {
+  private respond(matches: readonly (DescriptorMatch | undefined)[], planned: readonly PlannedBucket[], decision: Decision | undefined): RateLimitResponse {
     // Per descriptor, the bucket that decides what it reports: its first non-shadow denial, else
     // its bucket with the fewest tokens left.
     const deciding = new Array<number | undefined>(matches.length);
@@ -255,7 +251,10 @@ export class RateLimitService {
     const responseHeadersToAdd = this.options.responseHeaders === 'off' ? [] : this.headers(planned, decision, denies, retryUs);
     const names = this.options.limitHeaders;
     if (names !== undefined) {
-      const reported = statuses.map((status, descriptor) => ({ status, quotaMode: matches[descriptor] !== undefined && this.inQuotaMode(matches[descriptor]) }));
+      const reported = statuses.map((status, descriptor) => ({
+        status,
+        quotaMode: matches[descriptor] !== undefined && this.inQuotaMode(matches[descriptor]),
+      }));
       for (const [key, value] of descriptorLimitHeaders(names, reported)) responseHeadersToAdd.push({ key, value });
     }
     return { overallCode: denies ? Code.OVER_LIMIT : Code.OK, statuses, responseHeadersToAdd, requestHeadersToAdd: [] };

@@ -142,7 +142,12 @@ export class FailureModeStore implements BucketStore {
     if (scaled === undefined) {
       scaled =
         limit.algorithm === 'token_bucket'
-          ? tokenBucket({ capacity: atLeastOne(limit.capacity / share), refillTokens: limit.refillTokens / share, periodUs: limit.periodUs, overdraft: limit.overdraft })
+          ? tokenBucket({
+              capacity: atLeastOne(limit.capacity / share),
+              refillTokens: limit.refillTokens / share,
+              periodUs: limit.periodUs,
+              overdraft: limit.overdraft,
+            })
           : fixedWindow(atLeastOne(limit.capacity / share), limit.periodUs, limit.overdraft);
       if (this.shareOf.size >= MAX_SCALED_LIMITS) this.shareOf.clear();
       this.shareOf.set(limit.id, scaled);

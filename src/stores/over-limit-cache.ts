@@ -102,7 +102,15 @@ export class OverLimitCache implements BucketStore {
       const cost = costOfKey(plan.buckets, key);
       const denial = shadow === true || cost === 0 ? undefined : this.denialFor(key, cost, now);
       if (denial === undefined) return undefined;
-      buckets.push({ allowed: false, reason: 'insufficient_tokens', limit: limit.capacity, remaining: 0, level: 0, resetUs: Math.max(0, denial.resetAt - now), retryUs: denial.until - now });
+      buckets.push({
+        allowed: false,
+        reason: 'insufficient_tokens',
+        limit: limit.capacity,
+        remaining: 0,
+        level: 0,
+        resetUs: Math.max(0, denial.resetAt - now),
+        retryUs: denial.until - now,
+      });
     }
     return { allowed: false, buckets, source: 'local_cache' };
   }

@@ -55,8 +55,14 @@ export function createGrpcH2Server(options: GrpcH2ServerOptions): GrpcH2Server {
   const server =
     tls === undefined
       ? http2.createServer(serverOptions)
-      : http2.createSecureServer({ ...serverOptions, ...contextOptions(tls.pems), requestCert: tls.pems.ca !== undefined, rejectUnauthorized: tls.pems.ca !== undefined });
-  const stopTls = tls === undefined ? () => undefined : watchTlsFiles(tls.files, tls.pems, (context) => (server as http2.Http2SecureServer).setSecureContext(context));
+      : http2.createSecureServer({
+          ...serverOptions,
+          ...contextOptions(tls.pems),
+          requestCert: tls.pems.ca !== undefined,
+          rejectUnauthorized: tls.pems.ca !== undefined,
+        });
+  const stopTls =
+    tls === undefined ? () => undefined : watchTlsFiles(tls.files, tls.pems, (context) => (server as http2.Http2SecureServer).setSecureContext(context));
   if (tls !== undefined && options.onSecureConnection !== undefined) server.on('secureConnection', options.onSecureConnection);
 
   const sessions = new Set<http2.ServerHttp2Session>();

@@ -5,7 +5,7 @@
  * stream the peer already closed.
  */
 import { constants, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
-import { status } from '@grpc/grpc-js';
+import type { status } from '@grpc/grpc-js';
 import { percentEncode } from './percent-encoding.js';
 import { PREFIX_BYTES } from './request-message.js';
 

@@ -34,7 +34,12 @@ export function serveCall(stream: ServerHttp2Stream, headers: IncomingHttpHeader
   };
   const refuse = (refusal: CallRefusal) => {
     if (!end(refusal.code)) return;
-    respondTrailersOnly(stream, refusal.code, refusal.details, refusal.code === status.UNIMPLEMENTED ? { 'grpc-accept-encoding': ACCEPTED_ENCODINGS } : undefined);
+    respondTrailersOnly(
+      stream,
+      refusal.code,
+      refusal.details,
+      refusal.code === status.UNIMPLEMENTED ? { 'grpc-accept-encoding': ACCEPTED_ENCODINGS } : undefined,
+    );
     stream.resume(); // whatever else the peer sends is read and dropped
   };
   stream.once('close', () => end(status.CANCELLED));
@@ -105,7 +110,8 @@ export function serveCall(stream: ServerHttp2Stream, headers: IncomingHttpHeader
       },
     };
     stream.once('close', over);
-    const deadline = call.deadlineMs === undefined ? undefined : setTimeout(() => sink.end(status.DEADLINE_EXCEEDED, 'Deadline exceeded'), call.deadlineMs - Date.now());
+    const deadline =
+      call.deadlineMs === undefined ? undefined : setTimeout(() => sink.end(status.DEADLINE_EXCEEDED, 'Deadline exceeded'), call.deadlineMs - Date.now());
     streaming.handle(message, call, sink);
   }
 }

@@ -2,12 +2,7 @@
  * Programmer-facing option errors: thrown once, when a limiter or store is built from bad options,
  * never on the request path. Each carries a stable code so docs and tests can name it.
  */
-export type OptionErrorCode =
-  | 'RG_OPTION_NOT_POSITIVE'
-  | 'RG_OPTION_NOT_INTEGER'
-  | 'RG_OPTION_WRONG_TYPE'
-  | 'RG_OPTION_BAD_NAME'
-  | 'RG_OPTION_UNKNOWN';
+export type OptionErrorCode = 'RG_OPTION_NOT_POSITIVE' | 'RG_OPTION_NOT_INTEGER' | 'RG_OPTION_WRONG_TYPE' | 'RG_OPTION_BAD_NAME' | 'RG_OPTION_UNKNOWN';
 
 export class OptionError extends TypeError {
   override readonly name = 'OptionError';

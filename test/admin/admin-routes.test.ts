@@ -56,11 +56,18 @@ function postReset(base: string, body: unknown, authorization?: string) {
  * One HTTP request over a real socket whose source address is `from`: how a mesh sidecar's
  * inbound connection (from 127.0.0.6) reaches the application.
  */
-function requestFrom(from: string, url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: string }> {
+function requestFrom(
+  from: string,
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { method: init.method ?? 'GET', headers: init.headers, localAddress: from }, (res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => resolve({ status: res.statusCode!, body }));
+      res
+        .setEncoding('utf8')
+        .on('data', (chunk: string) => (body += chunk))
+        .on('end', () => resolve({ status: res.statusCode!, body }));
     });
     req.on('error', reject).end(init.body);
   });
@@ -123,11 +130,17 @@ describe('without an admin token: the debug port (bound to loopback) only', () =
     for (const [from, base] of peers) {
       const reset = await requestFrom(from, `${base}/reset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: resetJson });
       expect([from, reset.status, JSON.parse(reset.body).error]).toEqual([from, 403, expect.stringMatching(/bound to 0\.0\.0\.0, not a loopback address/)]);
-      const forged = await requestFrom(from, `${base}/reset`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': '127.0.0.1' }, body: resetJson });
+      const forged = await requestFrom(from, `${base}/reset`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': '127.0.0.1' },
+        body: resetJson,
+      });
       expect([from, forged.status]).toEqual([from, 403]);
-      for (const path of ['/stats', '/buckets?domain=web&descriptor=user=alice']) expect([from, path, (await requestFrom(from, `${base}${path}`)).status]).toEqual([from, path, 403]);
+      for (const path of ['/stats', '/buckets?domain=web&descriptor=user=alice'])
+        expect([from, path, (await requestFrom(from, `${base}${path}`)).status]).toEqual([from, path, 403]);
       // What the Service is for stays open: probes, Prometheus, Envoy's JSON endpoint.
-      for (const path of ['/healthcheck', '/metrics', '/rlconfig']) expect([from, path, (await requestFrom(from, `${base}${path}`)).status]).toEqual([from, path, 200]);
+      for (const path of ['/healthcheck', '/metrics', '/rlconfig'])
+        expect([from, path, (await requestFrom(from, `${base}${path}`)).status]).toEqual([from, path, 200]);
     }
     expect(await remaining(rg, 'user=alice')).toEqual([6]);
   });
@@ -180,7 +193,11 @@ describe('a debug port bound to 0.0.0.0 is not loopback', () => {
   });
 
   it('a peer from 127.0.0.6 is remote there: 403 for reads and resets, nothing changes', async () => {
-    const reset = await requestFrom('127.0.0.6', `${rg.debugUrl}/reset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ domain: 'web', descriptor: 'user=carol' }) });
+    const reset = await requestFrom('127.0.0.6', `${rg.debugUrl}/reset`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ domain: 'web', descriptor: 'user=carol' }),
+    });
     expect(reset.status).toBe(403);
     expect((await requestFrom('127.0.0.6', `${rg.debugUrl}/stats`)).status).toBe(403);
     // The HTTP port of this sidecar is bound to 127.0.0.1: reads there show the bucket untouched.
@@ -229,7 +246,11 @@ describe('with an admin token file, on an HTTP port bound to 0.0.0.0', () => {
     const secrets = mkdtempSync(join(tmpdir(), 'rg-secret-'));
     tokenFile = join(secrets, 'token');
     writeFileSync(tokenFile, 'first-token-8d1\n');
-    rg = await startTestSidecar({ 'web.yaml': CONFIG }, ['--host', '0.0.0.0', '--admin-token-file', tokenFile], pino({ level: 'info' }, { write: (line: string) => logLines.push(line) }));
+    rg = await startTestSidecar(
+      { 'web.yaml': CONFIG },
+      ['--host', '0.0.0.0', '--admin-token-file', tokenFile],
+      pino({ level: 'info' }, { write: (line: string) => logLines.push(line) }),
+    );
     mainUrl = `http://127.0.0.1:${rg.sidecar.httpPort}`;
     for (let i = 0; i < 4; i++) await rg.call(request('web', [['user', 'dave']]));
   });
@@ -240,7 +261,11 @@ describe('with an admin token file, on an HTTP port bound to 0.0.0.0', () => {
 
   it('the token opens the admin endpoints to a mesh peer (127.0.0.6); without it 401 and nothing changes', async () => {
     const reset = (headers: Record<string, string>) =>
-      requestFrom('127.0.0.6', `${mainUrl}/reset`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ domain: 'web', descriptor: 'user=dave' }) });
+      requestFrom('127.0.0.6', `${mainUrl}/reset`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ domain: 'web', descriptor: 'user=dave' }),
+      });
     expect((await requestFrom('127.0.0.6', `${mainUrl}/stats`)).status).toBe(401);
     expect((await reset({})).status).toBe(401);
     expect((await reset(bearer('first-token-8d2'))).status).toBe(401);
@@ -265,13 +290,16 @@ describe('with an admin token file, on an HTTP port bound to 0.0.0.0', () => {
     expect((await postReset(rg.debugUrl, { domain: 'web', descriptor: 'user=dave' }, 'Bearer second-token-51a')).status).toBe(401);
     expect((await postReset(rg.debugUrl, { domain: 'web', descriptor: 'user=dave' })).status).toBe(401);
     // Said once, with the path; neither token ever appears in a log line.
-    expect(logLines.filter((line) => line.includes('admin token file unreadable')).map((line) => JSON.parse(line).error)).toEqual([`--admin-token-file: ${tokenFile} is empty`]);
+    expect(logLines.filter((line) => line.includes('admin token file unreadable')).map((line) => JSON.parse(line).error)).toEqual([
+      `--admin-token-file: ${tokenFile} is empty`,
+    ]);
     expect(logLines.filter((line) => line.includes('token-8d1') || line.includes('token-51a'))).toEqual([]);
   });
 });
 
 describe('--stats-identities', () => {
-  const topOf = async (rg: TestSidecar) => ((await (await fetch(`${rg.debugUrl}/stats`)).json()) as { identities: string; topLimited: { descriptor: unknown }[] });
+  const topOf = async (rg: TestSidecar) =>
+    (await (await fetch(`${rg.debugUrl}/stats`)).json()) as { identities: string; topLimited: { descriptor: unknown }[] };
   const limitEve = async (rg: TestSidecar) => {
     for (let i = 0; i < 11; i++) await rg.call(request('web', [['user', 'eve-api-key-0042']]));
   };

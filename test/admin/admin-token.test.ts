@@ -23,6 +23,9 @@ describe('readAdminToken', () => {
       error: `--admin-token-file: cannot read ${join(dir, 'absent')} (ENOENT)`,
     });
     writeFileSync(join(dir, 'empty'), '\n');
-    expect(await readAdminToken({ adminToken: undefined, adminTokenFile: join(dir, 'empty') })).toEqual({ ok: false, error: `--admin-token-file: ${join(dir, 'empty')} is empty` });
+    expect(await readAdminToken({ adminToken: undefined, adminTokenFile: join(dir, 'empty') })).toEqual({
+      ok: false,
+      error: `--admin-token-file: ${join(dir, 'empty')} is empty`,
+    });
   });
 });

@@ -8,7 +8,10 @@ describe('parseDescriptorTarget', () => {
     expect(parseDescriptorTarget({ domain: 'd', descriptor: 'a=1,b=x=y' }, LIMITS)).toEqual({
       ok: true,
       domain: 'd',
-      descriptor: [{ key: 'a', value: '1' }, { key: 'b', value: 'x=y' }],
+      descriptor: [
+        { key: 'a', value: '1' },
+        { key: 'b', value: 'x=y' },
+      ],
     });
     expect(parseDescriptorTarget({ domain: 'd', descriptor: [{ key: 'a', value: '1,2', extra: true }] }, LIMITS)).toEqual({
       ok: true,

@@ -13,7 +13,10 @@ const rateguard = (...args: string[]) =>
 
 let rg: TestSidecar;
 beforeAll(async () => {
-  rg = await startTestSidecar({ 'c.yaml': 'domain: cli\ndescriptors:\n  - key: k\n    value: v\n    descriptors:\n      - key: user\n        rate_limit: { unit: minute, requests_per_unit: 4 }\n' });
+  rg = await startTestSidecar({
+    'c.yaml':
+      'domain: cli\ndescriptors:\n  - key: k\n    value: v\n    descriptors:\n      - key: user\n        rate_limit: { unit: minute, requests_per_unit: 4 }\n',
+  });
 });
 afterAll(async () => {
   await rg.stop();

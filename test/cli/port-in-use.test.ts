@@ -20,7 +20,11 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => taken.close(() => resolve())));
 
-const fatal = (stdout: string) => stdout.split('\n').filter((l) => l.includes('"level":60')).map((l) => (JSON.parse(l) as { msg: string }).msg);
+const fatal = (stdout: string) =>
+  stdout
+    .split('\n')
+    .filter((l) => l.includes('"level":60'))
+    .map((l) => (JSON.parse(l) as { msg: string }).msg);
 
 it('serve: the gRPC port in use', async () => {
   const result = await rateguard(['serve', '--host', '127.0.0.1', '--grpc-port', String(port), '--http-port', '0', '--debug-port', '0']);

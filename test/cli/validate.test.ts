@@ -11,7 +11,9 @@ import { validate } from '../../src/cli/validate.js';
 
 const BROKEN = fileURLToPath(new URL('../fixtures/config/broken/', import.meta.url));
 const GOOD = fileURLToPath(new URL('../../config/', import.meta.url));
-const corpus = readdirSync(BROKEN).filter((f) => f.endsWith('.yaml')).sort();
+const corpus = readdirSync(BROKEN)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 let out: string[];
 let err: string[];

@@ -60,8 +60,21 @@ describe('rateguard serve --workers', () => {
     const grpcPort = await findFreePort();
     const httpPort = await findFreePort();
     const child = spawnTs('src/cli/main.ts', [
-      'serve', '--workers', '2', '--redis', redis.url, '--config', dir,
-      '--grpc-port', String(grpcPort), '--http-port', String(httpPort), '--debug-port', '0', '--host', '127.0.0.1',
+      'serve',
+      '--workers',
+      '2',
+      '--redis',
+      redis.url,
+      '--config',
+      dir,
+      '--grpc-port',
+      String(grpcPort),
+      '--http-port',
+      String(httpPort),
+      '--debug-port',
+      '0',
+      '--host',
+      '127.0.0.1',
     ]);
     // A local subchannel pool per client: four real connections, which the cluster deals out round-robin.
     const clients = [0, 1, 2, 3].map(
@@ -70,9 +83,7 @@ describe('rateguard serve --workers', () => {
     try {
       await child.waitForLine(/"msg":"workers serving"/);
       const req = request('w', [['k', 'shared']]);
-      const responses = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => shouldRateLimit(clients[i % 4]!, req, { deadline: Date.now() + 10_000 })),
-      );
+      const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => shouldRateLimit(clients[i % 4]!, req, { deadline: Date.now() + 10_000 })));
       expect(responses.filter((r) => r.overallCode === Code.OK)).toHaveLength(10);
       expect(responses.filter((r) => r.overallCode === Code.OVER_LIMIT)).toHaveLength(10);
       // Both workers decided: each has its own Redis connection whose last command ran the script.

@@ -11,9 +11,7 @@ describe('the bundled config/ directory', () => {
     expect([...s.domains.keys()]).toEqual(['rateguard-demo']);
 
     const client = s.match('rateguard-demo', entries('remote_address', '203.0.113.7'));
-    expect(client?.limits.map((l) => [l.rateLimit.requestsPerUnit, l.rateLimit.unit, l.limit?.id])).toEqual([
-      [60, 'MINUTE', 'tb:60:60:60000000'],
-    ]);
+    expect(client?.limits.map((l) => [l.rateLimit.requestsPerUnit, l.rateLimit.unit, l.limit?.id])).toEqual([[60, 'MINUTE', 'tb:60:60:60000000']]);
 
     const key = s.match('rateguard-demo', entries('api_key', 'k-123'));
     expect(key?.limits.map((l) => `${l.rateLimit.requestsPerUnit}/${l.rateLimit.unit}`)).toEqual(['1000/HOUR', '20/SECOND']);

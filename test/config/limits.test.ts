@@ -8,9 +8,7 @@ const MINUTE_US = 60_000_000;
 describe('engine limits built at load', () => {
   it('defaults to a token bucket holding requests_per_unit, refilling them per unit', () => {
     const s = snapshotOf('domain: d\ndescriptors:\n  - key: k\n    rate_limit: {unit: minute, requests_per_unit: 60}\n');
-    expect(s.match('d', entries('k', 'v'))?.limits[0]?.limit).toEqual(
-      tokenBucket({ capacity: 60, refillTokens: 60, periodUs: MINUTE_US }),
-    );
+    expect(s.match('d', entries('k', 'v'))?.limits[0]?.limit).toEqual(tokenBucket({ capacity: 60, refillTokens: 60, periodUs: MINUTE_US }));
   });
 
   it('takes capacity, or its alias burst, for the bucket size', () => {
@@ -95,10 +93,7 @@ descriptors:
       [10, 'SECOND', 'token_bucket', '.10_per_second'],
       [1000, 'DAY', 'fixed_window', '.daily'],
     ]);
-    expect(m?.limits.map((l) => l.fingerprint)).toEqual([
-      'd.user[0]@tb:10:10:1000000',
-      'd.user[1]@fw:1000:86400000000',
-    ]);
+    expect(m?.limits.map((l) => l.fingerprint)).toEqual(['d.user[0]@tb:10:10:1000000', 'd.user[1]@fw:1000:86400000000']);
   });
 
   it('shares one Limit object between nodes with the same numbers', () => {

@@ -100,9 +100,7 @@ describe('loadConfig', () => {
     await symlink(join(dir, 'gone.yaml'), join(dir, 'dangling.yaml'));
     await writeFile(join(dir, 'api.yaml'), API);
     const dangling = await loadConfig(dir);
-    expect(!dangling.ok && dangling.errors.map((e) => [e.code, e.file])).toEqual([
-      ['RG_CONFIG_READ_FAILED', join(dir, 'dangling.yaml')],
-    ]);
+    expect(!dangling.ok && dangling.errors.map((e) => [e.code, e.file])).toEqual([['RG_CONFIG_READ_FAILED', join(dir, 'dangling.yaml')]]);
   });
 });
 

@@ -47,10 +47,7 @@ const descriptorTree = (depth: number): fc.Arbitrary<GenDescriptor[]> =>
 
 const MAX_DEPTH = 3;
 
-const request = fc.array(
-  fc.record({ key: fc.constantFrom(...KEYS, 'z'), value: fc.constantFrom(...REQUEST_VALUES) }),
-  { maxLength: MAX_DEPTH + 2 },
-);
+const request = fc.array(fc.record({ key: fc.constantFrom(...KEYS, 'z'), value: fc.constantFrom(...REQUEST_VALUES) }), { maxLength: MAX_DEPTH + 2 });
 
 function globToRegExp(pattern: string): RegExp {
   const escaped = pattern.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
@@ -66,7 +63,7 @@ function modelMatch(descriptors: GenDescriptor[], entries: DescriptorEntry[], pa
     const sameKey = level.filter((d) => d.key === key);
     const node =
       sameKey.find((d) => d.value !== undefined && !d.value.includes('*') && d.value === value) ??
-      sameKey.find((d) => d.value !== undefined && d.value.includes('*') && globToRegExp(d.value).test(value)) ??
+      sameKey.find((d) => d.value?.includes('*') && globToRegExp(d.value).test(value)) ??
       sameKey.find((d) => d.value === undefined);
     if (node === undefined) return undefined;
     fullKey += node.value === undefined ? `.${node.key}` : `.${node.key}_${node.value}`;

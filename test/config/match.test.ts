@@ -204,11 +204,7 @@ descriptors:
     const a = s.match('example8', entries('key1', 'unspecified_value'));
     const b = s.match('example8', entries('key1', 'unspecified_value2'));
     const c = s.match('example8', entries('key1', 'value1'));
-    expect([a?.metricKey, b?.metricKey, c?.metricKey]).toEqual([
-      'example8.key1_unspecified_value',
-      'example8.key1_unspecified_value2',
-      'example8.key1_value1',
-    ]);
+    expect([a?.metricKey, b?.metricKey, c?.metricKey]).toEqual(['example8.key1_unspecified_value', 'example8.key1_unspecified_value2', 'example8.key1_value1']);
     expect([a, b, c].map((m) => m?.limits[0]?.rateLimit.requestsPerUnit)).toEqual([10, 10, 20]);
   });
 

@@ -67,12 +67,18 @@ describe('overdraft in the config', () => {
 
   it('/rlconfig says which limits take overdraft', () => {
     const lines = snapshotOf(CONFIG).dump().split('\n');
-    expect(lines[0]).toBe('llm.tokens: unit=MINUTE requests_per_unit=1000, shadow_mode: false, quota_mode: false, algorithm: token_bucket, capacity: 1000, overdraft: true');
+    expect(lines[0]).toBe(
+      'llm.tokens: unit=MINUTE requests_per_unit=1000, shadow_mode: false, quota_mode: false, algorithm: token_bucket, capacity: 1000, overdraft: true',
+    );
     expect(lines[1]).toBe('llm.requests: unit=MINUTE requests_per_unit=1000, shadow_mode: false, quota_mode: false, algorithm: token_bucket, capacity: 1000');
   });
 
   it.each([
-    ['overdraft: true, requests_per_unit: 0', 'RG_CONFIG_BAD_OVERDRAFT', 'overdraft cannot be given with requests_per_unit: 0 (a limit that admits nothing has no debt to repay)'],
+    [
+      'overdraft: true, requests_per_unit: 0',
+      'RG_CONFIG_BAD_OVERDRAFT',
+      'overdraft cannot be given with requests_per_unit: 0 (a limit that admits nothing has no debt to repay)',
+    ],
     ['unlimited: true, overdraft: false', 'RG_CONFIG_UNLIMITED_WITH_LIMIT', '"overdraft" cannot be given with unlimited: true'],
     ['overdraft: 3, requests_per_unit: 1', 'RG_CONFIG_WRONG_TYPE', 'expected true or false, got number "3"'],
   ])('refuses %s', (fields, code, message) => {

@@ -59,7 +59,9 @@ const CORPUS: [string, ...[string, number, string][]][] = [
 
 describe('broken config corpus', () => {
   it('lists every fixture file', () => {
-    const files = readdirSync(BROKEN).filter((f) => f.endsWith('.yaml')).sort();
+    const files = readdirSync(BROKEN)
+      .filter((f) => f.endsWith('.yaml'))
+      .sort();
     expect(CORPUS.map(([file]) => file).sort()).toEqual(files);
   });
 
@@ -84,14 +86,9 @@ describe('error reporting', () => {
   });
 
   it('collects every error of a load, across files, in reading order', () => {
-    const a = [
-      'domain: one',
-      'descriptors:',
-      '  - key: k',
-      '    rate_limit: {unit: fortnight, requests_per_unit: -3}',
-      '  - key: k',
-      '    extra: 1',
-    ].join('\n');
+    const a = ['domain: one', 'descriptors:', '  - key: k', '    rate_limit: {unit: fortnight, requests_per_unit: -3}', '  - key: k', '    extra: 1'].join(
+      '\n',
+    );
     const b = 'domain: one\ndescriptors: []\n';
     const result = loadConfigSources([
       { file: 'a.yaml', text: a },
@@ -148,9 +145,7 @@ describe('error reporting', () => {
     ]);
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    expect(result.errors.map((e) => [e.code, e.line, e.path])).toEqual([
-      ['RG_CONFIG_MISSING_KEY', 6, 'descriptors[0].rate_limit'],
-    ]);
+    expect(result.errors.map((e) => [e.code, e.line, e.path])).toEqual([['RG_CONFIG_MISSING_KEY', 6, 'descriptors[0].rate_limit']]);
   });
 
   it('reports the replaced name of an unknown replaces only once per entry, and a 3-cycle once', () => {
@@ -167,8 +162,6 @@ descriptors:
     const result = loadConfigSources([{ file: 'c.yaml', text }]);
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    expect(result.errors.map((e) => [e.code, e.line, e.message])).toEqual([
-      ['RG_CONFIG_REPLACES_CYCLE', 5, 'replaces form a cycle: x -> y -> z -> x'],
-    ]);
+    expect(result.errors.map((e) => [e.code, e.line, e.message])).toEqual([['RG_CONFIG_REPLACES_CYCLE', 5, 'replaces form a cycle: x -> y -> z -> x']]);
   });
 });

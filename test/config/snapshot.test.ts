@@ -44,9 +44,7 @@ describe('ConfigSnapshot', () => {
       shadowMode: false,
       detailedMetric: false,
       quotaMode: false,
-      limits: [
-        { name: 'free', unit: 'UNKNOWN', requestsPerUnit: 0, unlimited: true, replaces: [], fingerprint: 'shop.internal[0]@unlimited' },
-      ],
+      limits: [{ name: 'free', unit: 'UNKNOWN', requestsPerUnit: 0, unlimited: true, replaces: [], fingerprint: 'shop.internal[0]@unlimited' }],
     });
   });
 
@@ -59,15 +57,11 @@ describe('ConfigSnapshot', () => {
 
   it('fingerprints let a reload tell kept, added and removed limits apart', () => {
     const before = snapshotOf(TEXT);
-    const after = snapshotOf(TEXT.replace('requests_per_unit: 10}', 'requests_per_unit: 11}').replace(/  - key: internal\n.*\n/, ''));
+    const after = snapshotOf(TEXT.replace('requests_per_unit: 10}', 'requests_per_unit: 11}').replace(/ {2}- key: internal\n.*\n/, ''));
     const diff = diffSnapshots(before, after);
     expect(diff.added).toEqual(['shop.remote_address[0]@tb:11:11:60000000']);
     expect(diff.removed).toEqual(['shop.remote_address[0]@tb:10:10:60000000', 'shop.internal[0]@unlimited']);
-    expect(diff.kept).toEqual([
-      'shop.remote_address_10.0.0.1[0]@fw:0:1000000',
-      'shop.user[0]@tb:20:5:1000000',
-      'shop.user[1]@tb:500:500:604800000000',
-    ]);
+    expect(diff.kept).toEqual(['shop.remote_address_10.0.0.1[0]@fw:0:1000000', 'shop.user[0]@tb:20:5:1000000', 'shop.user[1]@tb:500:500:604800000000']);
     expect(diffSnapshots(undefined, before).added).toHaveLength(5);
     expect(snapshotOf(TEXT).digest).toBe(before.digest);
     expect(after.digest).not.toBe(before.digest);
@@ -95,9 +89,7 @@ describe('ConfigSnapshot', () => {
 
     it('week is enum 7 and follows the default algorithm', () => {
       const fw = snapshotOf('domain: shop\n', { defaultAlgorithm: 'fixed_window' });
-      expect(fw.matchOverride('shop', entries('a', 'x'), { requestsPerUnit: 3, unit: 7 })?.limits[0]?.limit?.id).toBe(
-        'fw:3:604800000000',
-      );
+      expect(fw.matchOverride('shop', entries('a', 'x'), { requestsPerUnit: 3, unit: 7 })?.limits[0]?.limit?.id).toBe('fw:3:604800000000');
     });
   });
 });

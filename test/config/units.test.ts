@@ -3,9 +3,7 @@ import { parseUnit, UNIT_ENUM, unitFromEnum, unitProtoName } from '../../src/con
 
 describe('units', () => {
   it('parses case-insensitively and rejects plurals', () => {
-    expect(['second', 'MINUTE', 'Hour', 'dAy', 'WEEK', 'month', 'Year'].map(parseUnit)).toEqual([
-      'second', 'minute', 'hour', 'day', 'week', 'month', 'year',
-    ]);
+    expect(['second', 'MINUTE', 'Hour', 'dAy', 'WEEK', 'month', 'Year'].map(parseUnit)).toEqual(['second', 'minute', 'hour', 'day', 'week', 'month', 'year']);
     expect(parseUnit('minutes')).toBeUndefined();
     expect(parseUnit('toString')).toBeUndefined();
     expect(parseUnit('')).toBeUndefined();

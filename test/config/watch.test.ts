@@ -6,8 +6,7 @@ import { watchConfig, type ConfigEvent, type ConfigWatcher } from '../../src/con
 import { ConfigMapDir } from './configmap.js';
 import { limitsOf } from './helpers.js';
 
-const config = (rpu: number): string =>
-  `domain: api\ndescriptors:\n  - key: user\n    rate_limit: {unit: second, requests_per_unit: ${rpu}}\n`;
+const config = (rpu: number): string => `domain: api\ndescriptors:\n  - key: user\n    rate_limit: {unit: second, requests_per_unit: ${rpu}}\n`;
 
 /** Events as a queue the test awaits: no sleeps, the test proceeds when the watcher speaks. */
 class EventQueue {

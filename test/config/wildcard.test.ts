@@ -32,7 +32,13 @@ describe('wildcard values', () => {
     const pattern = fc.string({ unit: fc.constantFrom('a', 'b', '*', '.'), maxLength: 6 });
     fc.assert(
       fc.property(pattern, text, (p, t) => {
-        const regex = new RegExp(`^${p.split('*').map((s) => s.replace(/\./g, '\\.')).join('.*')}$`, 's');
+        const regex = new RegExp(
+          `^${p
+            .split('*')
+            .map((s) => s.replace(/\./g, '\\.'))
+            .join('.*')}$`,
+          's',
+        );
         expect(matchWildcard(compileWildcard(p), t)).toBe(regex.test(t));
       }),
       { numRuns: 2000 },

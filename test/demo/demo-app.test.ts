@@ -45,7 +45,11 @@ describe('demo API (memory store)', () => {
   it('resets a client only with the admin token, and never from a cross-site form post', async () => {
     expect((await resetCall(`${url}/api/admin/reset/127.0.0.1`, 'nope')).status).toBe(401);
     // What a web page can send without a preflight: a plain POST or a form. The token alone does not make it JSON.
-    const form = await fetch(`${url}/api/admin/reset/127.0.0.1`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'Bearer sesame' }, body: 'a=1' });
+    const form = await fetch(`${url}/api/admin/reset/127.0.0.1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'Bearer sesame' },
+      body: 'a=1',
+    });
     expect([form.status, await form.json()]).toEqual([415, { error: 'POST /api/admin/reset/127.0.0.1 takes a JSON body (Content-Type: application/json)' }]);
     expect((await fetch(`${url}/api/admin/reset/127.0.0.1`, { method: 'POST', headers: { authorization: 'Bearer sesame' } })).status).toBe(415);
     expect(await get(`${url}/api/expensive`)).toBe(429);
@@ -66,7 +70,9 @@ describe('two demo servers on one Redis', () => {
 
   it('share one limit: 5 expensive calls in all, whichever server takes them', async () => {
     const ports = [await findFreePort(), await findFreePort()];
-    const servers = ports.map((port) => spawnTs('src/demo/main.ts', ['--redis'], { PORT: String(port), REDIS_URL: redis.url, LOG_LEVEL: 'info', ADMIN_TOKEN: 'shared-secret' }));
+    const servers = ports.map((port) =>
+      spawnTs('src/demo/main.ts', ['--redis'], { PORT: String(port), REDIS_URL: redis.url, LOG_LEVEL: 'info', ADMIN_TOKEN: 'shared-secret' }),
+    );
     try {
       await Promise.all(servers.map((s) => s.waitForLine(/demo API listening/)));
       const seen = [];
@@ -110,7 +116,7 @@ describe('npm run demo:redis under autocannon -c 200', () => {
 });
 
 describe('demo API in sidecar mode', () => {
-  it('POST /api/admin/reset/:id clears the client\'s buckets through the sidecar\'s POST /reset', async () => {
+  it("POST /api/admin/reset/:id clears the client's buckets through the sidecar's POST /reset", async () => {
     const config = readFileSync('config/demo.yaml', 'utf8');
     const rg = await startTestSidecar({ 'demo.yaml': config }, ['--admin-token', 'side-token']);
     const limits = sidecarDemoLimits(`127.0.0.1:${rg.sidecar.grpcPort}`, undefined, { url: rg.httpUrl, token: 'side-token' });

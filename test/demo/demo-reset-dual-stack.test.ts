@@ -13,7 +13,9 @@ import { startTestSidecar } from '../support/sidecar.js';
 
 const get = async (url: string) => (await fetch(url)).status;
 const reset = async (url: string) =>
-  (await fetch(`${url}/api/admin/reset/127.0.0.1`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer demo-token' } })).json();
+  (
+    await fetch(`${url}/api/admin/reset/127.0.0.1`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer demo-token' } })
+  ).json();
 
 async function exhaustThenReset(limits: DemoLimits) {
   const demo = await listen(createDemoApp(limits, 'demo-token'), DEMO_HOST);

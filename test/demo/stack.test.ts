@@ -35,7 +35,12 @@ it('brings up Redis + 2 sidecars + 2 demo APIs; the printed curl loop gives five
     for (let i = 1; i <= 10; i++) codes.push((await fetch(`http://localhost:${i % 2 ? first : second}/api/expensive`)).status);
     expect(codes).toEqual([200, 200, 200, 200, 200, 429, 429, 429, 429, 429]);
 
-    const stats = await Promise.all([first, second].map(async (port) => ((await (await fetch(`http://localhost:${port}/api/admin/stats`)).json()) as { store: string; requests: { allowed: number; limited: number } })));
+    const stats = await Promise.all(
+      [first, second].map(
+        async (port) =>
+          (await (await fetch(`http://localhost:${port}/api/admin/stats`)).json()) as { store: string; requests: { allowed: number; limited: number } },
+      ),
+    );
     expect(stats.map((s) => s.store)).toEqual(['sidecar', 'sidecar']);
     expect(stats.map((s) => s.requests)).toEqual([
       { allowed: 3, limited: 2 },

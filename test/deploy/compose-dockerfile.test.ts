@@ -104,7 +104,9 @@ describe('Dockerfile', () => {
   });
 
   it('.dockerignore keeps local modules, builds, git and secrets out of the build context', () => {
-    const ignored = readRepoText('.dockerignore').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    const ignored = readRepoText('.dockerignore')
+      .split('\n')
+      .filter((l) => l !== '' && !l.startsWith('#'));
     expect(ignored).toEqual(expect.arrayContaining(['node_modules', 'dist', '.git', '.env', '.env.*', 'test']));
     const copied = dockerfile.stages.flatMap((s) => instructionsOf(s, 'COPY')).filter((c) => !c.startsWith('--from'));
     expect(copied).toEqual(['package.json package-lock.json ./', '. .', '--chmod=755 scripts/ratelimit /bin/ratelimit']);

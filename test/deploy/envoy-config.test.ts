@@ -48,7 +48,9 @@ describe('the rate limit filter', () => {
   });
 
   it('every route’s cluster exists, and every cluster’s load_assignment carries its own name', () => {
-    const routed = atList(front.routes).filter((r) => r.route !== undefined).map((r) => String(at(r, 'route', 'cluster')));
+    const routed = atList(front.routes)
+      .filter((r) => r.route !== undefined)
+      .map((r) => String(at(r, 'route', 'cluster')));
     for (const name of routed) byName(front.clusters, name);
     for (const cluster of front.clusters) expect(at(cluster, 'load_assignment', 'cluster_name')).toBe(cluster.name);
   });

@@ -12,6 +12,7 @@ import { type Child, spawnTs } from '../support/processes.js';
 import { type RedisProcess, startRedis } from '../support/redis-server.js';
 import { at, readEnvoyFront, repoFile } from './deploy-files.js';
 import { routeRequest, type SampleRequest } from './envoy-rate-limits.js';
+import { LOOPBACK_FREE_PORTS } from '../support/serve-args.js';
 
 const front = readEnvoyFront();
 const domain = String(at(front.rateLimit, 'domain'));
@@ -31,7 +32,16 @@ beforeAll(async () => {
   redis = await startRedis();
   for (let i = 0; i < 2; i++) {
     // A generous Redis timeout: exactness is the subject here, not latency on a busy 2-core machine.
-    const child = spawnTs('src/cli/main.ts', ['serve', '--config', repoFile('config'), '--grpc-port', '0', '--http-port', '0', '--debug-port', '0', '--host', '127.0.0.1', '--redis', redis.url, '--redis-timeout', '2000']);
+    const child = spawnTs('src/cli/main.ts', [
+      'serve',
+      '--config',
+      repoFile('config'),
+      ...LOOPBACK_FREE_PORTS,
+      '--redis',
+      redis.url,
+      '--redis-timeout',
+      '2000',
+    ]);
     sidecars.push(child);
   }
   for (const child of sidecars) {

@@ -20,7 +20,11 @@ describe('routes matching dynamic_metadata (MetadataMatcher)', () => {
     { name: 'rest', match: { prefix: '/' }, route: { cluster: 'REST' } },
   ];
   const go = (path: string, metadata?: Record<string, unknown>) =>
-    routeRequest(routes, { path, peer: '192.0.2.1', ...(metadata === undefined ? {} : { dynamicMetadata: { [RATE_LIMIT_NAMESPACE]: metadata as never } }) }, edge);
+    routeRequest(
+      routes,
+      { path, peer: '192.0.2.1', ...(metadata === undefined ? {} : { dynamicMetadata: { [RATE_LIMIT_NAMESPACE]: metadata as never } }) },
+      edge,
+    );
   const cluster = (outcome: ReturnType<typeof go>) => (outcome.kind === 'cluster' ? outcome.cluster : outcome.kind);
 
   it('the value at the path, in the filter namespace, matches the string matcher', () => {
@@ -54,7 +58,9 @@ describe('clearsRouteCache (the filter chains understood)', () => {
   });
 
   it('other Lua code, or another filter, is refused', () => {
-    expect(() => clearsRouteCache([ratelimit, lua('function envoy_on_request(handle)\n  handle:headers():add("x", "y")\nend\n'), router])).toThrow(/only code that clears the route cache/);
+    expect(() => clearsRouteCache([ratelimit, lua('function envoy_on_request(handle)\n  handle:headers():add("x", "y")\nend\n'), router])).toThrow(
+      /only code that clears the route cache/,
+    );
     expect(() => clearsRouteCache([ratelimit, { name: 'envoy.filters.http.ext_authz' }, router])).toThrow(/ext_authz/);
   });
 });

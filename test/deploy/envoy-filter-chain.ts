@@ -54,7 +54,9 @@ export async function throughFilters(front: EnvoyFront, request: SampleRequest, 
     if (response.overallCode === Code.OVER_LIMIT) return { status: 429, route: first.route };
     if (response.dynamicMetadata !== undefined) metadata = { ...metadata, [RATE_LIMIT_NAMESPACE]: response.dynamicMetadata };
   }
-  const last = clears ? routeRequest(front.routes, { ...request, ...(metadata === undefined ? {} : { dynamicMetadata: metadata }) }, front.addressRules) : first;
+  const last = clears
+    ? routeRequest(front.routes, { ...request, ...(metadata === undefined ? {} : { dynamicMetadata: metadata }) }, front.addressRules)
+    : first;
   if (last.kind === 'no-route') return { status: 404 };
   if (last.kind === 'direct') return { status: last.status, route: last.route };
   return { status: 200, route: last.route, cluster: last.cluster };

@@ -68,7 +68,7 @@ describe('rateguard under Envoy Gateway', () => {
     for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) {
       expect(at(container, probe, 'httpGet')).toEqual({ path: '/healthcheck', port: settings.httpPort });
     }
-    expect(settings.redis).toBe(env['REDIS_URL']);
+    expect(settings.redis).toBe(env.REDIS_URL);
   });
 
   it('changes nothing else Envoy Gateway set: security context, probes, mounts', () => {

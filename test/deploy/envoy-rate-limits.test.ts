@@ -32,9 +32,15 @@ describe('descriptorsOf (rate_limits actions)', () => {
   const request = { path: '/api/expensive?x=1', peer: '198.51.100.7', headers: { 'x-api-key': 'k1' } };
 
   it('one descriptor per entry, entries in action order; generic_key defaults its key', () => {
-    const limits = [{ actions: [{ generic_key: { descriptor_value: 'expensive' } }, { remote_address: {} }] }, { actions: [{ generic_key: { descriptor_value: 'v', descriptor_key: 'k' } }] }];
+    const limits = [
+      { actions: [{ generic_key: { descriptor_value: 'expensive' } }, { remote_address: {} }] },
+      { actions: [{ generic_key: { descriptor_value: 'v', descriptor_key: 'k' } }] },
+    ];
     expect(descriptorsOf(limits, request, edge)).toEqual([
-      [{ key: 'generic_key', value: 'expensive' }, { key: 'remote_address', value: '198.51.100.7' }],
+      [
+        { key: 'generic_key', value: 'expensive' },
+        { key: 'remote_address', value: '198.51.100.7' },
+      ],
       [{ key: 'k', value: 'v' }],
     ]);
   });
@@ -48,7 +54,17 @@ describe('descriptorsOf (rate_limits actions)', () => {
 
   it('header_value_match on :path (query included), expect_match both ways, header_match as the default key', () => {
     const matcher = (expect: boolean) => [
-      { actions: [{ header_value_match: { descriptor_value: 'hit', expect_match: expect, headers: [{ name: ':path', string_match: { safe_regex: { regex: '(?i)/api/expensive/?(\\?.*)?' } } }] } }] },
+      {
+        actions: [
+          {
+            header_value_match: {
+              descriptor_value: 'hit',
+              expect_match: expect,
+              headers: [{ name: ':path', string_match: { safe_regex: { regex: '(?i)/api/expensive/?(\\?.*)?' } } }],
+            },
+          },
+        ],
+      },
     ];
     expect(descriptorsOf(matcher(true), request, edge)).toEqual([[{ key: 'header_match', value: 'hit' }]]);
     expect(descriptorsOf(matcher(false), request, edge)).toEqual([]);

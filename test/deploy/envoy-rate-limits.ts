@@ -69,7 +69,10 @@ const withoutQuery = (path: string) => path.split('?')[0]!;
  * value that is not an IP, falls back to the peer.
  */
 export function trustedClientAddress(request: SampleRequest, rules: AddressRules): string {
-  const xff = (request.headers?.['x-forwarded-for'] ?? '').split(',').map((a) => a.trim()).filter((a) => a !== '');
+  const xff = (request.headers?.['x-forwarded-for'] ?? '')
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => a !== '');
   const fromRight = rules.useRemoteAddress ? rules.xffNumTrustedHops : rules.xffNumTrustedHops + 1;
   if (fromRight === 0 || xff.length < fromRight) return request.peer;
   const candidate = xff[xff.length - fromRight]!;

@@ -94,7 +94,11 @@ describe('every manifest', () => {
     }
     const deployment = find(base, 'Deployment', 'rateguard');
     expect(at(find(base, 'PodDisruptionBudget', 'rateguard'), 'spec', 'selector')).toEqual(at(deployment, 'spec', 'selector'));
-    expect(at(find(base, 'HorizontalPodAutoscaler', 'rateguard'), 'spec', 'scaleTargetRef')).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'rateguard' });
+    expect(at(find(base, 'HorizontalPodAutoscaler', 'rateguard'), 'spec', 'scaleTargetRef')).toEqual({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      name: 'rateguard',
+    });
     // The HPA owns the replica count: a Deployment that states one would reset it on every apply.
     expect(at(deployment, 'spec')).not.toHaveProperty('replicas');
   });
@@ -209,7 +213,13 @@ describe('Istio', () => {
     const config = atRecord(patch, 'patch', 'value', 'typed_config');
     expect(at(config, 'rate_limit_service', 'grpc_service', 'envoy_grpc')).toEqual({ cluster_name: `outbound|${String(grpcPort)}||${host}`, authority: host });
     const envoyFilter = readYamlDocuments('envoy/envoy.yaml')[0];
-    const fromEnvoy = atRecord(byName(atList(envoyFilter, 'static_resources', 'listeners', 0, 'filter_chains', 0, 'filters', 0, 'typed_config', 'http_filters'), 'envoy.filters.http.ratelimit'), 'typed_config');
+    const fromEnvoy = atRecord(
+      byName(
+        atList(envoyFilter, 'static_resources', 'listeners', 0, 'filter_chains', 0, 'filters', 0, 'typed_config', 'http_filters'),
+        'envoy.filters.http.ratelimit',
+      ),
+      'typed_config',
+    );
     const { rate_limit_service: _a, ...shared } = config;
     const { rate_limit_service: _b, ...expected } = fromEnvoy;
     expect(shared).toEqual(expected);
@@ -235,7 +245,10 @@ describe('safe by default', () => {
   }
 
   it('the admin token and the Redis password are Secrets mounted as files where rateguard reads them (shared service and sidecar)', () => {
-    for (const [workload, from] of [[deployment, container], [app, sidecar]] as const) {
+    for (const [workload, from] of [
+      [deployment, container],
+      [app, sidecar],
+    ] as const) {
       const own = rateguardSettings(from);
       for (const file of [own.adminTokenFile, own.redisPasswordFile]) {
         const { secret, key } = secretBehind(workload, from, String(file));
@@ -270,7 +283,11 @@ describe('safe by default', () => {
   describe('NetworkPolicies admit only who needs each port', () => {
     const policies = [...base, ...sidecarOverlay].filter((o) => o.kind === 'NetworkPolicy');
     const unique = [...new Map(policies.map((p) => [String(at(p, 'metadata', 'name')), p])).values()];
-    const pod = (labels: Record<string, string>, namespace = 'rateguard', namespaceLabels: Record<string, string> = { 'kubernetes.io/metadata.name': namespace }): Peer => ({
+    const pod = (
+      labels: Record<string, string>,
+      namespace = 'rateguard',
+      namespaceLabels: Record<string, string> = { 'kubernetes.io/metadata.name': namespace },
+    ): Peer => ({
       podLabels: labels,
       namespace,
       namespaceLabels,
@@ -323,7 +340,10 @@ describe('safe by default', () => {
   });
 
   it('Prometheus finds the metrics: Pod scrape annotations and a ServiceMonitor on the HTTP port', () => {
-    for (const [workload, from] of [[deployment, container], [app, sidecar]] as const) {
+    for (const [workload, from] of [
+      [deployment, container],
+      [app, sidecar],
+    ] as const) {
       expect(atRecord(workload, 'spec', 'template', 'metadata', 'annotations')).toEqual({
         'prometheus.io/scrape': 'true',
         'prometheus.io/port': String(rateguardSettings(from).httpPort),
@@ -342,11 +362,18 @@ describe('safe by default', () => {
   });
 
   it('README and docs/deploy.md build and push the image to a registry named by a variable before kubectl apply -k', () => {
-    const images = [base, sidecarOverlay].flatMap((objects) => objects.filter((o) => o.kind === 'Deployment').flatMap(allContainers)).map((c) => String(c.image));
+    const images = [base, sidecarOverlay]
+      .flatMap((objects) => objects.filter((o) => o.kind === 'Deployment').flatMap(allContainers))
+      .map((c) => String(c.image));
     expect(new Set(images.filter((i) => i.startsWith('rateguard')))).toEqual(new Set(['rateguard:0.1.0']));
     for (const doc of ['README.md', 'docs/deploy.md']) {
       const text = readRepoText(doc);
-      const steps = ['docker build -t "$REGISTRY/rateguard:$TAG" .', 'docker push "$REGISTRY/rateguard:$TAG"', 'kustomize edit set image rateguard="$REGISTRY/rateguard:$TAG"', 'kubectl apply -k'];
+      const steps = [
+        'docker build -t "$REGISTRY/rateguard:$TAG" .',
+        'docker push "$REGISTRY/rateguard:$TAG"',
+        'kustomize edit set image rateguard="$REGISTRY/rateguard:$TAG"',
+        'kubectl apply -k',
+      ];
       const positions = steps.map((step) => text.indexOf(step));
       expect([doc, positions.every((p) => p >= 0), [...positions].sort((a, b) => a - b)]).toEqual([doc, true, positions]);
     }

@@ -38,7 +38,7 @@ export interface Built {
 function generateSecret(dir: string, generator: SecretGenerator, secretFiles: string[]): Json {
   const data: Record<string, string> = {};
   for (const entry of generator.files) {
-    const [key, path] = entry.includes('=') ? entry.split('=', 2) as [string, string] : [entry.split('/').at(-1)!, entry];
+    const [key, path] = entry.includes('=') ? (entry.split('=', 2) as [string, string]) : [entry.split('/').at(-1)!, entry];
     const file = join(dir, path);
     secretFiles.push(file);
     data[key] = Buffer.from(`<the contents of ${file}>`).toString('base64');
@@ -104,4 +104,7 @@ export function yamlFilesUnder(dir: string): string[] {
     .map((name) => relative(REPO, join(REPO, dir, name)));
 }
 
-export const kustomizationDirs = (dir: string) => yamlFilesUnder(dir).filter((f) => f.endsWith('kustomization.yaml')).map((f) => dirname(f));
+export const kustomizationDirs = (dir: string) =>
+  yamlFilesUnder(dir)
+    .filter((f) => f.endsWith('kustomization.yaml'))
+    .map((f) => dirname(f));

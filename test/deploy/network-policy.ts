@@ -46,10 +46,15 @@ function sourceMatches(from: Json[] | undefined, peer: Peer, policyNamespace: st
 /** Whether `peer` may open a connection to `target` under `policies`. */
 export function admits(policies: readonly Json[], target: Target, peer: Peer): boolean {
   const selecting = policies.filter(
-    (p) => at(p, 'metadata', 'namespace') === target.namespace && selects(at(p, 'spec', 'podSelector'), target.podLabels) && (at(p, 'spec', 'policyTypes') as string[]).includes('Ingress'),
+    (p) =>
+      at(p, 'metadata', 'namespace') === target.namespace &&
+      selects(at(p, 'spec', 'podSelector'), target.podLabels) &&
+      (at(p, 'spec', 'policyTypes') as string[]).includes('Ingress'),
   );
   if (selecting.length === 0) return true;
   return selecting.some((p) =>
-    ((at(p, 'spec', 'ingress') as Json[] | undefined) ?? []).some((rule) => portMatches(rule.ports as Json[] | undefined, target.port) && sourceMatches(rule.from as Json[] | undefined, peer, target.namespace)),
+    ((at(p, 'spec', 'ingress') as Json[] | undefined) ?? []).some(
+      (rule) => portMatches(rule.ports as Json[] | undefined, target.port) && sourceMatches(rule.from as Json[] | undefined, peer, target.namespace),
+    ),
   );
 }

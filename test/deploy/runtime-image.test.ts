@@ -47,7 +47,9 @@ function ignoredByDocker(): RegExp[] {
 }
 
 const filesUnder = (dir: string, suffix: string) =>
-  readdirSync(join(REPO, dir), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith(suffix)).map((f) => join(REPO, dir, f));
+  readdirSync(join(REPO, dir), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith(suffix))
+    .map((f) => join(REPO, dir, f));
 
 /** dist/ has a .js for every source file, and each was written after the newest source file. */
 function builtFromCurrentSources(): boolean {
@@ -138,11 +140,17 @@ it('the runtime ENTRYPOINT + CMD serve from that folder alone: healthy, answerin
     expect([health.status, await health.text()]).toEqual([200, 'OK']);
 
     const [, ...check] = execForm(instructionsOf(runtime, 'HEALTHCHECK')[0]!);
-    expect(() => execFileSync(process.execPath, check, { cwd: app, env: { ...serving.env, HTTP_PORT: String(serving.httpPort) }, timeout: 10_000 })).not.toThrow();
+    expect(() =>
+      execFileSync(process.execPath, check, { cwd: app, env: { ...serving.env, HTTP_PORT: String(serving.httpPort) }, timeout: 10_000 }),
+    ).not.toThrow();
 
     const client = new RateLimitServiceClient(`127.0.0.1:${serving.grpcPort}`, grpc.credentials.createInsecure());
     try {
-      const answer = await shouldRateLimit(client, { domain: 'rateguard-demo', descriptors: [{ entries: [{ key: 'remote_address', value: '192.0.2.1' }] }], hitsAddend: 0 }, { deadline: Date.now() + 5000 });
+      const answer = await shouldRateLimit(
+        client,
+        { domain: 'rateguard-demo', descriptors: [{ entries: [{ key: 'remote_address', value: '192.0.2.1' }] }], hitsAddend: 0 },
+        { deadline: Date.now() + 5000 },
+      );
       expect(answer.overallCode).toBe(Code.OK);
       expect(answer.statuses[0]?.currentLimit?.requestsPerUnit).toBe(60);
     } finally {
@@ -161,7 +169,15 @@ it('runs as UID 65534 and writes no file (a read-only root filesystem, as Envoy 
   const [, ...entrypoint] = execForm(instructionsOf(runtime, 'ENTRYPOINT')[0]!);
   const trace = join(root, 'file-calls.log');
   const fileCalls = 'trace=open,openat,creat,mkdir,mkdirat,rename,renameat,renameat2,unlink,unlinkat,truncate,ftruncate';
-  const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...entrypoint, ...execForm(instructionsOf(runtime, 'CMD')[0]!)];
+  const asNobody = [
+    'setpriv',
+    '--reuid=65534',
+    '--regid=65534',
+    '--clear-groups',
+    process.execPath,
+    ...entrypoint,
+    ...execForm(instructionsOf(runtime, 'CMD')[0]!),
+  ];
   const serving = await startServing('strace', ['-f', '-qq', '-e', fileCalls, '-o', trace, ...asNobody]);
   try {
     expect((await fetch(`http://127.0.0.1:${serving.httpPort}/healthcheck`)).status).toBe(200);
@@ -170,8 +186,7 @@ it('runs as UID 65534 and writes no file (a read-only root filesystem, as Envoy 
   }
   const calls = readFileSync(trace, 'utf8').split('\n');
   expect(calls.filter((call) => call.includes('openat(')).length).toBeGreaterThan(100); // it did trace the service
-  const writes = calls
-    .filter((call) => /O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|mkdir|rename|unlink|truncate/.test(call) && !/"\/dev\//.test(call));
+  const writes = calls.filter((call) => /O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|mkdir|rename|unlink|truncate/.test(call) && !/"\/dev\//.test(call));
   expect(writes).toEqual([]);
 }, 60_000);
 

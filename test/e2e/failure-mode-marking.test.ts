@@ -27,16 +27,27 @@ interface BucketsAnswer {
 }
 
 const buckets = async () => (await (await fetch(`${rg.debugUrl}/buckets?domain=web&descriptor=user=zoe`)).json()) as BucketsAnswer;
-const metricLine = async (prefix: string) =>
-  (await (await fetch(`${rg.httpUrl}/metrics`)).text()).split('\n').find((line) => line.startsWith(prefix));
+const metricLine = async (prefix: string) => (await (await fetch(`${rg.httpUrl}/metrics`)).text()).split('\n').find((line) => line.startsWith(prefix));
 
 beforeAll(async () => {
   redis = await startRedis();
-  rg = await startTestSidecar({ 'web.yaml': CONFIG }, [
-    '--redis', redis.url, '--failure-mode', 'local', '--local-fallback-share', '10', '--stats-identities', 'full',
-    // The breaker stays closed: every call asks Redis, so every refusal is a real one.
-    '--breaker-threshold', '1000',
-  ], pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as (typeof logs)[number]) }));
+  rg = await startTestSidecar(
+    { 'web.yaml': CONFIG },
+    [
+      '--redis',
+      redis.url,
+      '--failure-mode',
+      'local',
+      '--local-fallback-share',
+      '10',
+      '--stats-identities',
+      'full',
+      // The breaker stays closed: every call asks Redis, so every refusal is a real one.
+      '--breaker-threshold',
+      '1000',
+    ],
+    pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as (typeof logs)[number]) }),
+  );
 }, 30_000);
 afterAll(async () => {
   await rg?.stop();
@@ -75,7 +86,15 @@ describe('results not from the store', () => {
     expect(await redis.command('CONFIG', 'SET', 'min-replicas-to-write', '0')).toBe('OK');
     // Back from the store (once the connection the stop disturbed answers again): the full 5,
     // untouched by the three local decisions, and no key written.
-    await expect.poll(async () => { const after = await buckets(); return [after.source, after.buckets.map((b) => [b.capacity, b.remaining])]; }, { timeout: 10_000 }).toEqual(['store', [[5, 5]]]);
+    await expect
+      .poll(
+        async () => {
+          const after = await buckets();
+          return [after.source, after.buckets.map((b) => [b.capacity, b.remaining])];
+        },
+        { timeout: 10_000 },
+      )
+      .toEqual(['store', [[5, 5]]]);
     expect(await redis.command('DBSIZE')).toBe(0);
     expect(marked().map(([, source]) => source)).toEqual(['failure_mode', 'store', 'failure_mode', 'store']);
     expect((await rg.call(request('web', [['user', 'zoe']]))).statuses[0]).toMatchObject({ code: Code.OK, limitRemaining: 4 });

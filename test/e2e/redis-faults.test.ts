@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Code, RateLimitServiceClient, type RateLimitRequest, shouldRateLimit } from '../../src/rls/codec.js';
 import { spawnTs } from '../support/processes.js';
 import { type RedisProcess, startRedis } from '../support/redis-server.js';
+import { LOOPBACK_FREE_PORTS } from '../support/serve-args.js';
 
 /** A burst this large, refilling 1000 per year: no refill to speak of while the test runs. */
 const CAPACITY = 1_000_000;
@@ -22,7 +23,10 @@ const MARGIN_MS = 300;
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'rg-faults-'));
-  writeFileSync(join(dir, 'f.yaml'), `domain: faults\ndescriptors:\n  - key: k\n    rate_limit: { unit: year, requests_per_unit: 1000, capacity: ${CAPACITY} }\n`);
+  writeFileSync(
+    join(dir, 'f.yaml'),
+    `domain: faults\ndescriptors:\n  - key: k\n    rate_limit: { unit: year, requests_per_unit: 1000, capacity: ${CAPACITY} }\n`,
+  );
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -36,9 +40,22 @@ interface Call {
 /** A sidecar process, a client and a steady load of `workers` concurrent call loops. */
 async function harness(redis: RedisProcess, failureMode: string) {
   const child = spawnTs('src/cli/main.ts', [
-    'serve', '--config', dir, '--grpc-port', '0', '--http-port', '0', '--debug-port', '0', '--host', '127.0.0.1',
-    '--redis', redis.url, '--redis-timeout', String(TIMEOUT_MS), '--failure-mode', failureMode,
-    '--breaker-threshold', '3', '--breaker-probe-interval', '100', '--local-cache-size', '0',
+    'serve',
+    '--config',
+    dir,
+    ...LOOPBACK_FREE_PORTS,
+    '--redis',
+    redis.url,
+    '--redis-timeout',
+    String(TIMEOUT_MS),
+    '--failure-mode',
+    failureMode,
+    '--breaker-threshold',
+    '3',
+    '--breaker-probe-interval',
+    '100',
+    '--local-cache-size',
+    '0',
   ]);
   const logLevels: number[] = [];
   child.process.stdout.on('data', (chunk: Buffer) => {
@@ -50,7 +67,11 @@ async function harness(redis: RedisProcess, failureMode: string) {
   const calls: Call[] = [];
   const key = `load-${Math.random()}`;
   const call = async (hits?: number): Promise<Call> => {
-    const req: RateLimitRequest = { domain: 'faults', descriptors: [{ entries: [{ key: 'k', value: key }], ...(hits === undefined ? {} : { hitsAddend: hits }) }], hitsAddend: 0 };
+    const req: RateLimitRequest = {
+      domain: 'faults',
+      descriptors: [{ entries: [{ key: 'k', value: key }], ...(hits === undefined ? {} : { hitsAddend: hits }) }],
+      hitsAddend: 0,
+    };
     const started = performance.now();
     try {
       const res = await shouldRateLimit(client, req, { deadline: Date.now() + 5000 });

@@ -16,7 +16,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Code, type DescriptorStatus, type RateLimitRequest, type RateLimitResponse } from '../../src/rls/codec.js';
 import { type RedisProcess, startRedis } from '../support/redis-server.js';
 import { startTestSidecar, type TestSidecar } from '../support/sidecar.js';
-import { type Answer, type Burst, type Entries, EXAMPLES, type Example, type LocalCacheHits, type MetricKeys, type Sequence, type StatusExpectation, UNIT_CODES, UNIT_SECONDS, type UnitName, unitName, unitsOf } from './reference-examples.js';
+import {
+  type Answer,
+  type Burst,
+  type Entries,
+  EXAMPLES,
+  type Example,
+  type LocalCacheHits,
+  type MetricKeys,
+  type Sequence,
+  type StatusExpectation,
+  UNIT_CODES,
+  UNIT_SECONDS,
+  type UnitName,
+  unitName,
+  unitsOf,
+} from './reference-examples.js';
 
 const FIXTURES = 'test/fixtures/reference/examples';
 const APART = ['readme-example-04-flat.yaml', 'examples-config.yaml'];
@@ -119,7 +134,8 @@ async function runSequence(rg: TestSidecar, mode: ModeName, domain: string, step
     expect(answers, step.says).toEqual(expected);
   }
   checkResets(responses, mode, Date.now());
-  if (mode === 'rateguard' && step.rateguardFirstReset !== undefined) expect(Math.abs(seconds(responses[0]!.statuses[0]!) - step.rateguardFirstReset)).toBeLessThan(1);
+  if (mode === 'rateguard' && step.rateguardFirstReset !== undefined)
+    expect(Math.abs(seconds(responses[0]!.statuses[0]!) - step.rateguardFirstReset)).toBeLessThan(1);
 }
 
 /** The answers a fixed window gives to a burst on a fresh bucket, in no particular order. */
@@ -127,7 +143,11 @@ function burstAnswers(step: Burst, currentLimit: StatusExpectation['currentLimit
   const allowed = Math.min(step.size, step.limit);
   return Array.from({ length: step.size }, (_, i): Answer => {
     const granted = i < allowed;
-    const status: StatusExpectation = { code: granted || step.shadow === true ? Code.OK : Code.OVER_LIMIT, limitRemaining: granted ? step.limit - 1 - i : 0, currentLimit: currentLimit! };
+    const status: StatusExpectation = {
+      code: granted || step.shadow === true ? Code.OK : Code.OVER_LIMIT,
+      limitRemaining: granted ? step.limit - 1 - i : 0,
+      currentLimit: currentLimit!,
+    };
     return { overall: status.code, statuses: [status] };
   });
 }
@@ -147,7 +167,10 @@ async function runBurst(rg: TestSidecar, mode: ModeName, domain: string, step: B
   const statuses = responses.map((r) => r.statuses[0]!);
   expect(statuses.every((s) => s.currentLimit?.requestsPerUnit === step.limit)).toBe(true);
   if (step.shadow === true) {
-    expect(responses.every((r) => r.overallCode === Code.OK && r.statuses[0]!.code === Code.OK), step.says).toBe(true);
+    expect(
+      responses.every((r) => r.overallCode === Code.OK && r.statuses[0]!.code === Code.OK),
+      step.says,
+    ).toBe(true);
     return;
   }
   const granted = responses.filter((r) => r.overallCode === Code.OK).length;
@@ -169,7 +192,12 @@ async function runLocalCacheHits(rg: TestSidecar, combination: Combination, step
   const text = await (await fetch(`${rg.httpUrl}/metrics`)).text();
   const hits = text
     .split('\n')
-    .filter((line) => line.startsWith('ratelimit_service_rate_limit_over_limit_with_local_cache{') && line.includes(`domain="${step.domain}"`) && line.includes(`key="${step.key}"`))
+    .filter(
+      (line) =>
+        line.startsWith('ratelimit_service_rate_limit_over_limit_with_local_cache{') &&
+        line.includes(`domain="${step.domain}"`) &&
+        line.includes(`key="${step.key}"`),
+    )
     .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
   expect(hits, step.says).toBe(combination.cache ? step.hits : 0);
 }
@@ -202,7 +230,10 @@ for (const combination of COMBINATIONS) {
       for (const mode of MODES) {
         for (const set of Object.keys(SETS) as Example['set'][]) {
           const prefix = `ex:${combination.name}:${mode.name}:${set}:`;
-          sidecars.set(`${mode.name}/${set}`, await startTestSidecar(filesOf(set), [...storeFlags, ...combination.flags, ...mode.flags, '--key-prefix', prefix]));
+          sidecars.set(
+            `${mode.name}/${set}`,
+            await startTestSidecar(filesOf(set), [...storeFlags, ...combination.flags, ...mode.flags, '--key-prefix', prefix]),
+          );
         }
       }
     });
@@ -230,7 +261,11 @@ it("GET /rlconfig on the debug port prints the examples' limits as the reference
       'rl.qux: unit=UNKNOWN requests_per_unit=0, shadow_mode: false, quota_mode: false',
       'messaging.message_type_marketing.to_number: unit=DAY requests_per_unit=5, shadow_mode: false, quota_mode: false',
     ];
-    for (const line of reference) expect(lines.filter((l) => l === line || l.startsWith(`${line}, `)), line).toHaveLength(1);
+    for (const line of reference)
+      expect(
+        lines.filter((l) => l === line || l.startsWith(`${line}, `)),
+        line,
+      ).toHaveLength(1);
   } finally {
     await rg.stop();
   }

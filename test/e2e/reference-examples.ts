@@ -14,7 +14,12 @@ export type Entries = readonly (readonly [string, string])[];
 export type UnitName = 'second' | 'minute' | 'hour' | 'day';
 
 export const UNIT_SECONDS: Record<UnitName, number> = { second: 1, minute: 60, hour: 3600, day: 86_400 };
-export const UNIT_CODES: Record<UnitName, number> = { second: ResponseUnit.SECOND, minute: ResponseUnit.MINUTE, hour: ResponseUnit.HOUR, day: ResponseUnit.DAY };
+export const UNIT_CODES: Record<UnitName, number> = {
+  second: ResponseUnit.SECOND,
+  minute: ResponseUnit.MINUTE,
+  hour: ResponseUnit.HOUR,
+  day: ResponseUnit.DAY,
+};
 
 /** One descriptor status as the wire carries it, without duration_until_reset (checked apart). */
 export interface StatusExpectation {
@@ -94,8 +99,16 @@ export interface Example {
 }
 
 const limit = (requestsPerUnit: number, unit: UnitName, name = '') => ({ requestsPerUnit, unit: UNIT_CODES[unit], name });
-export const ok = (remaining: number, rpu: number, unit: UnitName, name?: string): StatusExpectation => ({ code: Code.OK, currentLimit: limit(rpu, unit, name), limitRemaining: remaining });
-export const over = (rpu: number, unit: UnitName, name?: string): StatusExpectation => ({ code: Code.OVER_LIMIT, currentLimit: limit(rpu, unit, name), limitRemaining: 0 });
+export const ok = (remaining: number, rpu: number, unit: UnitName, name?: string): StatusExpectation => ({
+  code: Code.OK,
+  currentLimit: limit(rpu, unit, name),
+  limitRemaining: remaining,
+});
+export const over = (rpu: number, unit: UnitName, name?: string): StatusExpectation => ({
+  code: Code.OVER_LIMIT,
+  currentLimit: limit(rpu, unit, name),
+  limitRemaining: 0,
+});
 /** No limit matched (or the matched one was replaced). */
 export const NONE: StatusExpectation = { code: Code.OK, limitRemaining: 0 };
 export const UNLIMITED: StatusExpectation = { code: Code.OK, limitRemaining: 4_294_967_295 };
@@ -109,16 +122,21 @@ export const answerWith = (overall: number, ...statuses: StatusExpectation[]): A
 
 /** A one-descriptor request `allowed` times OK (remaining counting down to 0), then `denied` times over. */
 function countdown(allowed: number, denied: number, rpu: number, unit: UnitName, from = allowed): Answer[] {
-  return [
-    ...Array.from({ length: allowed }, (_, i) => answer(ok(from - 1 - i, rpu, unit))),
-    ...Array.from({ length: denied }, () => answer(over(rpu, unit))),
-  ];
+  return [...Array.from({ length: allowed }, (_, i) => answer(ok(from - 1 - i, rpu, unit))), ...Array.from({ length: denied }, () => answer(over(rpu, unit)))];
 }
 
-const seq = (says: string, send: Entries[], answers: Answer[], more: Partial<Pick<Sequence, 'rateguard' | 'hits' | 'refills' | 'rateguardFirstReset'>> = {}): Sequence => ({ kind: 'sequence', says, send, answers, ...more });
+const seq = (
+  says: string,
+  send: Entries[],
+  answers: Answer[],
+  more: Partial<Pick<Sequence, 'rateguard' | 'hits' | 'refills' | 'rateguardFirstReset'>> = {},
+): Sequence => ({ kind: 'sequence', says, send, answers, ...more });
 const once = (says: string, send: Entries[], ...statuses: StatusExpectation[]): Sequence => seq(says, send, [answer(...statuses)]);
 
-const marketing: Entries = [['message_type', 'marketing'], ['to_number', '2061111111']];
+const marketing: Entries = [
+  ['message_type', 'marketing'],
+  ['to_number', '2061111111'],
+];
 const number: Entries = [['to_number', '2061111111']];
 
 export const EXAMPLES: readonly Example[] = [
@@ -171,7 +189,16 @@ export const EXAMPLES: readonly Example[] = [
       seq('the number alone: its 100-a-day limit', [number], [answer(ok(92, 100, 'day'))], {
         rateguard: { answers: [answer(ok(94, 100, 'day'))], why: 'the two denied requests charged nothing' },
       }),
-      once('another number has its own 5 marketing messages', [[['message_type', 'marketing'], ['to_number', '2062222222']]], ok(4, 5, 'day')),
+      once(
+        'another number has its own 5 marketing messages',
+        [
+          [
+            ['message_type', 'marketing'],
+            ['to_number', '2062222222'],
+          ],
+        ],
+        ok(4, 5, 'day'),
+      ),
     ],
   },
   {
@@ -189,7 +216,16 @@ export const EXAMPLES: readonly Example[] = [
     set: 'main',
     domain: 'example4',
     steps: [
-      once('("key", "value"),("subkey", "subvalue") matches the nested limit', [[['key', 'value'], ['subkey', 'subvalue']]], ok(299, 300, 'second')),
+      once(
+        '("key", "value"),("subkey", "subvalue") matches the nested limit',
+        [
+          [
+            ['key', 'value'],
+            ['subkey', 'subvalue'],
+          ],
+        ],
+        ok(299, 300, 'second'),
+      ),
       once('("key", "value") alone matches nothing', [[['key', 'value']]], NONE),
     ],
   },
@@ -198,7 +234,16 @@ export const EXAMPLES: readonly Example[] = [
     set: 'apart',
     domain: 'example4',
     steps: [
-      once('("key", "value"),("subkey", "subvalue") matches nothing', [[['key', 'value'], ['subkey', 'subvalue']]], NONE),
+      once(
+        '("key", "value"),("subkey", "subvalue") matches nothing',
+        [
+          [
+            ['key', 'value'],
+            ['subkey', 'subvalue'],
+          ],
+        ],
+        NONE,
+      ),
       once('("key", "value") alone matches the 300 per second', [[['key', 'value']]], ok(299, 300, 'second')),
     ],
   },
@@ -217,8 +262,29 @@ export const EXAMPLES: readonly Example[] = [
     set: 'main',
     domain: 'example6',
     steps: [
-      { kind: 'burst', says: 'user-a of auth-service is never limited, though over its 10 per second', send: [['service', 'auth-service'], ['user', 'user-a']], size: 11, limit: 10, unit: 'second', shadow: true },
-      { kind: 'burst', says: 'user-b is limited to 20 per second', send: [['service', 'auth-service'], ['user', 'user-b']], size: 21, limit: 20, unit: 'second' },
+      {
+        kind: 'burst',
+        says: 'user-a of auth-service is never limited, though over its 10 per second',
+        send: [
+          ['service', 'auth-service'],
+          ['user', 'user-a'],
+        ],
+        size: 11,
+        limit: 10,
+        unit: 'second',
+        shadow: true,
+      },
+      {
+        kind: 'burst',
+        says: 'user-b is limited to 20 per second',
+        send: [
+          ['service', 'auth-service'],
+          ['user', 'user-b'],
+        ],
+        size: 21,
+        limit: 20,
+        unit: 'second',
+      },
     ],
   },
   {
@@ -226,15 +292,51 @@ export const EXAMPLES: readonly Example[] = [
     set: 'main',
     domain: 'example7',
     steps: [
-      once('(key_1, value_1), (user, bkthomps): 5 / sec', [[['key_1', 'value_1'], ['user', 'bkthomps']]], ok(4, 5, 'second', 'specific_limit')),
-      once('(key_2, value_2), (user, bkthomps): 10 / sec', [[['key_2', 'value_2'], ['user', 'bkthomps']]], ok(9, 10, 'second')),
+      once(
+        '(key_1, value_1), (user, bkthomps): 5 / sec',
+        [
+          [
+            ['key_1', 'value_1'],
+            ['user', 'bkthomps'],
+          ],
+        ],
+        ok(4, 5, 'second', 'specific_limit'),
+      ),
+      once(
+        '(key_2, value_2), (user, bkthomps): 10 / sec',
+        [
+          [
+            ['key_2', 'value_2'],
+            ['user', 'bkthomps'],
+          ],
+        ],
+        ok(9, 10, 'second'),
+      ),
       once(
         'both in one request: the 10 / sec replaces the 5 / sec',
-        [[['key_1', 'value_1'], ['user', 'bkthomps']], [['key_2', 'value_2'], ['user', 'bkthomps']]],
+        [
+          [
+            ['key_1', 'value_1'],
+            ['user', 'bkthomps'],
+          ],
+          [
+            ['key_2', 'value_2'],
+            ['user', 'bkthomps'],
+          ],
+        ],
         NONE,
         ok(8, 10, 'second'),
       ),
-      once('the replaced 5 / sec was not affected', [[['key_1', 'value_1'], ['user', 'bkthomps']]], ok(3, 5, 'second', 'specific_limit')),
+      once(
+        'the replaced 5 / sec was not affected',
+        [
+          [
+            ['key_1', 'value_1'],
+            ['user', 'bkthomps'],
+          ],
+        ],
+        ok(3, 5, 'second', 'specific_limit'),
+      ),
     ],
   },
   {
@@ -245,7 +347,12 @@ export const EXAMPLES: readonly Example[] = [
       once('(key1, unspecified_value): 10 / min', [[['key1', 'unspecified_value']]], ok(9, 10, 'minute')),
       once('(key1, unspecified_value2): 10 / min of its own', [[['key1', 'unspecified_value2']]], ok(9, 10, 'minute')),
       once('(key1, value1): 20 / min', [[['key1', 'value1']]], ok(19, 20, 'minute')),
-      { kind: 'metric-keys', says: 'the metrics keys carry the runtime values', domain: 'example8', keys: ['key1_unspecified_value', 'key1_unspecified_value2', 'key1_value1'] },
+      {
+        kind: 'metric-keys',
+        says: 'the metrics keys carry the runtime values',
+        domain: 'example8',
+        keys: ['key1_unspecified_value', 'key1_unspecified_value2', 'key1_value1'],
+      },
     ],
   },
   {
@@ -263,9 +370,34 @@ export const EXAMPLES: readonly Example[] = [
     set: 'main',
     domain: 'example10',
     steps: [
-      once('route=api, http_method=GET, subject_id=123', [[['route', 'api'], ['http_method', 'GET'], ['subject_id', '123']]], ok(59, 60, 'minute')),
-      once('route=web, http_method=POST, subject_id=456', [[['route', 'web'], ['http_method', 'POST'], ['subject_id', '456']]], ok(59, 60, 'minute')),
-      { kind: 'metric-keys', says: 'one metric key per runtime route and method', domain: 'example10', keys: ['route_api.http_method_GET.subject_id', 'route_web.http_method_POST.subject_id'] },
+      once(
+        'route=api, http_method=GET, subject_id=123',
+        [
+          [
+            ['route', 'api'],
+            ['http_method', 'GET'],
+            ['subject_id', '123'],
+          ],
+        ],
+        ok(59, 60, 'minute'),
+      ),
+      once(
+        'route=web, http_method=POST, subject_id=456',
+        [
+          [
+            ['route', 'web'],
+            ['http_method', 'POST'],
+            ['subject_id', '456'],
+          ],
+        ],
+        ok(59, 60, 'minute'),
+      ),
+      {
+        kind: 'metric-keys',
+        says: 'one metric key per runtime route and method',
+        domain: 'example10',
+        keys: ['route_api.http_method_GET.subject_id', 'route_web.http_method_POST.subject_id'],
+      },
     ],
   },
   {
@@ -273,9 +405,34 @@ export const EXAMPLES: readonly Example[] = [
     set: 'main',
     domain: 'example10_wildcard',
     steps: [
-      once('user=alice, action=readfile, resource=documents', [[['user', 'alice'], ['action', 'readfile'], ['resource', 'documents']]], ok(99, 100, 'minute')),
-      once('an action the wildcard does not match: no limit', [[['user', 'alice'], ['action', 'write'], ['resource', 'documents']]], NONE),
-      { kind: 'metric-keys', says: 'the full runtime value of the wildcard entry', domain: 'example10_wildcard', keys: ['user_alice.action_readfile.resource'] },
+      once(
+        'user=alice, action=readfile, resource=documents',
+        [
+          [
+            ['user', 'alice'],
+            ['action', 'readfile'],
+            ['resource', 'documents'],
+          ],
+        ],
+        ok(99, 100, 'minute'),
+      ),
+      once(
+        'an action the wildcard does not match: no limit',
+        [
+          [
+            ['user', 'alice'],
+            ['action', 'write'],
+            ['resource', 'documents'],
+          ],
+        ],
+        NONE,
+      ),
+      {
+        kind: 'metric-keys',
+        says: 'the full runtime value of the wildcard entry',
+        domain: 'example10_wildcard',
+        keys: ['user_alice.action_readfile.resource'],
+      },
     ],
   },
   {
@@ -295,8 +452,26 @@ export const EXAMPLES: readonly Example[] = [
     set: 'main',
     domain: 'example11_metrics',
     steps: [
-      once('route=api/v1, method=GET', [[['route', 'api/v1'], ['method', 'GET']]], ok(59, 60, 'minute')),
-      once('route=api/v2 shares the api/* threshold', [[['route', 'api/v2'], ['method', 'GET']]], ok(58, 60, 'minute')),
+      once(
+        'route=api/v1, method=GET',
+        [
+          [
+            ['route', 'api/v1'],
+            ['method', 'GET'],
+          ],
+        ],
+        ok(59, 60, 'minute'),
+      ),
+      once(
+        'route=api/v2 shares the api/* threshold',
+        [
+          [
+            ['route', 'api/v2'],
+            ['method', 'GET'],
+          ],
+        ],
+        ok(58, 60, 'minute'),
+      ),
       // The README's prose says route_api.method_GET; the reference's code (src/config/config_impl.go at
       // the same commit) writes the wildcard's prefix as it is ("api/") and, on the `method` level that
       // has no value_to_metric, the key alone. rateguard builds the key as that code does.
@@ -315,22 +490,83 @@ export const EXAMPLES: readonly Example[] = [
   {
     // The descriptors Envoy sends for the curl commands of the reference's README, through the
     // actions of its examples/envoy/proxy.yaml (source_cluster "proxy", destination_cluster "mock").
-    name: 'examples/ratelimit/config/example.yaml through the README\'s curl commands',
+    name: "examples/ratelimit/config/example.yaml through the README's curl commands",
     set: 'main',
     domain: 'rl',
     steps: [
-      seq('curl /test: source_cluster=proxy, destination_cluster=mock, 1 per minute', [[['source_cluster', 'proxy'], ['destination_cluster', 'mock']]], countdown(1, 1, 1, 'minute')),
+      seq(
+        'curl /test: source_cluster=proxy, destination_cluster=mock, 1 per minute',
+        [
+          [
+            ['source_cluster', 'proxy'],
+            ['destination_cluster', 'mock'],
+          ],
+        ],
+        countdown(1, 1, 1, 'minute'),
+      ),
       seq('curl /header -H "foo: foo": 2 per minute', [[['foo', 'foo']]], countdown(2, 1, 2, 'minute')),
-      seq('curl /twoheader -H "foo: foo" -H "bar: bar": 3 per minute', [[['foo', 'foo'], ['bar', 'bar']]], countdown(3, 1, 3, 'minute')),
-      seq('curl /twoheader -H "foo: foo" -H "baz: baz": "This will be rate limited"', [[['foo', 'foo'], ['baz', 'baz']]], countdown(1, 1, 1, 'second')),
-      seq('curl /twoheader -H "foo: foo" -H "bar: banned": banned', [[['foo', 'foo'], ['bar', 'banned']]], countdown(0, 2, 0, 'minute')),
+      seq(
+        'curl /twoheader -H "foo: foo" -H "bar: bar": 3 per minute',
+        [
+          [
+            ['foo', 'foo'],
+            ['bar', 'bar'],
+          ],
+        ],
+        countdown(3, 1, 3, 'minute'),
+      ),
+      seq(
+        'curl /twoheader -H "foo: foo" -H "baz: baz": "This will be rate limited"',
+        [
+          [
+            ['foo', 'foo'],
+            ['baz', 'baz'],
+          ],
+        ],
+        countdown(1, 1, 1, 'second'),
+      ),
+      seq(
+        'curl /twoheader -H "foo: foo" -H "bar: banned": banned',
+        [
+          [
+            ['foo', 'foo'],
+            ['bar', 'banned'],
+          ],
+        ],
+        countdown(0, 2, 0, 'minute'),
+      ),
       seq(
         'curl /twoheader -H "foo: foo" -H "baz: shady": "never be ratelimited" (shadow_mode)',
-        [[['foo', 'foo'], ['baz', 'shady']]],
+        [
+          [
+            ['foo', 'foo'],
+            ['baz', 'shady'],
+          ],
+        ],
         [answer(ok(0, 1, 'minute')), answer(ok(0, 1, 'minute')), answer(ok(0, 1, 'minute'))],
       ),
-      seq('curl /twoheader -H "foo: foo" -H "baz: not-so-shady": subject to rate limiting', [[['foo', 'foo'], ['baz', 'not-so-shady']]], countdown(1, 1, 1, 'second')),
-      once('bay and qux are unlimited', [[['foo', 'foo'], ['bay', 'x']], [['qux', 'x']]], UNLIMITED, UNLIMITED),
+      seq(
+        'curl /twoheader -H "foo: foo" -H "baz: not-so-shady": subject to rate limiting',
+        [
+          [
+            ['foo', 'foo'],
+            ['baz', 'not-so-shady'],
+          ],
+        ],
+        countdown(1, 1, 1, 'second'),
+      ),
+      once(
+        'bay and qux are unlimited',
+        [
+          [
+            ['foo', 'foo'],
+            ['bay', 'x'],
+          ],
+          [['qux', 'x']],
+        ],
+        UNLIMITED,
+        UNLIMITED,
+      ),
     ],
   },
   {

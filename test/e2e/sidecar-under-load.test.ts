@@ -81,11 +81,15 @@ describe('a sidecar with default flags on a healthy Redis', () => {
     await expectRedisNeverFailed(sidecar);
   }, 120_000);
 
-  it.each([200, 1000, 3000])('a burst of %i concurrent calls on one connection: all OK', async (calls) => {
-    const result = await spawnLoad({ url: url(sidecar), mode: 'burst', calls, body: body('roomy', `burst-${calls}`) });
-    expect({ answered: result.answered, codes: result.codes }).toEqual({ answered: calls, codes: { OK: calls } });
-    await expectRedisNeverFailed(sidecar);
-  }, 60_000);
+  it.each([200, 1000, 3000])(
+    'a burst of %i concurrent calls on one connection: all OK',
+    async (calls) => {
+      const result = await spawnLoad({ url: url(sidecar), mode: 'burst', calls, body: body('roomy', `burst-${calls}`) });
+      expect({ answered: result.answered, codes: result.codes }).toEqual({ answered: calls, codes: { OK: calls } });
+      await expectRedisNeverFailed(sidecar);
+    },
+    60_000,
+  );
 
   it('a burst of 400 on a limit of 100: exactly 100 OK and 300 OVER_LIMIT', async () => {
     const result = await spawnLoad({ url: url(sidecar), mode: 'burst', calls: 400, body: body('hundred', 'one-sidecar') });
@@ -112,7 +116,9 @@ describe('gRPC C-core (grpcio) as the client', () => {
   it('bursts of 100, 200 and 1,000 concurrent calls after a warm-up: all OK', async () => {
     const message = join(dir, 'grpcio-message.bin');
     writeFileSync(message, encodeRateLimitRequest({ domain: 'load', descriptors: [{ entries: [{ key: 'roomy', value: 'grpcio' }] }], hitsAddend: 0 }));
-    const { stdout } = await run(DEBIAN_PYTHON, ['test/support/grpcio-burst.py', `127.0.0.1:${sidecar.grpcPort}`, message, '20', '100', '200', '1000'], { timeout: 60_000 });
+    const { stdout } = await run(DEBIAN_PYTHON, ['test/support/grpcio-burst.py', `127.0.0.1:${sidecar.grpcPort}`, message, '20', '100', '200', '1000'], {
+      timeout: 60_000,
+    });
     expect(JSON.parse(stdout)).toEqual([{ OK: 100 }, { OK: 200 }, { OK: 1000 }]);
     await expectRedisNeverFailed(sidecar);
   }, 90_000);
@@ -127,10 +133,18 @@ describe('a sidecar that is itself the bottleneck', () => {
       expect({ others, answered: result.answered, total: ok + shed }).toEqual({ others: {}, answered: 1000, total: 1000 });
       expect(shed).toBeGreaterThan(0);
       expect(await bounded.metric('rateguard_overload_total{reason="in_flight"}')).toBe(shed);
-      expect(await bounded.metric('grpc_server_handled_total{grpc_service="envoy.service.ratelimit.v3.RateLimitService",grpc_method="ShouldRateLimit",grpc_code="RESOURCE_EXHAUSTED"}')).toBe(shed);
+      expect(
+        await bounded.metric(
+          'grpc_server_handled_total{grpc_service="envoy.service.ratelimit.v3.RateLimitService",grpc_method="ShouldRateLimit",grpc_code="RESOURCE_EXHAUSTED"}',
+        ),
+      ).toBe(shed);
       await expectRedisNeverFailed(bounded);
       // Shed calls charged nothing: the bucket lacks exactly the OK answers.
-      const key = bucketKey('rg:', tokenBucket({ capacity: 100_000, refillTokens: 1, periodUs: YEAR_US }).id, encodeIdentity('load', [{ key: 'big', value: 'shed' }]));
+      const key = bucketKey(
+        'rg:',
+        tokenBucket({ capacity: 100_000, refillTokens: 1, periodUs: YEAR_US }).id,
+        encodeIdentity('load', [{ key: 'big', value: 'shed' }]),
+      );
       expect(Math.round(100_000 - (await readStoredState(redis.client(), key))!.level)).toBe(ok);
     } finally {
       await bounded.stop();

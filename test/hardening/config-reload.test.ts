@@ -12,7 +12,9 @@ import { request, startTestSidecar, type TestSidecar } from '../support/sidecar.
 import { CALL_BOUND_MS, HARDENING_CONFIG, within } from './helpers.js';
 
 const BROKEN = fileURLToPath(new URL('../fixtures/config/broken/', import.meta.url));
-const corpus = readdirSync(BROKEN).filter((f) => f.endsWith('.yaml')).sort();
+const corpus = readdirSync(BROKEN)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 let rg: TestSidecar;
 let probe = 0;

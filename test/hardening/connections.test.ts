@@ -78,9 +78,7 @@ describe.each(GRPC_SERVERS)('hostile peers beside a normal client (%s)', (server
     );
     // 20 identities x 5 calls each: every one allowed, remaining 4..0 in some order per identity.
     expect(answers.every((a) => a.overallCode === Code.OK)).toBe(true);
-    expect(answers.map((a) => a.statuses[0]!.limitRemaining).sort()).toEqual(
-      Array.from({ length: 100 }, (_, i) => Math.floor(i / 20)),
-    );
+    expect(answers.map((a) => a.statuses[0]!.limitRemaining).sort()).toEqual(Array.from({ length: 100 }, (_, i) => Math.floor(i / 20)));
     expect(performance.now() - started).toBeLessThan(CALL_BOUND_MS);
   });
 });

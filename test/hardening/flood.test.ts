@@ -36,42 +36,50 @@ function expectFlat(heapBytes: number[]): void {
 }
 
 describe('floods of distinct identities', () => {
-  it('MemoryStore, maxKeys 20,000, 200,000 identities: bounded, flat, the live key exact, recent keys kept', async () => {
-    const report = (await runFixture('memory-flood.ts', ['200000', '20000'])) as {
-      checkpoints: { identities: number; heapBytes: number; size: number }[];
-      liveCharges: number;
-      liveWrong: number;
-      recent: number;
-      evicted: number;
-      size: number;
-    };
-    expectBounded(report.size, 20_000);
-    for (const c of report.checkpoints) {
-      expectBounded(c.size, 20_000);
-      expect(c.heapBytes).toBeLessThan(20_000 * BYTES_PER_KEY_BOUND);
-    }
-    expectFlat(report.checkpoints.map((c) => c.heapBytes));
-    expect(report.liveCharges).toBe(2_000);
-    expect(report.liveWrong).toBe(0);
-    expect(report.recent).toBe(3);
-    expect(report.evicted).toBe(4); // forgotten by the LRU: a fresh bucket
-  }, FLOOD_TIMEOUT_MS);
+  it(
+    'MemoryStore, maxKeys 20,000, 200,000 identities: bounded, flat, the live key exact, recent keys kept',
+    async () => {
+      const report = (await runFixture('memory-flood.ts', ['200000', '20000'])) as {
+        checkpoints: { identities: number; heapBytes: number; size: number }[];
+        liveCharges: number;
+        liveWrong: number;
+        recent: number;
+        evicted: number;
+        size: number;
+      };
+      expectBounded(report.size, 20_000);
+      for (const c of report.checkpoints) {
+        expectBounded(c.size, 20_000);
+        expect(c.heapBytes).toBeLessThan(20_000 * BYTES_PER_KEY_BOUND);
+      }
+      expectFlat(report.checkpoints.map((c) => c.heapBytes));
+      expect(report.liveCharges).toBe(2_000);
+      expect(report.liveWrong).toBe(0);
+      expect(report.recent).toBe(3);
+      expect(report.evicted).toBe(4); // forgotten by the LRU: a fresh bucket
+    },
+    FLOOD_TIMEOUT_MS,
+  );
 
-  it('OverLimitCache, maxEntries 10,000, 100,000 over-limit identities: bounded, flat, never a wrong answer', async () => {
-    const report = (await runFixture('over-limit-cache-flood.ts', ['100000', '10000'])) as {
-      checkpoints: { identities: number; cacheSize: number; heapBytes: number }[];
-      wrong: number;
-      size: number;
-      last: { allowed: boolean; source: string };
-      first: { allowed: boolean; source: string };
-    };
-    expect(report.wrong).toBe(0);
-    for (const c of report.checkpoints) expectBounded(c.cacheSize, 10_000);
-    // Store (20,000 buckets) and cache (10,000 denials) together.
-    for (const c of report.checkpoints) expect(c.heapBytes).toBeLessThan(30_000 * BYTES_PER_KEY_BOUND);
-    expectFlat(report.checkpoints.slice(1).map((c) => c.heapBytes));
-    expect(report.last).toEqual({ allowed: false, source: 'local_cache' });
-    // Evicted from the cache and from the store's LRU long ago: a fresh bucket from the store.
-    expect(report.first).toEqual({ allowed: true, source: 'store' });
-  }, FLOOD_TIMEOUT_MS);
+  it(
+    'OverLimitCache, maxEntries 10,000, 100,000 over-limit identities: bounded, flat, never a wrong answer',
+    async () => {
+      const report = (await runFixture('over-limit-cache-flood.ts', ['100000', '10000'])) as {
+        checkpoints: { identities: number; cacheSize: number; heapBytes: number }[];
+        wrong: number;
+        size: number;
+        last: { allowed: boolean; source: string };
+        first: { allowed: boolean; source: string };
+      };
+      expect(report.wrong).toBe(0);
+      for (const c of report.checkpoints) expectBounded(c.cacheSize, 10_000);
+      // Store (20,000 buckets) and cache (10,000 denials) together.
+      for (const c of report.checkpoints) expect(c.heapBytes).toBeLessThan(30_000 * BYTES_PER_KEY_BOUND);
+      expectFlat(report.checkpoints.slice(1).map((c) => c.heapBytes));
+      expect(report.last).toEqual({ allowed: false, source: 'local_cache' });
+      // Evicted from the cache and from the store's LRU long ago: a fresh bucket from the store.
+      expect(report.first).toEqual({ allowed: true, source: 'store' });
+    },
+    FLOOD_TIMEOUT_MS,
+  );
 });

@@ -127,7 +127,10 @@ describe.each(GRPC_SERVERS)('broken gRPC framing (%s)', (server) => {
 
   it('an unknown method is UNIMPLEMENTED', async () => {
     const outcome = await within(
-      rawStream([prefix(message.length), message], 'end', { ...GRPC_HEADERS, [constants.HTTP2_HEADER_PATH]: '/envoy.service.ratelimit.v3.RateLimitService/Nope' }),
+      rawStream([prefix(message.length), message], 'end', {
+        ...GRPC_HEADERS,
+        [constants.HTTP2_HEADER_PATH]: '/envoy.service.ratelimit.v3.RateLimitService/Nope',
+      }),
       CALL_BOUND_MS,
       'path',
     );

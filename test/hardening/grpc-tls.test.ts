@@ -34,11 +34,14 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** The server's certificate flags (a function: the files exist once beforeAll made them). */
+const serverCertificate = () => ['--grpc-tls-cert', file('server.crt'), '--grpc-tls-key', file('server.key')];
+
 describe.each(GRPC_SERVERS)('%s', (server) => {
   describe('TLS on the gRPC port', () => {
     let rg: TestSidecar;
     beforeAll(async () => {
-      rg = await startTestSidecar({ 'hard.yaml': HARDENING_CONFIG }, [...grpcServerFlags(server), '--grpc-tls-cert', file('server.crt'), '--grpc-tls-key', file('server.key')]);
+      rg = await startTestSidecar({ 'hard.yaml': HARDENING_CONFIG }, [...grpcServerFlags(server), ...serverCertificate()]);
     });
     afterAll(async () => {
       await rg.stop();
@@ -56,10 +59,7 @@ describe.each(GRPC_SERVERS)('%s', (server) => {
   describe('mTLS on the gRPC port', () => {
     let rg: TestSidecar;
     beforeAll(async () => {
-      rg = await startTestSidecar({ 'hard.yaml': HARDENING_CONFIG }, [
-        ...grpcServerFlags(server),
-        '--grpc-tls-cert', file('server.crt'), '--grpc-tls-key', file('server.key'), '--grpc-tls-ca', file('ca.crt'),
-      ]);
+      rg = await startTestSidecar({ 'hard.yaml': HARDENING_CONFIG }, [...grpcServerFlags(server), ...serverCertificate(), '--grpc-tls-ca', file('ca.crt')]);
     });
     afterAll(async () => {
       await rg.stop();
@@ -84,9 +84,21 @@ describe('TLS settings that cannot work stop the start with a clear message', ()
   it.each<[string, () => string[], () => string]>([
     ['a cert without a key', () => ['--grpc-tls-cert', file('server.crt')], () => '--grpc-tls-cert and --grpc-tls-key go together'],
     ['a CA without a cert', () => ['--grpc-tls-ca', file('ca.crt')], () => '--grpc-tls-ca needs --grpc-tls-cert and --grpc-tls-key'],
-    ['a missing key file', () => ['--grpc-tls-cert', file('server.crt'), '--grpc-tls-key', file('nope.key')], () => `--grpc-tls-key ${file('nope.key')}: ENOENT`],
-    ['a key that is not PEM', () => ['--grpc-tls-cert', file('server.crt'), '--grpc-tls-key', file('server.ext')], () => '--grpc-tls-cert/--grpc-tls-key/--grpc-tls-ca: error:'],
-    ['a key that does not match the cert', () => ['--grpc-tls-cert', file('server.crt'), '--grpc-tls-key', file('client.key')], () => '--grpc-tls-cert/--grpc-tls-key/--grpc-tls-ca: error:'],
+    [
+      'a missing key file',
+      () => ['--grpc-tls-cert', file('server.crt'), '--grpc-tls-key', file('nope.key')],
+      () => `--grpc-tls-key ${file('nope.key')}: ENOENT`,
+    ],
+    [
+      'a key that is not PEM',
+      () => ['--grpc-tls-cert', file('server.crt'), '--grpc-tls-key', file('server.ext')],
+      () => '--grpc-tls-cert/--grpc-tls-key/--grpc-tls-ca: error:',
+    ],
+    [
+      'a key that does not match the cert',
+      () => ['--grpc-tls-cert', file('server.crt'), '--grpc-tls-key', file('client.key')],
+      () => '--grpc-tls-cert/--grpc-tls-key/--grpc-tls-ca: error:',
+    ],
   ])('%s', async (_name, flags, message) => {
     const error = await start(flags()).then(
       () => undefined,

@@ -29,7 +29,15 @@ describe('bucket keys', () => {
 
   it('the classic shifts do not collide: a value that looks like the next entry, or like the domain', () => {
     const pairs: [string, IdentityEntry[], string, IdentityEntry[]][] = [
-      ['d', [{ key: 'a', value: '1:b' }], 'd', [{ key: 'a', value: '' }, { key: 'b', value: '' }]],
+      [
+        'd',
+        [{ key: 'a', value: '1:b' }],
+        'd',
+        [
+          { key: 'a', value: '' },
+          { key: 'b', value: '' },
+        ],
+      ],
       ['d', [{ key: 'ab', value: 'c' }], 'd', [{ key: 'a', value: 'bc' }]],
       ['d1:a', [{ key: 'b', value: 'c' }], 'd', [{ key: 'a', value: 'b' }]],
       ['d', [{ key: 'k', value: 'x'.repeat(300) }], 'd', [{ key: 'k', value: 'x'.repeat(301) }]],
@@ -42,9 +50,12 @@ describe('bucket keys', () => {
     expect(long.startsWith('#')).toBe(true);
     expect(long.length).toBeLessThanOrEqual(64);
     // A plain identity starts with the domain's length, a digit; only a hashed one starts with '#'.
-    fc.assert(fc.property(tricky, entries, (d, e) => {
+    fc.assert(
+      fc.property(tricky, entries, (d, e) => {
         expect(encodeIdentity(d, e)).toMatch(/^\d/);
-      }), { numRuns: 2000 });
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('the Redis Cluster slot is the slot of our own tag: braces in values cannot choose it', () => {
@@ -90,7 +101,10 @@ descriptors:
   it('exhausting one crafted identity leaves every look-alike untouched', async () => {
     await exhaust(request('one', [['a', '1:b']]));
     for (const other of [
-      request('one', [['a', '1:b'], ['b', '']]),
+      request('one', [
+        ['a', '1:b'],
+        ['b', ''],
+      ]),
       request('one', [['ab', '']]),
       request('one', [['a', '']]),
       request('two', [['a', '1:b']]),

@@ -44,11 +44,7 @@ const refused: [string, RateLimitRequest, string][] = [
     { domain: 'hard', descriptors: Array.from({ length: 65 }, (_, i) => ({ entries: [entry('k', `d${i}`)] })), hitsAddend: 0 },
     '65 descriptors; at most 64 are allowed',
   ],
-  [
-    '17 entries',
-    one(Array.from({ length: 17 }, (_, i) => entry(`e${i}`, 'v'))),
-    'descriptors[0] has 17 entries; at most 16 are allowed',
-  ],
+  ['17 entries', one(Array.from({ length: 17 }, (_, i) => entry(`e${i}`, 'v'))), 'descriptors[0] has 17 entries; at most 16 are allowed'],
   ['a 257-character key', one([entry('k'.repeat(257), 'v')]), 'descriptors[0].entries[0].key is 257 characters long; at most 256 are allowed'],
   ['a 1025-character value', one([entry('k', 'v'.repeat(1025))]), 'descriptors[0].entries[0].value is 1025 characters long; at most 1024 are allowed'],
   ['a 1025-character domain', { ...one([entry('k', 'v')]), domain: 'd'.repeat(1025) }, 'domain is 1025 characters long; at most 1024 are allowed'],
@@ -81,10 +77,7 @@ describe('request limits over gRPC and POST /json', () => {
       code: grpc.status.INVALID_ARGUMENT,
       details: 'descriptors[0].hits_addend is 9007199254740991; at most 4294967295 is allowed',
     });
-    const json = await postJson(
-      rg.httpUrl,
-      '{"domain":"hard","descriptors":[{"entries":[{"key":"k","value":"x"}],"hitsAddend":"18446744073709551615"}]}',
-    );
+    const json = await postJson(rg.httpUrl, '{"domain":"hard","descriptors":[{"entries":[{"key":"k","value":"x"}],"hitsAddend":"18446744073709551615"}]}');
     expect(json).toEqual({ status: 400, body: { error: 'descriptors[0].hits_addend is 9007199254740991; at most 4294967295 is allowed' } });
   });
 
@@ -106,7 +99,11 @@ describe('hostile bytes over gRPC', () => {
     ['field number 0', '0000', 'invalid RateLimitRequest: invalid field number 0'],
     ['a known field with the wrong wire type', '1001', 'invalid RateLimitRequest: descriptors (field 2): wire type varint (0), expected length-delimited (2)'],
     ['invalid UTF-8 in the domain', '0a02c328', 'invalid RateLimitRequest: domain: invalid UTF-8 at offset 2'],
-    ['a UTF-8 surrogate in a value', '0a0468617264120a0a080a016b1203eda080', 'invalid RateLimitRequest: descriptors[0].entries[0].value: invalid UTF-8 at offset 15'],
+    [
+      'a UTF-8 surrogate in a value',
+      '0a0468617264120a0a080a016b1203eda080',
+      'invalid RateLimitRequest: descriptors[0].entries[0].value: invalid UTF-8 at offset 15',
+    ],
     ['an overlong NUL', '0a0468617264120a0a080a016b1203c0800a', 'invalid RateLimitRequest: descriptors[0].entries[0].value: invalid UTF-8 at offset 15'],
   ];
   it.each(cases)('%s: INVALID_ARGUMENT naming the field', async (_name, hex, details) => {

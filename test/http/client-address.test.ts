@@ -38,16 +38,21 @@ describe('one identity for an IPv4 client on a dual-stack (::) and an IPv4 liste
   const cleanups = cleanupList();
   afterEach(() => cleanups.run());
 
-  it.each([['::'], ['127.0.0.1']])('listening on %s: req.ip is keyed 127.0.0.1, the admin reset by 127.0.0.1 finds it, and the demo sends 127.0.0.1', async (host) => {
-    const limiter = cleanups.limiter(rateLimiter({ requestsPerMinute: 1, name: `dual-${host === '::' ? 6 : 4}` }));
-    const { app } = limiterApp(limiter);
-    app.get('/', (req, res) => res.json({ ip: req.ip, key: (req as unknown as { rateLimit: RequestRateLimit }).rateLimit.key, demo: demoDescriptors(req)[0] }));
-    const server = await listenOn(app, host);
-    cleanups.add(server.close);
-    const body = await (await fetch(server.url)).json();
-    expect(body).toEqual({ ip: host === '::' ? '::ffff:127.0.0.1' : '127.0.0.1', key: '127.0.0.1', demo: [{ key: 'remote_address', value: '127.0.0.1' }] });
-    expect(await statuses(server.url, 1)).toEqual([429]);
-    expect(await limiter.resetKey('127.0.0.1')).toBe(true);
-    expect(await statuses(server.url, 1)).toEqual([200]);
-  });
+  it.each([['::'], ['127.0.0.1']])(
+    'listening on %s: req.ip is keyed 127.0.0.1, the admin reset by 127.0.0.1 finds it, and the demo sends 127.0.0.1',
+    async (host) => {
+      const limiter = cleanups.limiter(rateLimiter({ requestsPerMinute: 1, name: `dual-${host === '::' ? 6 : 4}` }));
+      const { app } = limiterApp(limiter);
+      app.get('/', (req, res) =>
+        res.json({ ip: req.ip, key: (req as unknown as { rateLimit: RequestRateLimit }).rateLimit.key, demo: demoDescriptors(req)[0] }),
+      );
+      const server = await listenOn(app, host);
+      cleanups.add(server.close);
+      const body = await (await fetch(server.url)).json();
+      expect(body).toEqual({ ip: host === '::' ? '::ffff:127.0.0.1' : '127.0.0.1', key: '127.0.0.1', demo: [{ key: 'remote_address', value: '127.0.0.1' }] });
+      expect(await statuses(server.url, 1)).toEqual([429]);
+      expect(await limiter.resetKey('127.0.0.1')).toBe(true);
+      expect(await statuses(server.url, 1)).toEqual([200]);
+    },
+  );
 });

@@ -74,8 +74,7 @@ export function capturingLogger() {
     logger: pino(stream),
     lines,
     /** Resolves at the first line (already written or to come) that matches. */
-    until: (match: (line: LogLine) => boolean) =>
-      lines.some(match) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ match, resolve })),
+    until: (match: (line: LogLine) => boolean) => (lines.some(match) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ match, resolve }))),
   };
 }
 

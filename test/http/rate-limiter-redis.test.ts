@@ -151,7 +151,10 @@ describe('rateLimiter on Redis', () => {
     expect(kept).toBeGreaterThan(0);
     expect(kept).toBeLessThanOrEqual(10);
     // Every successful request kept its token, every failed one gave it back: exactly 10 - kept left.
-    const look = await limiter.stack.store.decide({ mode: 'all_or_nothing', buckets: [{ key: limiter.config.keyFor('127.0.0.1'), limit: limiter.config.limit, cost: 0 }] });
+    const look = await limiter.stack.store.decide({
+      mode: 'all_or_nothing',
+      buckets: [{ key: limiter.config.keyFor('127.0.0.1'), limit: limiter.config.limit, cost: 0 }],
+    });
     expect(look.buckets[0]!.remaining).toBe(10 - kept);
   });
 });

@@ -18,7 +18,10 @@ async function serve(...limiters: ReturnType<typeof rateLimiter>[]) {
 
 describe('stacked limiters (10/min, then 60/min)', () => {
   it('list both quotas in RateLimit and RateLimit-Policy; legacy headers and req.rateLimit are the tightest', async () => {
-    const url = await serve(limiter({ name: 'burst', requestsPerMinute: 10, legacyHeaders: true }), limiter({ name: 'sustained', requestsPerMinute: 60, legacyHeaders: true }));
+    const url = await serve(
+      limiter({ name: 'burst', requestsPerMinute: 10, legacyHeaders: true }),
+      limiter({ name: 'sustained', requestsPerMinute: 60, legacyHeaders: true }),
+    );
     const res = await fetch(url);
     expect(res.headers.get('ratelimit-policy')).toBe('"burst";q=10;w=60, "sustained";q=60;w=60');
     expect(res.headers.get('ratelimit')).toBe('"burst";r=9;t=6, "sustained";r=59;t=1');
@@ -27,11 +30,14 @@ describe('stacked limiters (10/min, then 60/min)', () => {
     const body = (await res.json()) as RequestRateLimit;
     expect(body).toMatchObject({ name: 'burst', limit: 10, remaining: 9, used: 1 });
     expect(Object.keys(body.limiters)).toEqual(['burst', 'sustained']);
-    expect(body.limiters['sustained']).toMatchObject({ name: 'sustained', limit: 60, remaining: 59, used: 1 });
+    expect(body.limiters.sustained).toMatchObject({ name: 'sustained', limit: 60, remaining: 59, used: 1 });
   });
 
   it('report the tightest whichever runs first, and the 11th request is refused by the 10/min one', async () => {
-    const url = await serve(limiter({ name: 'sustained', requestsPerMinute: 60, legacyHeaders: true }), limiter({ name: 'burst', requestsPerMinute: 10, legacyHeaders: true }));
+    const url = await serve(
+      limiter({ name: 'sustained', requestsPerMinute: 60, legacyHeaders: true }),
+      limiter({ name: 'burst', requestsPerMinute: 10, legacyHeaders: true }),
+    );
     const first = await fetch(url);
     expect(first.headers.get('ratelimit-policy')).toBe('"sustained";q=60;w=60, "burst";q=10;w=60');
     expect(first.headers.get('ratelimit')).toBe('"sustained";r=59;t=1, "burst";r=9;t=6');
@@ -49,7 +55,10 @@ describe('stacked limiters (10/min, then 60/min)', () => {
   });
 
   it('draft-6 reports the tightest limit and lists both policies', async () => {
-    const url = await serve(limiter({ name: 'a', requestsPerMinute: 60, standardHeaders: 'draft-6' }), limiter({ name: 'b', requestsPerMinute: 10, standardHeaders: 'draft-6' }));
+    const url = await serve(
+      limiter({ name: 'a', requestsPerMinute: 60, standardHeaders: 'draft-6' }),
+      limiter({ name: 'b', requestsPerMinute: 10, standardHeaders: 'draft-6' }),
+    );
     const res = await fetch(url);
     expect(res.headers.get('ratelimit-policy')).toBe('60;w=60, 10;w=60');
     expect([res.headers.get('ratelimit-limit'), res.headers.get('ratelimit-remaining'), res.headers.get('ratelimit-reset')]).toEqual(['10', '9', '6']);

@@ -20,7 +20,7 @@ async function serve(...limiters: ReturnType<typeof rateLimiter>[]) {
   };
   app.get('/', answer(200));
   app.get('/fail', answer(500));
-  app.get('/status/:code', (req, res) => answer(Number(req.params['code']))(req, res));
+  app.get('/status/:code', (req, res) => answer(Number(req.params.code))(req, res));
   const server = await listenOn(app);
   cleanups.add(server.close);
   return { url: server.url, closed };
@@ -203,7 +203,13 @@ describe('rateLimiter refunds (skipFailedRequests, skipSuccessfulRequests)', () 
   });
 
   it('requestWasSuccessful decides what counts as success', async () => {
-    const redirects = limiter({ ...slow, capacity: 2, name: 'redirects', skipSuccessfulRequests: true, requestWasSuccessful: (_req, res) => res.statusCode !== 302 });
+    const redirects = limiter({
+      ...slow,
+      capacity: 2,
+      name: 'redirects',
+      skipSuccessfulRequests: true,
+      requestWasSuccessful: (_req, res) => res.statusCode !== 302,
+    });
     const { url, closed } = await serve(redirects);
     expect(await statuses(`${url}/status/302`, 3, { redirect: 'manual' })).toEqual([302, 302, 429]);
     await closed(3);

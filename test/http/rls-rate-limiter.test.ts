@@ -74,7 +74,7 @@ type Options = Omit<RlsRateLimiterOptions, 'domain' | 'descriptors'>;
 async function limitedApp(options: Options) {
   const limiter = rlsRateLimiter({
     domain: 'app',
-    descriptors: (req) => [[{ key: 'user', value: String(req.query['user']) }]],
+    descriptors: (req) => [[{ key: 'user', value: String(req.query.user) }]],
     // Calls get 2 s on this shared machine: these tests are about outcomes, not the 20 ms default.
     timeoutMs: 2000,
     ...options,
@@ -247,7 +247,12 @@ describe('rlsRateLimiter: TLS and mTLS', () => {
   ])('TLS sidecar, limiter with %s: not ready, 503', async (_label, tls) => {
     const rg = await sidecar(serverFlags());
     const given = tls();
-    const { limiter, statuses } = await limitedApp({ address: address(rg), failOpen: false, connectTimeoutMs: 2000, ...(given === undefined ? {} : { tls: given }) });
+    const { limiter, statuses } = await limitedApp({
+      address: address(rg),
+      failOpen: false,
+      connectTimeoutMs: 2000,
+      ...(given === undefined ? {} : { tls: given }),
+    });
     expect(await limiter.ready).toBe(false);
     expect(await statuses('tls', 2)).toEqual([503, 503]);
   });
@@ -267,8 +272,8 @@ describe('rlsRateLimiter: TLS and mTLS', () => {
 describe('rlsRateLimiter: options checked at creation', () => {
   const base = { domain: 'app', descriptors: () => [] };
   it.each<[string, Record<string, unknown>, string]>([
-    ["a cert without its key", { tls: { cert: "PEM" } }, "tls.cert"],
-    ["a key without its cert", { tls: { key: "PEM" } }, "tls.key"],
+    ['a cert without its key', { tls: { cert: 'PEM' } }, 'tls.cert'],
+    ['a key without its cert', { tls: { key: 'PEM' } }, 'tls.key'],
     ['an unknown TLS option', { tls: { servername: 'x' } }, 'servername'],
     ['an unknown option', { timeout: 5 }, 'timeout'],
     ['a timeout of 0', { timeoutMs: 0 }, 'timeoutMs'],

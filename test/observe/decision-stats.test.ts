@@ -26,15 +26,32 @@ describe('DecisionStats', () => {
       { domain: 'web', descriptor: [{ key: 'user', value: 'alice' }], limited: 2, error: 0 },
       { domain: 'web', descriptor: [{ key: 'user', value: 'bob' }], limited: 1, error: 0 },
     ]);
-    expect([...stats.limitTotals()].map((l) => [l.key, l.counts.over_limit])).toEqual([['user', 3], ['user.burst', 3]]);
-    expect(stats.domainTotals().get('web')).toEqual({ requests: 3, allowed: 0, overLimit: 3, shadowOverLimit: 0, failureMode: 0, localCache: 0, domainNotFound: 0 });
+    expect([...stats.limitTotals()].map((l) => [l.key, l.counts.over_limit])).toEqual([
+      ['user', 3],
+      ['user.burst', 3],
+    ]);
+    expect(stats.domainTotals().get('web')).toEqual({
+      requests: 3,
+      allowed: 0,
+      overLimit: 3,
+      shadowOverLimit: 0,
+      failureMode: 0,
+      localCache: 0,
+      domainNotFound: 0,
+    });
     stats.forgetIdentity('web', [{ key: 'user', value: 'alice' }]);
     expect(stats.topLimited(5).map((t) => t.descriptor[0]!.value)).toEqual(['bob']);
   });
 
   it('stays bounded under 50 000 distinct identities, domains and metric keys', () => {
     const folded: string[] = [];
-    const stats = new DecisionStats({ nearLimitRatio: 0.8, chargeMode: 'all_or_nothing', topCapacity: 32, maxSeries: 100, onOverflow: (kind) => folded.push(kind) });
+    const stats = new DecisionStats({
+      nearLimitRatio: 0.8,
+      chargeMode: 'all_or_nothing',
+      topCapacity: 32,
+      maxSeries: 100,
+      onOverflow: (kind) => folded.push(kind),
+    });
     for (let i = 0; i < 50_000; i++) stats.observe(limited(`domain-${i}`, `user-${i}`, `domain-${i}.user_${i}`));
     expect(stats.topLimited(1000)).toHaveLength(32);
     expect(stats.domainTotals().size).toBe(101);

@@ -17,5 +17,12 @@ it('splits a nested key path as the reference mapping does: key1 the first level
   };
   metrics.observe(outcome);
   const text = await registry.metrics();
-  expect(sample(text, 'ratelimit_service_rate_limit_total_hits', { domain: 'web', key: 'route_/api.user.10_per_second', key1: 'route_/api', key2: 'user.10_per_second' })).toBe(1);
+  expect(
+    sample(text, 'ratelimit_service_rate_limit_total_hits', {
+      domain: 'web',
+      key: 'route_/api.user.10_per_second',
+      key1: 'route_/api',
+      key2: 'user.10_per_second',
+    }),
+  ).toBe(1);
 });

@@ -5,7 +5,6 @@ import { request, startTestSidecar, type TestSidecar } from '../support/sidecar.
 import { sample } from './prometheus-text.js';
 import { WEB_CONFIG } from './web-config.js';
 
-
 let rg: TestSidecar;
 let metrics: string;
 
@@ -50,7 +49,11 @@ describe('GET /metrics after known traffic', () => {
     expect(sample(metrics, 'rateguard_failure_mode_decisions_total', { domain: 'web' })).toBe(0);
     expect(sample(metrics, 'rateguard_should_rate_limit_duration_seconds_count', { source: 'store' })).toBe(17);
     const handled = (code: string) =>
-      sample(metrics, 'grpc_server_handled_total', { grpc_service: 'envoy.service.ratelimit.v3.RateLimitService', grpc_method: 'ShouldRateLimit', grpc_code: code });
+      sample(metrics, 'grpc_server_handled_total', {
+        grpc_service: 'envoy.service.ratelimit.v3.RateLimitService',
+        grpc_method: 'ShouldRateLimit',
+        grpc_code: code,
+      });
     expect([handled('OK'), handled('INVALID_ARGUMENT')]).toEqual([17, 1]);
   });
 

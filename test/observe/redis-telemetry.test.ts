@@ -15,6 +15,7 @@ import { resolveSettings } from '../../src/settings/settings.js';
 import { type RedisProcess, startRedis } from '../support/redis-server.js';
 import { request } from '../support/sidecar.js';
 import { sample } from './prometheus-text.js';
+import { LOOPBACK_FREE_PORTS } from '../support/serve-args.js';
 
 const PASSWORD = 'pw-Zq81-never-logged';
 const TOKEN = 'tok-Hh27-never-logged';
@@ -35,9 +36,21 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'web.yaml'), CONFIG);
   const resolved = resolveSettings(
     [
-      '--config', dir, '--grpc-port', '0', '--http-port', '0', '--debug-port', '0', '--host', '127.0.0.1',
-      '--redis', `redis://:${PASSWORD}@127.0.0.1:${redis.port}`, '--redis-timeout', '200',
-      '--failure-mode', 'allow', '--breaker-threshold', '2', '--breaker-probe-interval', '50', '--admin-token', TOKEN,
+      '--config',
+      dir,
+      ...LOOPBACK_FREE_PORTS,
+      '--redis',
+      `redis://:${PASSWORD}@127.0.0.1:${redis.port}`,
+      '--redis-timeout',
+      '200',
+      '--failure-mode',
+      'allow',
+      '--breaker-threshold',
+      '2',
+      '--breaker-probe-interval',
+      '50',
+      '--admin-token',
+      TOKEN,
     ],
     {},
   );

@@ -32,10 +32,11 @@ async function json(body: object): Promise<number> {
   return (await fetch(`${rg.httpUrl}/json`, { method: 'POST', body: new TextEncoder().encode(JSON.stringify(body)) })).status;
 }
 
-const errors = (text: string) => ['redis_error', 'service_error'].map((errType) => sample(text, 'ratelimit_service_should_rate_limit_error', { err_type: errType }));
+const errors = (text: string) =>
+  ['redis_error', 'service_error'].map((errType) => sample(text, 'ratelimit_service_should_rate_limit_error', { err_type: errType }));
 
-describe('the reference\'s call families on the Prometheus listener', () => {
-  it('total_requests, should_rate_limit_error, response_time_seconds (the reference\'s buckets), config loads, global_shadow_mode', async () => {
+describe("the reference's call families on the Prometheus listener", () => {
+  it("total_requests, should_rate_limit_error, response_time_seconds (the reference's buckets), config loads, global_shadow_mode", async () => {
     rg = await startTestSidecar({ 's.yaml': CONFIG }, PROMETHEUS);
     const codes = [];
     for (let i = 0; i < 3; i++) codes.push((await rg.call(request('s', [['k', 'v']]))).overallCode);
@@ -58,7 +59,13 @@ describe('the reference\'s call families on the Prometheus listener', () => {
     expect(sample(text, 'ratelimit_service_config_load_error')).toBe(0);
     expect(sample(text, 'ratelimit_service_global_shadow_mode')).toBe(0);
     // rateguard's own families stay beside them.
-    expect(sample(text, 'grpc_server_handled_total', { grpc_service: 'envoy.service.ratelimit.v3.RateLimitService', grpc_method: 'ShouldRateLimit', grpc_code: 'OK' })).toBe(3);
+    expect(
+      sample(text, 'grpc_server_handled_total', {
+        grpc_service: 'envoy.service.ratelimit.v3.RateLimitService',
+        grpc_method: 'ShouldRateLimit',
+        grpc_code: 'OK',
+      }),
+    ).toBe(3);
   });
 
   it('global shadow mode: an over-limit request answered OK counts in global_shadow_mode', async () => {
@@ -72,7 +79,15 @@ describe('the reference\'s call families on the Prometheus listener', () => {
     ['allow', 'the failure mode answers OK'],
   ])('a Redis that stopped answering is a redis_error (--failure-mode %s: %s)', async (failureMode) => {
     const redis = await startRedis();
-    rg = await startTestSidecar({ 's.yaml': CONFIG }, [...PROMETHEUS, '--redis', `redis://127.0.0.1:${redis.port}`, '--failure-mode', failureMode, '--local-cache-size', '0']);
+    rg = await startTestSidecar({ 's.yaml': CONFIG }, [
+      ...PROMETHEUS,
+      '--redis',
+      `redis://127.0.0.1:${redis.port}`,
+      '--failure-mode',
+      failureMode,
+      '--local-cache-size',
+      '0',
+    ]);
     expect((await rg.call(request('s', [['k', 'v']]))).overallCode).toBe(Code.OK);
     await redis.stop();
     if (failureMode === 'error') expect((await rg.callError(request('s', [['k', 'v']]))).code).toBe(grpc.status.UNAVAILABLE);

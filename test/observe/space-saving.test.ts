@@ -4,13 +4,26 @@ import { SpaceSaving } from '../../src/observe/space-saving.js';
 describe('Space-Saving top-K', () => {
   it('is exact while the keys fit', () => {
     const top = new SpaceSaving<string>(4);
-    for (const [key, n] of [['a', 5], ['b', 3], ['c', 9]] as const) for (let i = 0; i < n; i++) top.add(key, key);
-    expect(top.top(10).map(({ key, count, error }) => [key, count, error])).toEqual([['c', 9, 0], ['a', 5, 0], ['b', 3, 0]]);
+    for (const [key, n] of [
+      ['a', 5],
+      ['b', 3],
+      ['c', 9],
+    ] as const)
+      for (let i = 0; i < n; i++) top.add(key, key);
+    expect(top.top(10).map(({ key, count, error }) => [key, count, error])).toEqual([
+      ['c', 9, 0],
+      ['a', 5, 0],
+      ['b', 3, 0],
+    ]);
   });
 
   it('keeps every heavy key, with bounds, among 200 000 distinct keys in 64 counters', () => {
     const top = new SpaceSaving<number>(64);
-    const heavy = new Map([['heavy-1', 5000], ['heavy-2', 4000], ['heavy-3', 3000]]);
+    const heavy = new Map([
+      ['heavy-1', 5000],
+      ['heavy-2', 4000],
+      ['heavy-3', 3000],
+    ]);
     const stream: string[] = [];
     for (const [key, n] of heavy) for (let i = 0; i < n; i++) stream.push(key);
     for (let i = 0; i < 200_000; i++) stream.push(`light-${i}`);

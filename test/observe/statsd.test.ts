@@ -19,7 +19,12 @@ let listener: StatsdListener;
 let rg: TestSidecar;
 
 /** What the known sequence counts, in push order (stats that stay 0 are not pushed). */
-const SEQUENCE_LIMIT_COUNTS = [['total_hits', 3], ['over_limit', 1], ['near_limit', 1], ['within_limit', 2]] as const;
+const SEQUENCE_LIMIT_COUNTS = [
+  ['total_hits', 3],
+  ['over_limit', 1],
+  ['near_limit', 1],
+  ['within_limit', 2],
+] as const;
 const SEQUENCE_SERVICE_COUNTS = [
   ['ratelimit_server.ShouldRateLimit.total_requests', 4],
   ['ratelimit.service.call.should_rate_limit.service_error', 1],
@@ -43,7 +48,17 @@ async function flushed(count: number, responseTimes: number): Promise<string[]> 
 }
 
 const start = (...flags: string[]) =>
-  startTestSidecar({ 's.yaml': CONFIG }, ['--statsd-host', '127.0.0.1', '--statsd-port', String(listener.port), '--stats-flush-interval', '1h', '--extra-tags', 'env:test', ...flags]);
+  startTestSidecar({ 's.yaml': CONFIG }, [
+    '--statsd-host',
+    '127.0.0.1',
+    '--statsd-port',
+    String(listener.port),
+    '--stats-flush-interval',
+    '1h',
+    '--extra-tags',
+    'env:test',
+    ...flags,
+  ]);
 
 describe('statsd push', () => {
   afterEach(async () => {
@@ -110,7 +125,12 @@ describe('a flood of distinct metric keys', () => {
     const push = new StatsdPush(
       {
         stats,
-        calls: { callsByCode: async () => new Map(), failureModeDecisions: () => 0, unconfiguredCalls: () => 0, jsonErrors: () => ({ redis_error: 0, service_error: 0 }) },
+        calls: {
+          callsByCode: async () => new Map(),
+          failureModeDecisions: () => 0,
+          unconfiguredCalls: () => 0,
+          jsonErrors: () => ({ redis_error: 0, service_error: 0 }),
+        },
         configLoads: () => ({ success: 0, error: 0 }),
       },
       { host: '127.0.0.1', port: flood.port, flushIntervalMs: 3_600_000, extraTags: {}, dogStatsd: true },

@@ -20,7 +20,8 @@ import { type OtlpReceiver, type ReceivedSpan, startOtlpGrpcReceiver, startOtlpH
 import { type RedisProcess, startRedis } from '../support/redis-server.js';
 import { request, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
 
-const CONFIG = 'domain: t\ndescriptors:\n  - key: k\n    rate_limit: { unit: hour, requests_per_unit: 1 }\n  - key: j\n    rate_limit: { unit: hour, requests_per_unit: 5 }\n';
+const CONFIG =
+  'domain: t\ndescriptors:\n  - key: k\n    rate_limit: { unit: hour, requests_per_unit: 1 }\n  - key: j\n    rate_limit: { unit: hour, requests_per_unit: 5 }\n';
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT_ID = '00f067aa0ba902b7';
 const SERVER_KIND = 2;
@@ -80,8 +81,15 @@ describe('tracing over OTLP http/protobuf', () => {
     receiver = await startOtlpHttpReceiver();
     vi.stubEnv('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', receiver.endpoint);
     rg = await startTestSidecar({ 't.yaml': CONFIG }, [
-      '--redis', redis.url, '--redis-timeout', '1000', '--tracing',
-      '--tracing-service-namespace', 'edge', '--tracing-service-instance-id', 'pod-7',
+      '--redis',
+      redis.url,
+      '--redis-timeout',
+      '1000',
+      '--tracing',
+      '--tracing-service-namespace',
+      'edge',
+      '--tracing-service-instance-id',
+      'pod-7',
     ]);
   });
   afterAll(async () => {
@@ -169,8 +177,13 @@ describe('Redis Cluster', () => {
     const receiver = await startOtlpHttpReceiver();
     vi.stubEnv('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', receiver.endpoint);
     const tracing = await startTracing({
-      tracingEnabled: true, tracingExporterProtocol: 'http', tracingServiceName: 'RateLimit',
-      tracingServiceNamespace: undefined, tracingServiceInstanceId: undefined, tracingSamplingRate: 1, redisMode: 'cluster',
+      tracingEnabled: true,
+      tracingExporterProtocol: 'http',
+      tracingServiceName: 'RateLimit',
+      tracingServiceNamespace: undefined,
+      tracingServiceInstanceId: undefined,
+      tracingSamplingRate: 1,
+      redisMode: 'cluster',
     });
     try {
       const limit = tokenBucket({ capacity: 5, refillTokens: 5, periodUs: 1_000_000 });

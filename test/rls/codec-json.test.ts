@@ -102,7 +102,10 @@ describe('requestFromJson', () => {
       [{ hitsAddend: 4294967296 }, 'hitsAddend: 4294967296 is not a uint32'],
       [{ hitsAddend: '12abc' }, 'hitsAddend: expected a uint32 (number or numeric string), got string "12abc"'],
       [{ hitsAddend: true }, 'hitsAddend: expected a uint32 (number or numeric string), got boolean true'],
-      [{ descriptors: [{ limit: { unit: 'WEEK' } }] }, 'descriptors[0].limit.unit: "WEEK" is not a envoy.type.v3.RateLimitUnit value (UNKNOWN, SECOND, MINUTE, HOUR, DAY, MONTH, YEAR)'],
+      [
+        { descriptors: [{ limit: { unit: 'WEEK' } }] },
+        'descriptors[0].limit.unit: "WEEK" is not a envoy.type.v3.RateLimitUnit value (UNKNOWN, SECOND, MINUTE, HOUR, DAY, MONTH, YEAR)',
+      ],
       [{ descriptors: [{ limit: { unit: 1.5 } }] }, 'descriptors[0].limit.unit: expected a envoy.type.v3.RateLimitUnit name or int32, got number 1.5'],
       [{ descriptors: [{ hitsAddend: -1 }] }, 'descriptors[0].hitsAddend: -1 is not a uint64'],
       [{ descriptors: [{ hitsAddend: { value: 1 } }] }, 'descriptors[0].hitsAddend: expected a uint64 (number or decimal string), got object'],
@@ -149,7 +152,11 @@ describe('requestFromJson', () => {
 
   it('requestToJson prints uint64 as a string and omits defaults', () => {
     expect(
-      requestToJson({ domain: 'd', descriptors: [{ entries: [{ key: 'k', value: '' }], limit: { requestsPerUnit: 0, unit: 3 }, hitsAddend: 0 }], hitsAddend: 0 }),
+      requestToJson({
+        domain: 'd',
+        descriptors: [{ entries: [{ key: 'k', value: '' }], limit: { requestsPerUnit: 0, unit: 3 }, hitsAddend: 0 }],
+        hitsAddend: 0,
+      }),
     ).toEqual({ domain: 'd', descriptors: [{ entries: [{ key: 'k' }], limit: { unit: 'HOUR' }, hitsAddend: '0' }] });
   });
 });

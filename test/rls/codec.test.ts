@@ -182,13 +182,19 @@ const LITERAL_REQUEST: RateLimitRequest = {
   hitsAddend: 2,
 };
 const LITERAL_REQUEST_HEX =
-  '0a05' + ascii('envoy') + // domain = 1, LEN 5
+  '0a05' +
+  ascii('envoy') + // domain = 1, LEN 5
   '1227' + //                   descriptors = 2, LEN 39
   '0a1a' + //                     entries = 1, LEN 26
-  '0a0e' + ascii('remote_address') + // key = 1, LEN 14
-  '1208' + ascii('10.0.0.1') + //       value = 2, LEN 8
-  '1204' + '0864' + '1002' + //   limit = 2, LEN 4: requests_per_unit = 1 -> 100, unit = 2 -> MINUTE
-  '1a03' + '08ac02' + //          hits_addend = 3 (UInt64Value), LEN 3: value = 1 -> 300
+  '0a0e' +
+  ascii('remote_address') + // key = 1, LEN 14
+  '1208' +
+  ascii('10.0.0.1') + //       value = 2, LEN 8
+  '1204' +
+  '0864' +
+  '1002' + //   limit = 2, LEN 4: requests_per_unit = 1 -> 100, unit = 2 -> MINUTE
+  '1a03' +
+  '08ac02' + //          hits_addend = 3 (UInt64Value), LEN 3: value = 1 -> 300
   '1802'; //                    hits_addend = 3 (uint32) -> 2
 
 const LITERAL_RESPONSE: RateLimitResponse = {
@@ -210,13 +216,30 @@ const LITERAL_RESPONSE_HEX =
   '0802' + //                      overall_code = 1 -> OVER_LIMIT (2)
   '121a' + //                      statuses = 2, LEN 26
   '0802' + //                        code = 1 -> OVER_LIMIT
-  '120c' + '080a' + '1002' + '1a06' + ascii('per_ip') + // current_limit = 2, LEN 12: rpu=10, unit=MINUTE, name
+  '120c' +
+  '080a' +
+  '1002' +
+  '1a06' +
+  ascii('per_ip') + // current_limit = 2, LEN 12: rpu=10, unit=MINUTE, name
   //                                 limit_remaining = 3 is 0: omitted
-  '2208' + '081e' + '1080cab5ee01' + // duration_until_reset = 4, LEN 8: seconds=30, nanos=500000000
-  '1204' + '0801' + '1807' + //     statuses = 2, LEN 4: code=OK, limit_remaining=7
-  '1a17' + '0a11' + ascii('x-ratelimit-limit') + '1202' + ascii('10') + // response_headers_to_add = 3
-  '2209' + '0a04' + ascii('x-rl') + '1201' + ascii('1') + // request_headers_to_add = 4
-  '2a09' + ascii('slow down'); //  raw_body = 5
+  '2208' +
+  '081e' +
+  '1080cab5ee01' + // duration_until_reset = 4, LEN 8: seconds=30, nanos=500000000
+  '1204' +
+  '0801' +
+  '1807' + //     statuses = 2, LEN 4: code=OK, limit_remaining=7
+  '1a17' +
+  '0a11' +
+  ascii('x-ratelimit-limit') +
+  '1202' +
+  ascii('10') + // response_headers_to_add = 3
+  '2209' +
+  '0a04' +
+  ascii('x-rl') +
+  '1201' +
+  ascii('1') + // request_headers_to_add = 4
+  '2a09' +
+  ascii('slow down'); //  raw_body = 5
 
 describe('literal wire bytes (field numbers pinned by hand)', () => {
   it('encodes and decodes the hand-written RateLimitRequest', () => {
@@ -383,9 +406,17 @@ describe('byte-for-byte against protobufjs (fast-check)', () => {
   });
 
   it('decodes protobufjs encodings that carry explicit default values', () => {
-    const bytes = PbRequest.encode({ domain: '', hits_addend: 0, descriptors: [{ entries: [{ key: 'k', value: '' }], limit: { requests_per_unit: 0, unit: 0 } }] }).finish();
+    const bytes = PbRequest.encode({
+      domain: '',
+      hits_addend: 0,
+      descriptors: [{ entries: [{ key: 'k', value: '' }], limit: { requests_per_unit: 0, unit: 0 } }],
+    }).finish();
     expect(Buffer.from(bytes).toString('hex')).toBe('0a00' + '120d' + '0a05' + '0a016b1200' + '1204' + '08001000' + '1800');
-    expect(decodeOk(bytes)).toEqual({ domain: '', hitsAddend: 0, descriptors: [{ entries: [{ key: 'k', value: '' }], limit: { requestsPerUnit: 0, unit: 0 } }] });
+    expect(decodeOk(bytes)).toEqual({
+      domain: '',
+      hitsAddend: 0,
+      descriptors: [{ entries: [{ key: 'k', value: '' }], limit: { requestsPerUnit: 0, unit: 0 } }],
+    });
   });
 });
 
@@ -398,11 +429,11 @@ const UNKNOWN = 'a006' + '9601' + 'a906' + '0102030405060708' + 'b206' + '03aabb
 describe('decoder semantics', () => {
   it('skips unknown fields of wire types 0, 1, 2, 5 at every nesting level', () => {
     const u = UNKNOWN;
-    const entry = u + '0a01' + ascii('k') + u + '1201' + ascii('v') + u;
-    const limit = u + '0805' + u + '1001' + u;
-    const wrapper = u + '0807' + u;
+    const entry = `${u}0a01${ascii('k')}${u}1201${ascii('v')}${u}`;
+    const limit = `${u}0805${u}1001${u}`;
+    const wrapper = `${u}0807${u}`;
     const desc = u + ld('0a', entry) + u + ld('12', limit) + ld('1a', wrapper) + u;
-    const bytes = hex(u + '0a01' + ascii('d') + u + ld('12', desc) + u + '1809' + u);
+    const bytes = hex(`${u}0a01${ascii('d')}${u}${ld('12', desc)}${u}1809${u}`);
     const expected: RateLimitRequest = {
       domain: 'd',
       descriptors: [{ entries: [{ key: 'k', value: 'v' }], limit: { requestsPerUnit: 5, unit: 1 }, hitsAddend: 7 }],
@@ -414,27 +445,27 @@ describe('decoder semantics', () => {
 
   it('last value wins for scalars, repeated fields concatenate, singular messages merge', () => {
     const bytes = hex(
-      '0a01' + ascii('a') + '1805' + '0a01' + ascii('b') + '1806' +
-        ld('12', ld('0a', '0a01' + ascii('x')) + '1202' + '0801' + '1202' + '1002') + // limit split in two: merged
+      '0a01' +
+        ascii('a') +
+        '1805' +
+        '0a01' +
+        ascii('b') +
+        '1806' +
+        ld('12', `${ld('0a', `0a01${ascii('x')}`)}1202080112021002`) + // limit split in two: merged
         ld('12', ld('0a', '0a00')) + // second descriptor: one entry with an empty key
         '1a00', // field 3 is hits_addend (varint): LEN is the wrong wire type
     );
-    expect(decodeErr(bytes)).toBe(
-      'invalid RateLimitRequest: hits_addend (field 3): wire type length-delimited (2), expected varint (0)',
-    );
+    expect(decodeErr(bytes)).toBe('invalid RateLimitRequest: hits_addend (field 3): wire type length-delimited (2), expected varint (0)');
     const ok = bytes.subarray(0, bytes.length - 2);
     expect(decodeOk(ok)).toEqual({
       domain: 'b',
       hitsAddend: 6,
-      descriptors: [
-        { entries: [{ key: 'x', value: '' }], limit: { requestsPerUnit: 1, unit: 2 } },
-        { entries: [{ key: '', value: '' }] },
-      ],
+      descriptors: [{ entries: [{ key: 'x', value: '' }], limit: { requestsPerUnit: 1, unit: 2 } }, { entries: [{ key: '', value: '' }] }],
     });
   });
 
   it('keeps the UInt64Value wrapper presence: absent, empty (0) and set', () => {
-    const desc = (tail: string) => hex('12' + (2 + tail.length / 2 + 2).toString(16).padStart(2, '0') + '0a02' + '0a00' + tail);
+    const desc = (tail: string) => hex(`12${(2 + tail.length / 2 + 2).toString(16).padStart(2, '0')}0a020a00${tail}`);
     expect(decodeOk(desc('')).descriptors[0]).toEqual({ entries: [{ key: '', value: '' }] });
     expect(decodeOk(desc('1a00')).descriptors[0]).toEqual({ entries: [{ key: '', value: '' }], hitsAddend: 0 });
     expect(decodeOk(desc('1a020807')).descriptors[0]).toEqual({ entries: [{ key: '', value: '' }], hitsAddend: 7 });
@@ -443,9 +474,9 @@ describe('decoder semantics', () => {
 
   it('clamps uint64 hits_addend above 2^53-1 to Number.MAX_SAFE_INTEGER', () => {
     const withHits = (varint: string) => {
-      const w = '08' + varint;
-      const d = '0a00' + '1a' + (w.length / 2).toString(16).padStart(2, '0') + w;
-      return hex('12' + (d.length / 2).toString(16).padStart(2, '0') + d);
+      const w = `08${varint}`;
+      const d = `0a001a${(w.length / 2).toString(16).padStart(2, '0')}${w}`;
+      return hex(`12${(d.length / 2).toString(16).padStart(2, '0')}${d}`);
     };
     expect(decodeOk(withHits('ffffffffffffff0f')).descriptors[0]!.hitsAddend).toBe(2 ** 53 - 1); // exactly 2^53-1
     expect(decodeOk(withHits('8080808080808010')).descriptors[0]!.hitsAddend).toBe(Number.MAX_SAFE_INTEGER); // 2^53
@@ -479,9 +510,19 @@ describe('decoder semantics', () => {
     expect(validateRateLimitRequest({ ...LITERAL_REQUEST, domain: '' })).toBe('domain must not be empty');
     expect(validateRateLimitRequest({ ...LITERAL_REQUEST, descriptors: [] })).toBe('at least one descriptor is required');
     expect(validateRateLimitRequest({ ...LITERAL_REQUEST, descriptors: [{ entries: [] }] })).toBe('descriptors[0]: at least one entry is required');
-    expect(validateRateLimitRequest({ ...LITERAL_REQUEST, descriptors: [{ entries: [{ key: 'a', value: '' }, { key: '', value: 'x' }] }] })).toBe(
-      'descriptors[0].entries[1].key must not be empty',
-    );
+    expect(
+      validateRateLimitRequest({
+        ...LITERAL_REQUEST,
+        descriptors: [
+          {
+            entries: [
+              { key: 'a', value: '' },
+              { key: '', value: 'x' },
+            ],
+          },
+        ],
+      }),
+    ).toBe('descriptors[0].entries[1].key must not be empty');
   });
 });
 
@@ -558,11 +599,21 @@ describe('malformed input', () => {
     expect(decodeErr(hex('0801'))).toBe('invalid RateLimitRequest: domain (field 1): wire type varint (0), expected length-delimited (2)');
     expect(decodeErr(hex('1001'))).toBe('invalid RateLimitRequest: descriptors (field 2): wire type varint (0), expected length-delimited (2)');
     expect(decodeErr(hex('1d01020304'))).toBe('invalid RateLimitRequest: hits_addend (field 3): wire type fixed32 (5), expected varint (0)');
-    expect(decodeErr(hex('1202' + '0801'))).toBe('invalid RateLimitRequest: descriptors[0].entries (field 1): wire type varint (0), expected length-delimited (2)');
-    expect(decodeErr(hex('1204' + '0a02' + '0801'))).toBe('invalid RateLimitRequest: descriptors[0].entries[0].key (field 1): wire type varint (0), expected length-delimited (2)');
-    expect(decodeErr(hex('1204' + '1202' + '0a00'))).toBe('invalid RateLimitRequest: descriptors[0].limit.requests_per_unit (field 1): wire type length-delimited (2), expected varint (0)');
-    expect(decodeErr(hex('1202' + '1801'))).toBe('invalid RateLimitRequest: descriptors[0].hits_addend (field 3): wire type varint (0), expected length-delimited (2)');
-    expect(decodeErr(hex('1204' + '1a02' + '0a00'))).toBe('invalid RateLimitRequest: descriptors[0].hits_addend.value (field 1): wire type length-delimited (2), expected varint (0)');
+    expect(decodeErr(hex('1202' + '0801'))).toBe(
+      'invalid RateLimitRequest: descriptors[0].entries (field 1): wire type varint (0), expected length-delimited (2)',
+    );
+    expect(decodeErr(hex('1204' + '0a02' + '0801'))).toBe(
+      'invalid RateLimitRequest: descriptors[0].entries[0].key (field 1): wire type varint (0), expected length-delimited (2)',
+    );
+    expect(decodeErr(hex('1204' + '1202' + '0a00'))).toBe(
+      'invalid RateLimitRequest: descriptors[0].limit.requests_per_unit (field 1): wire type length-delimited (2), expected varint (0)',
+    );
+    expect(decodeErr(hex('1202' + '1801'))).toBe(
+      'invalid RateLimitRequest: descriptors[0].hits_addend (field 3): wire type varint (0), expected length-delimited (2)',
+    );
+    expect(decodeErr(hex('1204' + '1a02' + '0a00'))).toBe(
+      'invalid RateLimitRequest: descriptors[0].hits_addend.value (field 1): wire type length-delimited (2), expected varint (0)',
+    );
   });
 
   it('rejects groups, wire types 6/7 and field number 0', () => {
@@ -586,7 +637,7 @@ describe('malformed input', () => {
   it('rejects invalid UTF-8 (bucket identities must be exact), where protobufjs would substitute U+FFFD', () => {
     const bad = ['c328', 'c0af', 'eda080', 'f4908080', 'ff', 'e282'];
     for (const b of bad) {
-      const bytes = hex('0a' + (b.length / 2).toString(16).padStart(2, '0') + b);
+      const bytes = hex(`0a${(b.length / 2).toString(16).padStart(2, '0')}${b}`);
       expect(decodeErr(bytes)).toBe('invalid RateLimitRequest: domain: invalid UTF-8 at offset 2');
       expect(fromPbRequest(bytes).domain).toContain('\ufffd');
     }
@@ -603,7 +654,7 @@ describe('malformed input', () => {
       ok: false,
       error: 'invalid RateLimitResponse: statuses[0].current_limit.name: invalid UTF-8 at offset 6',
     });
-    expect(decodeRateLimitResponse(hex('3208' + '0a06' + '0a01' + ascii('a') + '1201' + '11'))).toEqual({
+    expect(decodeRateLimitResponse(hex(`32080a060a01${ascii('a')}120111`))).toEqual({
       ok: false,
       error: 'invalid RateLimitResponse: dynamic_metadata.fields["a"].number_value: truncated double at offset 10',
     });

@@ -51,8 +51,14 @@ describe('clientSanCheck', () => {
   });
 
   it('says why it refuses', () => {
-    expect(clientSanCheck('other.example.com')(peer('dns'))).toEqual({ ok: false, reason: 'the client certificate is not valid for other.example.com (its SANs: DNS:envoy.example.com)' });
-    expect(clientSanCheck('envoy.example.com')(peer('serverOnly'))).toEqual({ ok: false, reason: 'the client certificate does not allow client authentication (extended key usage)' });
+    expect(clientSanCheck('other.example.com')(peer('dns'))).toEqual({
+      ok: false,
+      reason: 'the client certificate is not valid for other.example.com (its SANs: DNS:envoy.example.com)',
+    });
+    expect(clientSanCheck('envoy.example.com')(peer('serverOnly'))).toEqual({
+      ok: false,
+      reason: 'the client certificate does not allow client authentication (extended key usage)',
+    });
     expect(clientSanCheck('envoy.example.com')(undefined)).toEqual({ ok: false, reason: 'no verified client certificate' });
   });
 });

@@ -74,7 +74,9 @@ backends.push([
   async () => redis?.stop(),
 ]);
 
-const cases = GRPC_SERVERS.flatMap((server) => backends.map(([name, setup, teardown]) => [`${name} (${server})`, async () => [...(await setup()), ...grpcServerFlags(server)], teardown] as const));
+const cases = GRPC_SERVERS.flatMap((server) =>
+  backends.map(([name, setup, teardown]) => [`${name} (${server})`, async () => [...(await setup()), ...grpcServerFlags(server)], teardown] as const),
+);
 
 describe.each(cases)('ShouldRateLimit on the %s', (_name, setup, teardown) => {
   let rg: TestSidecar;
@@ -136,9 +138,30 @@ describe.each(cases)('ShouldRateLimit on the %s', (_name, setup, teardown) => {
   });
 
   it('matches nested descriptors only at their exact depth', async () => {
-    expect(codes((await callN(request(D, [['nested', 'a'], ['user', 'u1']]), 3)).map((r) => r.statuses[0]!))).toEqual([OK, OK, OVER_LIMIT]);
+    expect(
+      codes(
+        (
+          await callN(
+            request(D, [
+              ['nested', 'a'],
+              ['user', 'u1'],
+            ]),
+            3,
+          )
+        ).map((r) => r.statuses[0]!),
+      ),
+    ).toEqual([OK, OK, OVER_LIMIT]);
     expect((await rg.call(request(D, [['nested', 'a']]))).statuses[0]).toEqual({ code: OK, limitRemaining: 0 });
-    expect((await rg.call(request(D, [['nested', 'b'], ['user', 'u1']]))).statuses[0]).toEqual({ code: OK, limitRemaining: 0 });
+    expect(
+      (
+        await rg.call(
+          request(D, [
+            ['nested', 'b'],
+            ['user', 'u1'],
+          ]),
+        )
+      ).statuses[0],
+    ).toEqual({ code: OK, limitRemaining: 0 });
   });
 
   it('keeps one bucket per value under a key-only descriptor', async () => {
@@ -227,7 +250,11 @@ describe.each(cases)('ShouldRateLimit on the %s', (_name, setup, teardown) => {
   });
 
   it('uses a limit override from the request instead of the configured limit', async () => {
-    const req: RateLimitRequest = { domain: D, descriptors: [{ entries: [{ key: 'basic', value: 'o1' }], limit: { requestsPerUnit: 1, unit: 3 /* HOUR */ } }], hitsAddend: 0 };
+    const req: RateLimitRequest = {
+      domain: D,
+      descriptors: [{ entries: [{ key: 'basic', value: 'o1' }], limit: { requestsPerUnit: 1, unit: 3 /* HOUR */ } }],
+      hitsAddend: 0,
+    };
     const responses = [await rg.call(req), await rg.call(req)];
     expect(responses.map((r) => r.overallCode)).toEqual([OK, OVER_LIMIT]);
     expect(responses[0]!.statuses[0]!.currentLimit).toEqual({ requestsPerUnit: 1, unit: 3, name: '' });
@@ -262,7 +289,11 @@ describe.each(cases)('ShouldRateLimit on the %s', (_name, setup, teardown) => {
       // A limit's own shadow_mode still reports OK.
       const own = [];
       for (let i = 0; i < 3; i++) own.push(await shadow.call(request(D, [['shadowed', 'g']])));
-      expect(own.map((r) => [r.overallCode, r.statuses[0]!.code])).toEqual([[OK, OK], [OK, OK], [OK, OK]]);
+      expect(own.map((r) => [r.overallCode, r.statuses[0]!.code])).toEqual([
+        [OK, OK],
+        [OK, OK],
+        [OK, OK],
+      ]);
       const metrics = await (await fetch(`${shadow.httpUrl}/metrics`)).text();
       expect(metrics).toMatch(/^ratelimit_service_global_shadow_mode 1$/m);
     } finally {
@@ -282,8 +313,12 @@ describe.each(cases)('ShouldRateLimit on the %s', (_name, setup, teardown) => {
       });
       const spill = await dm.call(request(D, [['quota_a', 'm']], [['quota_b', 'n']]));
       expect(spill.statuses.map((s) => s.code)).toEqual([OVER_LIMIT, OK]);
-      expect(spill.dynamicMetadata?.['metadata']).toEqual({ backend: 'b', weights: { b: 2 } });
-      const override = await dm.call({ domain: D, descriptors: [{ entries: [{ key: 'basic', value: 'o' }], limit: { requestsPerUnit: 9, unit: 2 }, hitsAddend: 0 }], hitsAddend: 0 });
+      expect(spill.dynamicMetadata?.metadata).toEqual({ backend: 'b', weights: { b: 2 } });
+      const override = await dm.call({
+        domain: D,
+        descriptors: [{ entries: [{ key: 'basic', value: 'o' }], limit: { requestsPerUnit: 9, unit: 2 }, hitsAddend: 0 }],
+        hitsAddend: 0,
+      });
       expect(override.dynamicMetadata).toEqual({ domain: D, descriptors: [{ entries: ['basic=o'], limit: 'requests_per_unit:9 unit:MINUTE', hitsAddend: 0 }] });
     } finally {
       await dm.stop();

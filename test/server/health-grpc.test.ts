@@ -17,12 +17,16 @@ type HealthClient = grpc.Client & {
 };
 
 const Health = (
-  grpc.loadPackageDefinition(loadProtoPackageDefinition()) as unknown as { grpc: { health: { v1: { Health: new (address: string, credentials: grpc.ChannelCredentials) => HealthClient } } } }
+  grpc.loadPackageDefinition(loadProtoPackageDefinition()) as unknown as {
+    grpc: { health: { v1: { Health: new (address: string, credentials: grpc.ChannelCredentials) => HealthClient } } };
+  }
 ).grpc.health.v1.Health;
 
 function check(client: HealthClient, service: string): Promise<string> {
   return new Promise((resolve) =>
-    client.Check({ service }, { deadline: Date.now() + CALL_BOUND_MS }, (error, answer) => resolve(error ? `error ${grpc.status[error.code]}: ${error.details}` : answer!.status)),
+    client.Check({ service }, { deadline: Date.now() + CALL_BOUND_MS }, (error, answer) =>
+      resolve(error ? `error ${grpc.status[error.code]}: ${error.details}` : answer!.status),
+    ),
   );
 }
 

@@ -26,7 +26,7 @@ afterEach(async () => {
 });
 
 describe('--limit-response-headers (LIMIT_RESPONSE_HEADERS_ENABLED)', () => {
-  it('names the tightest descriptor with the reference\'s default names; the one over its limit once there is one', async () => {
+  it("names the tightest descriptor with the reference's default names; the one over its limit once there is one", async () => {
     rg = await startTestSidecar({ 'h.yaml': CONFIG }, ['--limit-response-headers']);
     // One token of each spent: 9 and 2 left; `tight` is full again in 1200 s.
     expect(headerPairs((await rg.call(BOTH)).responseHeadersToAdd)).toEqual([
@@ -47,13 +47,25 @@ describe('--limit-response-headers (LIMIT_RESPONSE_HEADERS_ENABLED)', () => {
     expect((await rg.call(request('nowhere', [['roomy', 'x']]))).responseHeadersToAdd).toEqual([]);
   });
 
-  it('LIMIT_LIMIT_HEADER, _REMAINING_HEADER, _RESET_HEADER name them; after --response-headers\' own', async () => {
+  it("LIMIT_LIMIT_HEADER, _REMAINING_HEADER, _RESET_HEADER name them; after --response-headers' own", async () => {
     rg = await startTestSidecar({ 'h.yaml': CONFIG }, [
-      '--limit-response-headers', '--limit-limit-header', 'X-Limit', '--limit-remaining-header', 'X-Left', '--limit-reset-header', 'X-Reset', '--response-headers', 'draft-03',
+      '--limit-response-headers',
+      '--limit-limit-header',
+      'X-Limit',
+      '--limit-remaining-header',
+      'X-Left',
+      '--limit-reset-header',
+      'X-Reset',
+      '--response-headers',
+      'draft-03',
     ]);
     const headers = headerPairs((await rg.call(BOTH)).responseHeadersToAdd);
     expect(headers.map(([key]) => key)).toEqual(['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'X-Limit', 'X-Left', 'X-Reset']);
-    expect(headers.slice(3)).toEqual([['X-Limit', '3'], ['X-Left', '2'], ['X-Reset', '1200']]);
+    expect(headers.slice(3)).toEqual([
+      ['X-Limit', '3'],
+      ['X-Left', '2'],
+      ['X-Reset', '1200'],
+    ]);
   });
 
   it('a fixed window resets at the end of its minute, as the reference computes it', async () => {
@@ -63,7 +75,10 @@ describe('--limit-response-headers (LIMIT_RESPONSE_HEADERS_ENABLED)', () => {
     const response = await rg.call(request('h', [['window', 'x']]));
     const after = untilMinuteEnd();
     const headers = headerPairs(response.responseHeadersToAdd);
-    expect(headers.slice(0, 2)).toEqual([['RateLimit-Limit', '5'], ['RateLimit-Remaining', '4']]);
+    expect(headers.slice(0, 2)).toEqual([
+      ['RateLimit-Limit', '5'],
+      ['RateLimit-Remaining', '4'],
+    ]);
     // The call may straddle a second: its value is the one before or after it.
     expect([before, after]).toContain(headers[2]![1]);
     expect(headers[2]).toEqual(['RateLimit-Reset', String(response.statuses[0]!.durationUntilReset!.seconds)]);

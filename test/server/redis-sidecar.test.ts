@@ -52,7 +52,16 @@ describe('a sidecar fleet on one Redis', () => {
 describe('health while Redis is away', () => {
   it('stays SERVING for the server, turns the redis service NOT_SERVING while the breaker is open, and back', async () => {
     const own = await startRedis();
-    const rg = await startTestSidecar({ 'r.yaml': CONFIG }, ['--redis', own.url, '--failure-mode', 'allow', '--breaker-threshold', '2', '--breaker-probe-interval', '50']);
+    const rg = await startTestSidecar({ 'r.yaml': CONFIG }, [
+      '--redis',
+      own.url,
+      '--failure-mode',
+      'allow',
+      '--breaker-threshold',
+      '2',
+      '--breaker-probe-interval',
+      '50',
+    ]);
     try {
       expect((await rg.call(request('r', [['k', 'h']]))).overallCode).toBe(Code.OK);
       await own.kill9();
@@ -75,7 +84,10 @@ describe('health before and without traffic', () => {
     const port = await findFreePort();
     const dir = mkdtempSync(join(tmpdir(), 'rg-health-'));
     writeFileSync(join(dir, 'r.yaml'), CONFIG);
-    const resolved = resolveSettings(['--config', dir, '--grpc-port', '0', '--http-port', '0', '--debug-port', '0', '--host', '127.0.0.1', '--redis', `redis://127.0.0.1:${port}`], {});
+    const resolved = resolveSettings(
+      ['--config', dir, '--grpc-port', '0', '--http-port', '0', '--debug-port', '0', '--host', '127.0.0.1', '--redis', `redis://127.0.0.1:${port}`],
+      {},
+    );
     if (!resolved.ok) throw new Error(resolved.errors.join('; '));
     const sidecar = await startSidecar(resolved.settings, pino({ level: 'silent' }));
     let own: RedisProcess | undefined;
@@ -129,7 +141,18 @@ describe('health before and without traffic', () => {
 
   it('after a short silence the breaker closes as soon as Redis answers again, not a probe interval later', async () => {
     const own = await startRedis();
-    const rg = await startTestSidecar({ 'r.yaml': CONFIG }, ['--redis', own.url, '--redis-timeout', '50', '--breaker-threshold', '1', '--breaker-probe-interval', '600000', '--failure-mode', 'allow']);
+    const rg = await startTestSidecar({ 'r.yaml': CONFIG }, [
+      '--redis',
+      own.url,
+      '--redis-timeout',
+      '50',
+      '--breaker-threshold',
+      '1',
+      '--breaker-probe-interval',
+      '600000',
+      '--failure-mode',
+      'allow',
+    ]);
     const health = rg.sidecar.health;
     try {
       own.pause();

@@ -66,13 +66,17 @@ describe('config location', () => {
 });
 
 describe('POST /json', () => {
-  it('reads the body as JSON whatever the content type: none, or curl -d\'s form type', async () => {
+  it("reads the body as JSON whatever the content type: none, or curl -d's form type", async () => {
     const sidecar = await startSidecarProcess([], { RUNTIME_ROOT: root, RUNTIME_SUBDIRECTORY: 'ratelimit' });
     try {
       const body = new TextEncoder().encode(JSON.stringify({ domain: 'real', descriptors: [{ entries: [{ key: 'client', value: 'untyped' }] }] }));
       // A Uint8Array body gets no content type from fetch: what a bare script sends.
       const untyped = await fetch(`http://127.0.0.1:${sidecar.httpPort}/json`, { method: 'POST', body });
-      const form = await fetch(`http://127.0.0.1:${sidecar.httpPort}/json`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+      const form = await fetch(`http://127.0.0.1:${sidecar.httpPort}/json`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      });
       expect([untyped.status, untyped.headers.get('content-type'), form.status]).toEqual([200, 'application/json; charset=utf-8', 429]);
       expect(((await form.json()) as { overallCode: string }).overallCode).toBe('OVER_LIMIT');
     } finally {
@@ -115,7 +119,18 @@ describe('Redis over TLS', () => {
     const tlsPort = await findFreePort();
     // The plain port stays for the harness's readiness check; the sidecar gets the TLS port.
     const redis = await startRedis({
-      args: ['--tls-port', String(tlsPort), '--tls-cert-file', join(root, 'server.crt'), '--tls-key-file', join(root, 'server.key'), '--tls-ca-cert-file', join(root, 'ca.crt'), '--tls-auth-clients', 'optional'],
+      args: [
+        '--tls-port',
+        String(tlsPort),
+        '--tls-cert-file',
+        join(root, 'server.crt'),
+        '--tls-key-file',
+        join(root, 'server.key'),
+        '--tls-ca-cert-file',
+        join(root, 'ca.crt'),
+        '--tls-auth-clients',
+        'optional',
+      ],
     });
     const sidecar = await startSidecarProcess([], {
       RUNTIME_ROOT: root,
@@ -161,44 +176,56 @@ describe('gRPC TLS', () => {
     }
   });
 
-  it.each(['node-http2', 'grpc-js'])('GRPC_CLIENT_TLS_SAN (--grpc-server %s): only a client certificate valid for that name by its SANs gets in; the others are dropped after the handshake, as the reference', async (grpcServer) => {
-    const clients: [name: string, extensions: string, admitted: boolean][] = [
-      ['envoy', 'subjectAltName=DNS:envoy.example.com\nextendedKeyUsage=clientAuth', true],
-      ['wildcard', 'subjectAltName=DNS:*.example.com\nextendedKeyUsage=clientAuth', true],
-      ['other', 'subjectAltName=DNS:other.example.com\nextendedKeyUsage=clientAuth', false],
-      // The name in the subject CN only: Go's check (and this one) reads SANs alone.
-      ['envoy.example.com', 'extendedKeyUsage=clientAuth', false],
-      // The client certificate GRPC_CLIENT_TLS_CACERT signed, without a SAN: admitted without the setting (the test above).
-      ['client', 'extendedKeyUsage=clientAuth', false],
-    ];
-    for (const [name, extensions] of clients) if (name !== 'client') makeSignedCertificate(root, name, extensions);
-    const sidecar = await startSidecarProcess(['--grpc-server', grpcServer], { ...serverTls(), GRPC_CLIENT_TLS_CACERT: join(root, 'ca.crt'), GRPC_CLIENT_TLS_SAN: 'envoy.example.com' });
-    const ask = (name: string) => {
-      const client = new RateLimitServiceClient(`127.0.0.1:${sidecar.grpcPort}`, grpc.credentials.createSsl(pem('ca.crt'), pem(`${name}.key`), pem(`${name}.crt`)));
-      return shouldRateLimit(client, request('real', [['client', `san-${name}`]]), { deadline: Date.now() + 5000 }).then(
-        (response) => response.overallCode,
-        (error: grpc.ServiceError) => grpc.status[error.code],
-      ).finally(() => client.close());
-    };
-    try {
-      const answers = [];
-      for (const [name] of clients) answers.push(await ask(name));
-      expect(answers).toEqual(clients.map(([, , admitted]) => (admitted ? Code.OK : 'UNAVAILABLE')));
-      // The client sees the refusal before the server's log line reaches this process's pipe.
-      const refusals = () => sidecar.logs.filter((line) => line.msg === 'gRPC client refused').map((line) => (line as unknown as { reason: string }).reason);
-      const refused = await poll('three refusals logged', { timeoutMs: 5000 }, async () => {
-        const lines = refusals();
-        return lines.length >= 3 ? done(lines) : { done: false as const, state: JSON.stringify(lines) };
+  it.each(['node-http2', 'grpc-js'])(
+    'GRPC_CLIENT_TLS_SAN (--grpc-server %s): only a client certificate valid for that name by its SANs gets in; the others are dropped after the handshake, as the reference',
+    async (grpcServer) => {
+      const clients: [name: string, extensions: string, admitted: boolean][] = [
+        ['envoy', 'subjectAltName=DNS:envoy.example.com\nextendedKeyUsage=clientAuth', true],
+        ['wildcard', 'subjectAltName=DNS:*.example.com\nextendedKeyUsage=clientAuth', true],
+        ['other', 'subjectAltName=DNS:other.example.com\nextendedKeyUsage=clientAuth', false],
+        // The name in the subject CN only: Go's check (and this one) reads SANs alone.
+        ['envoy.example.com', 'extendedKeyUsage=clientAuth', false],
+        // The client certificate GRPC_CLIENT_TLS_CACERT signed, without a SAN: admitted without the setting (the test above).
+        ['client', 'extendedKeyUsage=clientAuth', false],
+      ];
+      for (const [name, extensions] of clients) if (name !== 'client') makeSignedCertificate(root, name, extensions);
+      const sidecar = await startSidecarProcess(['--grpc-server', grpcServer], {
+        ...serverTls(),
+        GRPC_CLIENT_TLS_CACERT: join(root, 'ca.crt'),
+        GRPC_CLIENT_TLS_SAN: 'envoy.example.com',
       });
-      expect(refused).toEqual([
-        'the client certificate is not valid for envoy.example.com (its SANs: DNS:other.example.com)',
-        'the client certificate is not valid for envoy.example.com (its SANs: none)',
-        'the client certificate is not valid for envoy.example.com (its SANs: none)',
-      ]);
-    } finally {
-      await sidecar.stop();
-    }
-  });
+      const ask = (name: string) => {
+        const client = new RateLimitServiceClient(
+          `127.0.0.1:${sidecar.grpcPort}`,
+          grpc.credentials.createSsl(pem('ca.crt'), pem(`${name}.key`), pem(`${name}.crt`)),
+        );
+        return shouldRateLimit(client, request('real', [['client', `san-${name}`]]), { deadline: Date.now() + 5000 })
+          .then(
+            (response) => response.overallCode,
+            (error: grpc.ServiceError) => grpc.status[error.code],
+          )
+          .finally(() => client.close());
+      };
+      try {
+        const answers = [];
+        for (const [name] of clients) answers.push(await ask(name));
+        expect(answers).toEqual(clients.map(([, , admitted]) => (admitted ? Code.OK : 'UNAVAILABLE')));
+        // The client sees the refusal before the server's log line reaches this process's pipe.
+        const refusals = () => sidecar.logs.filter((line) => line.msg === 'gRPC client refused').map((line) => (line as unknown as { reason: string }).reason);
+        const refused = await poll('three refusals logged', { timeoutMs: 5000 }, async () => {
+          const lines = refusals();
+          return lines.length >= 3 ? done(lines) : { done: false as const, state: JSON.stringify(lines) };
+        });
+        expect(refused).toEqual([
+          'the client certificate is not valid for envoy.example.com (its SANs: DNS:other.example.com)',
+          'the client certificate is not valid for envoy.example.com (its SANs: none)',
+          'the client certificate is not valid for envoy.example.com (its SANs: none)',
+        ]);
+      } finally {
+        await sidecar.stop();
+      }
+    },
+  );
 
   it('GRPC_CLIENT_TLS_SAN without a client CA refuses to start: there would be no certificate to check', async () => {
     const { code, output } = await refusedSidecarProcess([], { ...serverTls(), GRPC_CLIENT_TLS_SAN: 'envoy.example.com' });
@@ -217,7 +244,10 @@ describe('gRPC TLS', () => {
     mkdirSync(mounted);
     const mount = (from: string) => {
       // As a Secret volume updates: each file replaced whole, by rename.
-      for (const [source, target] of [['server.crt', 'tls.crt'], ['server.key', 'tls.key']] as const) {
+      for (const [source, target] of [
+        ['server.crt', 'tls.crt'],
+        ['server.key', 'tls.key'],
+      ] as const) {
         writeFileSync(join(mounted, `.${target}`), readFileSync(join(from, source)));
         renameSync(join(mounted, `.${target}`), join(mounted, target));
       }
@@ -232,16 +262,19 @@ describe('gRPC TLS', () => {
       GRPC_TLS_REFRESH_INTERVAL: '200ms',
     });
     const live = new RateLimitServiceClient(`127.0.0.1:${sidecar.grpcPort}`, grpc.credentials.createSsl(readFileSync(join(first, 'ca.crt'))));
-    const ask = (client: InstanceType<typeof RateLimitServiceClient>) => shouldRateLimit(client, request('real', [['client', `rotation-${Math.random()}`]]), { deadline: Date.now() + 2000 });
+    const ask = (client: InstanceType<typeof RateLimitServiceClient>) =>
+      shouldRateLimit(client, request('real', [['client', `rotation-${Math.random()}`]]), { deadline: Date.now() + 2000 });
     try {
       expect((await ask(live)).overallCode).toBe(Code.OK);
       mount(second);
       const answered = await poll('a new connection trusting only the second CA to be answered', { timeoutMs: 10_000, intervalMs: 100 }, async () => {
         const fresh = new RateLimitServiceClient(`127.0.0.1:${sidecar.grpcPort}`, grpc.credentials.createSsl(readFileSync(join(second, 'ca.crt'))));
-        return ask(fresh).then(
-          (response) => done(response.overallCode),
-          (error: unknown) => ({ done: false as const, state: String(error) }),
-        ).finally(() => fresh.close());
+        return ask(fresh)
+          .then(
+            (response) => done(response.overallCode),
+            (error: unknown) => ({ done: false as const, state: String(error) }),
+          )
+          .finally(() => fresh.close());
       });
       expect(answered).toBe(Code.OK);
       expect((await ask(live)).overallCode).toBe(Code.OK);
@@ -254,7 +287,9 @@ describe('gRPC TLS', () => {
   it('GRPC_SERVER_USE_TLS=true without a certificate refuses to start, never plaintext', async () => {
     const { code, output } = await refusedSidecarProcess([], { RUNTIME_ROOT: root, RUNTIME_SUBDIRECTORY: 'ratelimit', GRPC_SERVER_USE_TLS: 'true' });
     expect(code).toBe(2);
-    expect(output).toContain('rateguard serve: --grpc-tls (GRPC_SERVER_USE_TLS) needs --grpc-tls-cert and --grpc-tls-key (GRPC_SERVER_TLS_CERT, GRPC_SERVER_TLS_KEY); the gRPC port does not fall back to plaintext');
+    expect(output).toContain(
+      'rateguard serve: --grpc-tls (GRPC_SERVER_USE_TLS) needs --grpc-tls-cert and --grpc-tls-key (GRPC_SERVER_TLS_CERT, GRPC_SERVER_TLS_KEY); the gRPC port does not fall back to plaintext',
+    );
   });
 });
 
@@ -279,7 +314,10 @@ describe('gRPC on a unix socket', () => {
   it('GRPC_UDS serves gRPC on the socket, replacing a stale one; a real client on unix: gets its answers', async () => {
     const socket = join(root, 'ratelimit.sock');
     // What a killed process leaves behind: a socket file nobody listens on.
-    const killed = spawnSync(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(socket)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    const killed = spawnSync(process.execPath, [
+      '-e',
+      `require('node:net').createServer().listen(${JSON.stringify(socket)}, () => process.kill(process.pid, 'SIGKILL'))`,
+    ]);
     expect([killed.signal, lstatSync(socket).isSocket()]).toEqual(['SIGKILL', true]);
     const sidecar = await startSidecarProcess([], { RUNTIME_ROOT: root, RUNTIME_SUBDIRECTORY: 'ratelimit', GRPC_UDS: socket });
     const client = new RateLimitServiceClient(`unix:${socket}`, grpc.credentials.createInsecure());
@@ -296,7 +334,13 @@ describe('gRPC on a unix socket', () => {
 
 describe('Prometheus', () => {
   it('USE_PROMETHEUS, PROMETHEUS_ADDR, PROMETHEUS_PATH: the metrics on a listener of their own, on that path only', async () => {
-    const sidecar = await startSidecarProcess([], { RUNTIME_ROOT: root, RUNTIME_SUBDIRECTORY: 'ratelimit', USE_PROMETHEUS: 'true', PROMETHEUS_ADDR: '127.0.0.1:0', PROMETHEUS_PATH: '/prom' });
+    const sidecar = await startSidecarProcess([], {
+      RUNTIME_ROOT: root,
+      RUNTIME_SUBDIRECTORY: 'ratelimit',
+      USE_PROMETHEUS: 'true',
+      PROMETHEUS_ADDR: '127.0.0.1:0',
+      PROMETHEUS_PATH: '/prom',
+    });
     try {
       const { prometheusPort } = sidecar.logs.find((line) => line.msg === 'rateguard serving') as unknown as { prometheusPort: number };
       expect(prometheusPort).not.toBe(sidecar.httpPort);
@@ -325,12 +369,15 @@ describe("the reference's own example deployments, whole (test/fixtures/referenc
   it("envoyproxy/ratelimit's docker-compose: its environment, its examples/ mounted at /data, its Redis", async () => {
     const service = at(readYaml(`${FIXTURES}/docker-compose.yml`), 'services', 'ratelimit') as Json;
     expect(at(service, 'volumes')).toEqual(['./examples:/data/']);
-    const env = Object.fromEntries((at(service, 'environment') as string[]).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+    const env = Object.fromEntries(
+      (at(service, 'environment') as string[]).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
     expect([env.RUNTIME_ROOT, env.REDIS_URL]).toEqual(['/data', 'redis:6379']);
     // The mount: examples/ratelimit/config/*.yaml of the reference's repository.
     const data = mkdtempSync(join(tmpdir(), 'rg-compose-'));
     mkdirSync(join(data, 'ratelimit', 'config'), { recursive: true });
-    for (const name of ['config', 'example', 'quota']) writeFileSync(join(data, 'ratelimit', 'config', `${name}.yaml`), readFileSync(`test/fixtures/reference/examples/examples-${name}.yaml`));
+    for (const name of ['config', 'example', 'quota'])
+      writeFileSync(join(data, 'ratelimit', 'config', `${name}.yaml`), readFileSync(`test/fixtures/reference/examples/examples-${name}.yaml`));
     const redis = await startRedis();
     // Only the addresses change: the mount's place and the Redis host.
     const sidecar = await startSidecarProcess([], { ...env, RUNTIME_ROOT: data, REDIS_URL: `127.0.0.1:${redis.port}` });
@@ -338,7 +385,10 @@ describe("the reference's own example deployments, whole (test/fixtures/referenc
       const loaded = sidecar.logs.find((line) => line.msg === 'config loaded') as unknown as { domains: string[] };
       expect([...loaded.domains].sort()).toEqual(['mongo_cps', 'quota', 'rl']);
       // rl: source_cluster=proxy, destination_cluster=mock is 1 a minute.
-      const cluster: [string, string][] = [['source_cluster', 'proxy'], ['destination_cluster', 'mock']];
+      const cluster: [string, string][] = [
+        ['source_cluster', 'proxy'],
+        ['destination_cluster', 'mock'],
+      ];
       expect([(await ask(sidecar, 'rl', ...cluster)).overallCode, (await ask(sidecar, 'rl', ...cluster)).overallCode]).toEqual([Code.OK, Code.OVER_LIMIT]);
       // foo/bar=banned is 0 a minute; foo/bay is unlimited; foo/baz=shady is 1 a minute in shadow mode.
       expect((await ask(sidecar, 'rl', ['foo', 'x'], ['bar', 'banned'])).statuses[0]).toMatchObject({ code: Code.OVER_LIMIT, limitRemaining: 0 });
@@ -347,7 +397,17 @@ describe("the reference's own example deployments, whole (test/fixtures/referenc
       for (let i = 0; i < 2; i++) shady.push((await ask(sidecar, 'rl', ['foo', 'x'], ['baz', 'shady'])).overallCode);
       expect(shady).toEqual([Code.OK, Code.OK]);
       // Over /json as the reference's README curls it: foo/bar is 3 a minute.
-      const fooBar = { domain: 'rl', descriptors: [{ entries: [{ key: 'foo', value: 'json' }, { key: 'bar', value: 'json' }] }] };
+      const fooBar = {
+        domain: 'rl',
+        descriptors: [
+          {
+            entries: [
+              { key: 'foo', value: 'json' },
+              { key: 'bar', value: 'json' },
+            ],
+          },
+        ],
+      };
       const statuses = [];
       for (let i = 0; i < 4; i++) statuses.push(await curlJson(sidecar, fooBar));
       expect(statuses).toEqual([200, 200, 200, 429]);
@@ -382,7 +442,13 @@ describe("the reference's own example deployments, whole (test/fixtures/referenc
     symlinkSync('..2026_12_01_00_00_00.000000001', join(mounted, '..data'));
     const redis = await startRedis();
     // Only the addresses change: the mount's place, the Redis host, and "::" (every interface) for loopback.
-    const sidecar = await startSidecarProcess([], { ...env, RUNTIME_ROOT: data, REDIS_URL: `127.0.0.1:${redis.port}`, HOST: '127.0.0.1', GRPC_HOST: '127.0.0.1' });
+    const sidecar = await startSidecarProcess([], {
+      ...env,
+      RUNTIME_ROOT: data,
+      REDIS_URL: `127.0.0.1:${redis.port}`,
+      HOST: '127.0.0.1',
+      GRPC_HOST: '127.0.0.1',
+    });
     try {
       const path = (value: string) => ask(sidecar, 'echo-ratelimit', ['PATH', value]);
       expect([(await path('/')).overallCode, (await path('/')).overallCode]).toEqual([Code.OK, Code.OVER_LIMIT]);

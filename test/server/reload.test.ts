@@ -94,7 +94,17 @@ function logLine(sidecar: SidecarProcess, from: number, match: (line: LogLine) =
       sidecar.child.process.stdout.off('data', check);
       resolve(found);
     };
-    const timer = setTimeout(() => reject(new Error(`no log line matched; got ${lines().map((l) => l.msg).join(' | ')}`)), 15_000);
+    const timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `no log line matched; got ${lines()
+              .map((l) => l.msg)
+              .join(' | ')}`,
+          ),
+        ),
+      15_000,
+    );
     sidecar.child.process.stdout.on('data', check);
     check();
   });

@@ -30,9 +30,7 @@ it('two sidecar processes on one Redis, default flags: 400 concurrent calls on a
   const clients = sidecars.map((s) => new RateLimitServiceClient(`127.0.0.1:${s.grpcPort}`, grpc.credentials.createInsecure()));
   try {
     const req = request('shared', [['k', 'exact']]);
-    const responses = await Promise.all(
-      Array.from({ length: 400 }, (_, i) => shouldRateLimit(clients[i % 2]!, req, { deadline: Date.now() + 10_000 })),
-    );
+    const responses = await Promise.all(Array.from({ length: 400 }, (_, i) => shouldRateLimit(clients[i % 2]!, req, { deadline: Date.now() + 10_000 })));
     expect(responses.filter((r) => r.overallCode === Code.OK)).toHaveLength(100);
     expect(responses.filter((r) => r.overallCode === Code.OVER_LIMIT)).toHaveLength(300);
   } finally {

@@ -88,7 +88,11 @@ describe('config over xDS', () => {
     // alice spent 1 of 3 under version 1: the same limit keeps that bucket.
     expect((await rg.call(request('xds', [['user', 'alice']]))).statuses[0]).toMatchObject({ code: Code.OK, limitRemaining: 1 });
     // path /a changed from 2 to 5 per minute: a new bucket.
-    expect((await rg.call(request('xds', [['path', '/a']]))).statuses[0]).toMatchObject({ code: Code.OK, limitRemaining: 4, currentLimit: { requestsPerUnit: 5 } });
+    expect((await rg.call(request('xds', [['path', '/a']]))).statuses[0]).toMatchObject({
+      code: Code.OK,
+      limitRemaining: 4,
+      currentLimit: { requestsPerUnit: 5 },
+    });
     // `other` is not in version 2: the domain is unknown now, so nothing limits it.
     const other = await rg.call(request('other', [['k', 'v']]));
     expect(other.overallCode).toBe(Code.OK);
@@ -102,11 +106,20 @@ describe('config over xDS', () => {
     expect(nack.versionInfo).toBe('2');
     expect(nack.responseNonce).toBe(xds.sent.find((r) => r.version === '3')!.nonce);
     expect(nack.errorDetail?.code).toBe(3);
-    expect(nack.errorDetail?.message).toMatch(/^xds:xds:\d+: descriptors\[0\]\.rate_limit\.unit: unknown unit "UNKNOWN" \(expected second, minute, hour, day, week, month, year\)$/);
-    expect((await rg.call(request('xds', [['user', 'bob']]))).statuses[0]).toMatchObject({ code: Code.OK, limitRemaining: 2, currentLimit: { requestsPerUnit: 3 } });
+    expect(nack.errorDetail?.message).toMatch(
+      /^xds:xds:\d+: descriptors\[0\]\.rate_limit\.unit: unknown unit "UNKNOWN" \(expected second, minute, hour, day, week, month, year\)$/,
+    );
+    expect((await rg.call(request('xds', [['user', 'bob']]))).statuses[0]).toMatchObject({
+      code: Code.OK,
+      limitRemaining: 2,
+      currentLimit: { requestsPerUnit: 3 },
+    });
     expect(rg.sidecar.watcher.origin.version).toBe('2');
     const text = await metrics(rg);
-    expect([sample(text, 'rateguard_config_loads_total', { source: 'xds', outcome: 'loaded' }), sample(text, 'rateguard_config_loads_total', { source: 'xds', outcome: 'rejected' })]).toEqual([2, 1]);
+    expect([
+      sample(text, 'rateguard_config_loads_total', { source: 'xds', outcome: 'loaded' }),
+      sample(text, 'rateguard_config_loads_total', { source: 'xds', outcome: 'rejected' }),
+    ]).toEqual([2, 1]);
     expect([sample(text, 'ratelimit_service_config_load_success'), sample(text, 'ratelimit_service_config_load_error')]).toEqual([2, 1]);
     const rlconfig = await fetch(`${rg.httpUrl}/rlconfig`);
     expect([rlconfig.headers.get('x-rateguard-config-source'), rlconfig.headers.get('x-rateguard-config-version')]).toEqual([`xds ${xds.address}`, '2']);
@@ -148,7 +161,14 @@ describe('config over xDS', () => {
 
   it('never splits a request between two configs while pushes land', async () => {
     const both = (n: number): TestRateLimitConfig[] => [
-      { name: 'split', domain: 'split', descriptors: [{ key: 'a', rateLimit: { unit: 'MINUTE', requestsPerUnit: n } }, { key: 'b', rateLimit: { unit: 'MINUTE', requestsPerUnit: n } }] },
+      {
+        name: 'split',
+        domain: 'split',
+        descriptors: [
+          { key: 'a', rateLimit: { unit: 'MINUTE', requestsPerUnit: n } },
+          { key: 'b', rateLimit: { unit: 'MINUTE', requestsPerUnit: n } },
+        ],
+      },
     ];
     const seen: number[][] = [];
     let stop = false;
@@ -192,7 +212,11 @@ describe('--force-start-without-initial-config with no xDS server', () => {
     expect([error.code, error.details]).toEqual([grpc.status.UNAVAILABLE, 'no rate limit configuration loaded']);
     const health = await fetch(`${rg.httpUrl}/healthcheck`);
     expect([health.status, await health.text()]).toEqual([200, 'OK']);
-    const json = await fetch(`${rg.httpUrl}/json`, { method: 'POST', body: JSON.stringify({ domain: 'xds', descriptors: [{ entries: [{ key: 'user', value: 'a' }] }] }), headers: { 'content-type': 'application/json' } });
+    const json = await fetch(`${rg.httpUrl}/json`, {
+      method: 'POST',
+      body: JSON.stringify({ domain: 'xds', descriptors: [{ entries: [{ key: 'user', value: 'a' }] }] }),
+      headers: { 'content-type': 'application/json' },
+    });
     expect([json.status, await json.json()]).toEqual([503, { error: 'no rate limit configuration loaded' }]);
     expect(rg.sidecar.watcher.current).toBeUndefined();
   });
@@ -222,7 +246,9 @@ describe('an xDS sidecar without --force-start-without-initial-config', () => {
       const nack = await xds.answerTo('1');
       expect([nack.versionInfo, nack.errorDetail?.code]).toEqual(['', 3]);
       // No config has loaded: the log says what is true, not "the last good config keeps serving".
-      await expect.poll(() => lines.filter((l) => l.level === 50).map((l) => l.msg)).toEqual(['config rejected; not serving until the xDS server sends a valid config']);
+      await expect
+        .poll(() => lines.filter((l) => l.level === 50).map((l) => l.msg))
+        .toEqual(['config rejected; not serving until the xDS server sends a valid config']);
       xds.setSnapshot('2', limits(3, 2));
       const rg = await starting;
       try {

@@ -24,12 +24,18 @@ const PUSHED: TestRateLimitConfig[] = [
       {
         key: route(1),
         value: route(1),
-        descriptors: [{ key: 'masked_remote_address', value: '10.0.0.0/8', descriptors: [{ key: 'remote_address', rateLimit: { unit: 'MINUTE', requestsPerUnit: 2 } }] }],
+        descriptors: [
+          { key: 'masked_remote_address', value: '10.0.0.0/8', descriptors: [{ key: 'remote_address', rateLimit: { unit: 'MINUTE', requestsPerUnit: 2 } }] },
+        ],
       },
       { key: route(2), value: route(2), rateLimit: { unit: 'HOUR', requestsPerUnit: 1 }, shadowMode: true },
     ],
   },
-  { name: 'default/eg/https', domain: 'default/eg/https', descriptors: [{ key: route(0), value: route(0), rateLimit: { unit: 'MINUTE', requestsPerUnit: 0 } }] },
+  {
+    name: 'default/eg/https',
+    domain: 'default/eg/https',
+    descriptors: [{ key: route(0), value: route(0), rateLimit: { unit: 'MINUTE', requestsPerUnit: 0 } }],
+  },
 ];
 
 const YAML = {
@@ -72,9 +78,24 @@ descriptors:
 
 /** The calls Envoy Gateway's Envoy makes for these routes, a few times each. */
 const CALLS = [
-  ...Array.from({ length: 4 }, () => request('default/eg/http', [[route(0), route(0)], ['masked_remote_address', '0.0.0.0/0']])),
-  ...Array.from({ length: 3 }, () => request('default/eg/http', [[route(1), route(1)], ['masked_remote_address', '10.0.0.0/8'], ['remote_address', '10.1.2.3']])),
-  request('default/eg/http', [[route(1), route(1)], ['masked_remote_address', '10.0.0.0/8'], ['remote_address', '10.9.9.9']]),
+  ...Array.from({ length: 4 }, () =>
+    request('default/eg/http', [
+      [route(0), route(0)],
+      ['masked_remote_address', '0.0.0.0/0'],
+    ]),
+  ),
+  ...Array.from({ length: 3 }, () =>
+    request('default/eg/http', [
+      [route(1), route(1)],
+      ['masked_remote_address', '10.0.0.0/8'],
+      ['remote_address', '10.1.2.3'],
+    ]),
+  ),
+  request('default/eg/http', [
+    [route(1), route(1)],
+    ['masked_remote_address', '10.0.0.0/8'],
+    ['remote_address', '10.9.9.9'],
+  ]),
   ...Array.from({ length: 2 }, () => request('default/eg/http', [[route(2), route(2)]])),
   request('default/eg/https', [[route(0), route(0)]]),
   request('default/eg/http', [[route(3), route(3)]]),
@@ -118,10 +139,16 @@ describe('an Envoy-Gateway-shaped config over xDS', () => {
     expect(answers[0]!.map(timeless)).toEqual(answers[1]!.map(timeless));
     // And what they are: 3 per week, then over; 2 per minute per client; shadow mode never denies; 0 blocks.
     expect(answers[0]!.map((a) => a.overallCode)).toEqual([
-      Code.OK, Code.OK, Code.OK, Code.OVER_LIMIT,
-      Code.OK, Code.OK, Code.OVER_LIMIT,
       Code.OK,
-      Code.OK, Code.OK,
+      Code.OK,
+      Code.OK,
+      Code.OVER_LIMIT,
+      Code.OK,
+      Code.OK,
+      Code.OVER_LIMIT,
+      Code.OK,
+      Code.OK,
+      Code.OK,
       Code.OVER_LIMIT,
       Code.OK,
     ]);

@@ -22,7 +22,11 @@ const file = (name: string) => join(dir, name);
 
 /** Server credentials requiring a client certificate signed by the CA, and TLS 1.3. */
 function mutualTls13(): grpc.ServerCredentials {
-  const credentials = grpc.ServerCredentials.createSsl(readFileSync(file('ca.crt')), [{ private_key: readFileSync(file('server.key')), cert_chain: readFileSync(file('server.crt')) }], true);
+  const credentials = grpc.ServerCredentials.createSsl(
+    readFileSync(file('ca.crt')),
+    [{ private_key: readFileSync(file('server.key')), cert_chain: readFileSync(file('server.crt')) }],
+    true,
+  );
   // grpc-js has no option for the TLS version; its secure context options are where Node takes it.
   const withOptions = credentials as unknown as { _getSecureContextOptions(): object };
   const options = withOptions._getSecureContextOptions();
@@ -61,8 +65,19 @@ function firstDisconnect(tls: { cert?: string; key?: string; san?: string }): Pr
 describe('xDS over mutual TLS 1.3', () => {
   it('connects with the client certificate, the CA and the SAN override; the pushed config decides', async () => {
     const rg = await startTestSidecar({}, [
-      '--config-type', 'GRPC_XDS_SOTW', '--xds-server-url', xds.address, '--xds-tls',
-      '--xds-tls-cert', file('client.crt'), '--xds-tls-key', file('client.key'), '--xds-tls-ca', file('ca.crt'), '--xds-tls-san', 'xds.internal',
+      '--config-type',
+      'GRPC_XDS_SOTW',
+      '--xds-server-url',
+      xds.address,
+      '--xds-tls',
+      '--xds-tls-cert',
+      file('client.crt'),
+      '--xds-tls-key',
+      file('client.key'),
+      '--xds-tls-ca',
+      file('ca.crt'),
+      '--xds-tls-san',
+      'xds.internal',
     ]);
     try {
       expect(await xds.answerTo('1')).toMatchObject({ versionInfo: '1', errorDetail: undefined, clientCertificate: 'client' });

@@ -4,17 +4,28 @@ import type { BucketResult } from '../../src/engine/plan.js';
 import { quotaPolicy, rateLimitHeaders } from '../../src/service/rate-limit-headers.js';
 
 const result = (over: Partial<BucketResult>): BucketResult => ({
-  allowed: true, reason: undefined, limit: 10, remaining: 5, level: 5, resetUs: 2_500_000, retryUs: 0, ...over,
+  allowed: true,
+  reason: undefined,
+  limit: 10,
+  remaining: 5,
+  level: 5,
+  resetUs: 2_500_000,
+  retryUs: 0,
+  ...over,
 });
 const perSecond = quotaPolicy('per-ip', tokenBucket({ capacity: 10, refillTokens: 10, periodUs: 1_000_000 }));
 const daily = quotaPolicy('daily', fixedWindow(1000, 86_400_000_000));
 
 describe('rateLimitHeaders', () => {
   it('writes draft-10 lists, one item per limit', () => {
-    const headers = rateLimitHeaders('draft-10', [
-      { policy: perSecond, result: result({}) },
-      { policy: daily, result: result({ limit: 1000, remaining: 998, resetUs: 3_600_000_000 }) },
-    ], 0);
+    const headers = rateLimitHeaders(
+      'draft-10',
+      [
+        { policy: perSecond, result: result({}) },
+        { policy: daily, result: result({ limit: 1000, remaining: 998, resetUs: 3_600_000_000 }) },
+      ],
+      0,
+    );
     expect(headers).toEqual([
       ['RateLimit-Policy', '"per-ip";q=10;w=1, "daily";q=1000;w=86400'],
       ['RateLimit', '"per-ip";r=5;t=3, "daily";r=998;t=3600'],

@@ -145,15 +145,26 @@ describe('every reference setting is understood, noted or refused', () => {
 
   it('LIMIT_*_HEADER without LIMIT_RESPONSE_HEADERS_ENABLED: one notice that they do nothing, as in the reference', () => {
     const result = resolveSettings([], { LIMIT_LIMIT_HEADER: 'X-Limit', LIMIT_RESET_HEADER: 'X-Reset' });
-    expect(result.ok && result.notices).toEqual(['LIMIT_LIMIT_HEADER/LIMIT_REMAINING_HEADER/LIMIT_RESET_HEADER have no effect without LIMIT_RESPONSE_HEADERS_ENABLED=true (--limit-response-headers)']);
+    expect(result.ok && result.notices).toEqual([
+      'LIMIT_LIMIT_HEADER/LIMIT_REMAINING_HEADER/LIMIT_RESET_HEADER have no effect without LIMIT_RESPONSE_HEADERS_ENABLED=true (--limit-response-headers)',
+    ]);
   });
 
   it.each([
-    [{ LIMIT_RESPONSE_HEADERS_ENABLED: 'true', LIMIT_RESET_HEADER: 'ratelimit-limit' }, 'must be three different names, got RateLimit-Limit, RateLimit-Remaining, ratelimit-limit'],
-    [{ LIMIT_RESPONSE_HEADERS_ENABLED: 'true', LIMIT_LIMIT_HEADER: 'X-RateLimit-Limit', RESPONSE_HEADERS: 'draft-03' }, '--response-headers draft-03 already writes "x-ratelimit-limit"'],
+    [
+      { LIMIT_RESPONSE_HEADERS_ENABLED: 'true', LIMIT_RESET_HEADER: 'ratelimit-limit' },
+      'must be three different names, got RateLimit-Limit, RateLimit-Remaining, ratelimit-limit',
+    ],
+    [
+      { LIMIT_RESPONSE_HEADERS_ENABLED: 'true', LIMIT_LIMIT_HEADER: 'X-RateLimit-Limit', RESPONSE_HEADERS: 'draft-03' },
+      '--response-headers draft-03 already writes "x-ratelimit-limit"',
+    ],
     [{ LIMIT_RESPONSE_HEADERS_ENABLED: 'true', LIMIT_LIMIT_HEADER: 'Rate Limit' }, 'LIMIT_LIMIT_HEADER: expected an HTTP header name, got "Rate Limit"'],
     [{ GRPC_CLIENT_TLS_SAN: 'envoy.example' }, 'GRPC_CLIENT_TLS_SAN) needs --grpc-tls-ca (GRPC_CLIENT_TLS_CACERT)'],
-    [{ GRPC_CLIENT_TLS_SAN: 'a.example,b.example', GRPC_CLIENT_TLS_CACERT: '/certs/ca.crt' }, 'GRPC_CLIENT_TLS_SAN: expected one DNS name or IP address, got "a.example,b.example"'],
+    [
+      { GRPC_CLIENT_TLS_SAN: 'a.example,b.example', GRPC_CLIENT_TLS_CACERT: '/certs/ca.crt' },
+      'GRPC_CLIENT_TLS_SAN: expected one DNS name or IP address, got "a.example,b.example"',
+    ],
   ])('refuses %j: %s', (env, message) => {
     const result = resolveSettings([], env);
     expect(result.ok ? [] : result.errors).toEqual([expect.stringContaining(message)]);
@@ -179,7 +190,10 @@ describe("the reference's own deployments, unchanged", () => {
       redis: ['tcp', 'redis.redis-system.svc.cluster.local:6379'],
       prometheus: [true, { host: '0.0.0.0', port: 19001 }],
     });
-    expect(result.notices).toEqual([expect.stringMatching(/^RUNTIME_WATCH_ROOT=false maps to/), expect.stringMatching(/^PROMETHEUS_MAPPER_YAML has no effect/)]);
+    expect(result.notices).toEqual([
+      expect.stringMatching(/^RUNTIME_WATCH_ROOT=false maps to/),
+      expect.stringMatching(/^PROMETHEUS_MAPPER_YAML has no effect/),
+    ]);
   });
 
   it("the reference's docker-compose environment (REDIS_URL=redis:6379, the config under /data/ratelimit)", () => {
@@ -188,7 +202,11 @@ describe("the reference's own deployments, unchanged", () => {
     const result = resolveSettings([], env);
     if (!result.ok) throw new Error(result.errors.join('; '));
     expect([result.settings.config, result.settings.redis, result.settings.logLevel, result.settings.useStatsd, result.notices]).toEqual([
-      '/data/ratelimit/config', 'redis:6379', 'debug', false, [],
+      '/data/ratelimit/config',
+      'redis:6379',
+      'debug',
+      false,
+      [],
     ]);
     expect(resolveRedisTarget({ url: result.settings.redis! }).endpoints.map(({ host, port }) => [host, port])).toEqual([['redis', 6379]]);
   });

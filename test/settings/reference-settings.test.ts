@@ -10,9 +10,11 @@ function settingsFrom(env: NodeJS.ProcessEnv, argv: readonly string[] = []) {
 }
 
 describe('config location', () => {
-  it('is ROOT/SUBDIRECTORY/APPDIRECTORY, APPDIRECTORY defaulting to config, the root to the reference\'s', () => {
+  it("is ROOT/SUBDIRECTORY/APPDIRECTORY, APPDIRECTORY defaulting to config, the root to the reference's", () => {
     expect(settingsFrom({ RUNTIME_ROOT: '/data', RUNTIME_SUBDIRECTORY: 'ratelimit' }).settings.config).toBe(join('/data', 'ratelimit', 'config'));
-    expect(settingsFrom({ RUNTIME_ROOT: '/data', RUNTIME_SUBDIRECTORY: 'rl', RUNTIME_APPDIRECTORY: 'limits' }).settings.config).toBe(join('/data', 'rl', 'limits'));
+    expect(settingsFrom({ RUNTIME_ROOT: '/data', RUNTIME_SUBDIRECTORY: 'rl', RUNTIME_APPDIRECTORY: 'limits' }).settings.config).toBe(
+      join('/data', 'rl', 'limits'),
+    );
     expect(settingsFrom({ RUNTIME_SUBDIRECTORY: 'ratelimit' }).settings.config).toBe(join('/srv/runtime_data/current', 'ratelimit', 'config'));
     expect(settingsFrom({}).settings.config).toBe('config');
   });
@@ -38,24 +40,49 @@ describe('config location', () => {
     expect(settingsFrom({ RUNTIME_WATCH_ROOT: 'false' }).notices).toEqual([
       "RUNTIME_WATCH_ROOT=false maps to rateguard's one watch: the config directory and the directories its files resolve to (ConfigMap updates included), as the reference watches without the root",
     ]);
-    expect(resolveSettings([], { RUNTIME_WATCH_ROOT: 'sometimes' })).toEqual({ ok: false, errors: ['RUNTIME_WATCH_ROOT: expected true or false, got "sometimes"'] });
+    expect(resolveSettings([], { RUNTIME_WATCH_ROOT: 'sometimes' })).toEqual({
+      ok: false,
+      errors: ['RUNTIME_WATCH_ROOT: expected true or false, got "sometimes"'],
+    });
   });
 });
 
 describe('value spellings of the reference', () => {
-  it('LOG_LEVEL in any case, with logrus\'s warning and panic', () => {
+  it("LOG_LEVEL in any case, with logrus's warning and panic", () => {
     const levels = ['WARN', 'Debug', 'warning', 'WARNING', 'panic', 'info'].map((level) => settingsFrom({ LOG_LEVEL: level }).settings.logLevel);
     expect(levels).toEqual(['warn', 'debug', 'warn', 'warn', 'fatal', 'info']);
-    expect(resolveSettings([], { LOG_LEVEL: 'loud' })).toEqual({ ok: false, errors: ['LOG_LEVEL: expected one of trace, debug, info, warn, error, fatal, silent, got "loud"'] });
+    expect(resolveSettings([], { LOG_LEVEL: 'loud' })).toEqual({
+      ok: false,
+      errors: ['LOG_LEVEL: expected one of trace, debug, info, warn, error, fatal, silent, got "loud"'],
+    });
   });
 
   it('LOG_FORMAT text is the human-readable format, json is JSON, in any case', () => {
-    expect(['text', 'TEXT', 'json', 'JSON', 'pretty'].map((format) => settingsFrom({ LOG_FORMAT: format }).settings.logFormat)).toEqual(['pretty', 'pretty', 'json', 'json', 'pretty']);
+    expect(['text', 'TEXT', 'json', 'JSON', 'pretty'].map((format) => settingsFrom({ LOG_FORMAT: format }).settings.logFormat)).toEqual([
+      'pretty',
+      'pretty',
+      'json',
+      'json',
+      'pretty',
+    ]);
   });
 
   it("booleans as Go's strconv.ParseBool writes them", () => {
     const spellings = ['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False'];
-    expect(spellings.map((value) => settingsFrom({ SHADOW_MODE: value }).settings.shadowMode)).toEqual([true, true, true, true, true, true, false, false, false, false, false, false]);
+    expect(spellings.map((value) => settingsFrom({ SHADOW_MODE: value }).settings.shadowMode)).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 
   it('durations like 10s (REDIS_TIMEOUT), whole ms as before (REDIS_TIMEOUT_MS), bounded', () => {
@@ -68,8 +95,18 @@ describe('value spellings of the reference', () => {
 
 describe('gRPC TLS names of the reference and Envoy Gateway', () => {
   it('are aliases of the --grpc-tls-* settings', () => {
-    const { settings } = settingsFrom({ GRPC_SERVER_USE_TLS: 'true', GRPC_SERVER_TLS_CERT: '/certs/tls.crt', GRPC_SERVER_TLS_KEY: '/certs/tls.key', GRPC_CLIENT_TLS_CACERT: '/certs/ca.crt' });
-    expect([settings.grpcUseTls, settings.grpcTlsCert, settings.grpcTlsKey, settings.grpcTlsCa]).toEqual([true, '/certs/tls.crt', '/certs/tls.key', '/certs/ca.crt']);
+    const { settings } = settingsFrom({
+      GRPC_SERVER_USE_TLS: 'true',
+      GRPC_SERVER_TLS_CERT: '/certs/tls.crt',
+      GRPC_SERVER_TLS_KEY: '/certs/tls.key',
+      GRPC_CLIENT_TLS_CACERT: '/certs/ca.crt',
+    });
+    expect([settings.grpcUseTls, settings.grpcTlsCert, settings.grpcTlsKey, settings.grpcTlsCa]).toEqual([
+      true,
+      '/certs/tls.crt',
+      '/certs/tls.key',
+      '/certs/ca.crt',
+    ]);
     expect(settingsFrom({ GRPC_SERVER_TLS_CA_CERT: '/certs/ca.crt' }).settings.grpcTlsCa).toBe('/certs/ca.crt');
   });
 
@@ -84,10 +121,19 @@ describe('gRPC TLS names of the reference and Envoy Gateway', () => {
 
 describe('Prometheus as the reference', () => {
   it('PROMETHEUS_ADDR as Go writes it: :port is every interface', () => {
-    const addresses = [':19001', '127.0.0.1:9', '[::1]:9090'].map((addr) => settingsFrom({ PROMETHEUS_ADDR: addr, USE_PROMETHEUS: 'true' }).settings.prometheusAddr);
-    expect(addresses).toEqual([{ host: '0.0.0.0', port: 19001 }, { host: '127.0.0.1', port: 9 }, { host: '::1', port: 9090 }]);
+    const addresses = [':19001', '127.0.0.1:9', '[::1]:9090'].map(
+      (addr) => settingsFrom({ PROMETHEUS_ADDR: addr, USE_PROMETHEUS: 'true' }).settings.prometheusAddr,
+    );
+    expect(addresses).toEqual([
+      { host: '0.0.0.0', port: 19001 },
+      { host: '127.0.0.1', port: 9 },
+      { host: '::1', port: 9090 },
+    ]);
     expect(resolveSettings([], { PROMETHEUS_ADDR: '19001' })).toEqual({ ok: false, errors: ['PROMETHEUS_ADDR: expected host:port or :port, got "19001"'] });
-    expect(resolveSettings([], { PROMETHEUS_PATH: 'metrics' })).toEqual({ ok: false, errors: ['PROMETHEUS_PATH: expected a path starting with /, got "metrics"'] });
+    expect(resolveSettings([], { PROMETHEUS_PATH: 'metrics' })).toEqual({
+      ok: false,
+      errors: ['PROMETHEUS_PATH: expected a path starting with /, got "metrics"'],
+    });
   });
 
   it('PROMETHEUS_ADDR without USE_PROMETHEUS: accepted with one notice, as the reference ignores it', () => {

@@ -7,22 +7,46 @@ describe('telemetry settings', () => {
     const resolved = resolveSettings([], {});
     if (!resolved.ok) throw new Error(resolved.errors.join('; '));
     expect(resolved.settings).toMatchObject({
-      tracingEnabled: false, tracingExporterProtocol: 'http', tracingServiceName: 'RateLimit', tracingSamplingRate: 1,
-      useStatsd: false, useDogStatsd: false, statsdHost: 'localhost', statsdPort: 8125, statsFlushIntervalMs: 10_000, extraTags: {},
+      tracingEnabled: false,
+      tracingExporterProtocol: 'http',
+      tracingServiceName: 'RateLimit',
+      tracingSamplingRate: 1,
+      useStatsd: false,
+      useDogStatsd: false,
+      statsdHost: 'localhost',
+      statsdPort: 8125,
+      statsFlushIntervalMs: 10_000,
+      extraTags: {},
     });
   });
 
   it('read the reference environment, durations as Go writes them', () => {
     const resolved = resolveSettings([], {
-      TRACING_ENABLED: 'true', TRACING_EXPORTER_PROTOCOL: 'grpc', TRACING_SERVICE_NAME: 'rl', TRACING_SERVICE_NAMESPACE: 'edge',
-      TRACING_SERVICE_INSTANCE_ID: 'pod-1', TRACING_SAMPLING_RATE: '0.25',
-      USE_DOG_STATSD: 'true', STATSD_HOST: 'agent', STATSD_PORT: '9125', STATS_FLUSH_INTERVAL: '1m30s', EXTRA_TAGS: 'env:prod,team:edge',
+      TRACING_ENABLED: 'true',
+      TRACING_EXPORTER_PROTOCOL: 'grpc',
+      TRACING_SERVICE_NAME: 'rl',
+      TRACING_SERVICE_NAMESPACE: 'edge',
+      TRACING_SERVICE_INSTANCE_ID: 'pod-1',
+      TRACING_SAMPLING_RATE: '0.25',
+      USE_DOG_STATSD: 'true',
+      STATSD_HOST: 'agent',
+      STATSD_PORT: '9125',
+      STATS_FLUSH_INTERVAL: '1m30s',
+      EXTRA_TAGS: 'env:prod,team:edge',
     });
     if (!resolved.ok) throw new Error(resolved.errors.join('; '));
     expect(resolved.settings).toMatchObject({
-      tracingEnabled: true, tracingExporterProtocol: 'grpc', tracingServiceName: 'rl', tracingServiceNamespace: 'edge',
-      tracingServiceInstanceId: 'pod-1', tracingSamplingRate: 0.25,
-      useDogStatsd: true, statsdHost: 'agent', statsdPort: 9125, statsFlushIntervalMs: 90_000, extraTags: { env: 'prod', team: 'edge' },
+      tracingEnabled: true,
+      tracingExporterProtocol: 'grpc',
+      tracingServiceName: 'rl',
+      tracingServiceNamespace: 'edge',
+      tracingServiceInstanceId: 'pod-1',
+      tracingSamplingRate: 0.25,
+      useDogStatsd: true,
+      statsdHost: 'agent',
+      statsdPort: 9125,
+      statsFlushIntervalMs: 90_000,
+      extraTags: { env: 'prod', team: 'edge' },
     });
   });
 

@@ -17,9 +17,22 @@ describe('xDS settings', () => {
     if (!result.ok) throw new Error(result.errors.join('; '));
     const s = result.settings;
     expect([s.configType, s.xdsServerUrl, s.xdsNodeId, s.xdsTls, s.xdsTlsCert, s.xdsTlsKey, s.xdsTlsCa, s.forceStartWithoutInitialConfig]).toEqual([
-      'GRPC_XDS_SOTW', 'envoy-gateway:18001', 'envoy-ratelimit', true, '/certs/tls.crt', '/certs/tls.key', '/certs/ca.crt', true,
+      'GRPC_XDS_SOTW',
+      'envoy-gateway:18001',
+      'envoy-ratelimit',
+      true,
+      '/certs/tls.crt',
+      '/certs/tls.key',
+      '/certs/ca.crt',
+      true,
     ]);
-    expect([s.xdsConnectRetryMs, s.xdsBackoffInitialMs, s.xdsBackoffMaxMs, s.xdsBackoffRandomFactor, s.xdsBackoffJitter]).toEqual([3000, 10_000, 60_000, 0.5, true]);
+    expect([s.xdsConnectRetryMs, s.xdsBackoffInitialMs, s.xdsBackoffMaxMs, s.xdsBackoffRandomFactor, s.xdsBackoffJitter]).toEqual([
+      3000,
+      10_000,
+      60_000,
+      0.5,
+      true,
+    ]);
   });
 
   it('parses Go durations, k=v metadata and k:v headers', () => {

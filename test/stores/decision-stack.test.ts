@@ -65,7 +65,12 @@ describe('buildDecisionStack', () => {
   it('has no refund over a store that cannot give one', () => {
     const memory = new MemoryStore();
     cleanups.push(() => memory.close());
-    const plain = { decide: (p: Plan) => memory.decide(p), reset: (k: readonly string[]) => memory.reset(k), probe: () => memory.probe(), close: () => memory.close() };
+    const plain = {
+      decide: (p: Plan) => memory.decide(p),
+      reset: (k: readonly string[]) => memory.reset(k),
+      probe: () => memory.probe(),
+      close: () => memory.close(),
+    };
     expect(buildDecisionStack({ store: plain }).refund).toBeUndefined();
   });
 });

@@ -48,7 +48,13 @@ describe('OverLimitCache over a MemoryStore (one clock for both)', () => {
   it('remembers a repeated key denied for the sum of its costs, so a smaller request still reaches the store', async () => {
     const cache = make();
     expect((await cache.decide(plan('r', 1))).allowed).toBe(true); // 1 token left
-    const twice: Plan = { mode: 'all_or_nothing', buckets: [{ key: 'r', limit, cost: 1 }, { key: 'r', limit, cost: 1 }] };
+    const twice: Plan = {
+      mode: 'all_or_nothing',
+      buckets: [
+        { key: 'r', limit, cost: 1 },
+        { key: 'r', limit, cost: 1 },
+      ],
+    };
     expect((await cache.decide(twice)).allowed).toBe(false); // 1 + 1 > the 1 token left: denied for cost 2
     const single = await cache.decide(plan('r', 1));
     expect([single.allowed, single.source]).toEqual([true, undefined]);
@@ -63,9 +69,18 @@ describe('OverLimitCache over a MemoryStore (one clock for both)', () => {
       await cache.decide(plan(spent, 2));
       await cache.decide(plan(spent, 1)); // denied: remembered
       await cache.decide({ mode, buckets: [{ key: other, limit: wide, cost: 12 }] }); // 8 left
-      const both = await cache.decide({ mode, buckets: [{ key: spent, limit, cost: 1 }, { key: other, limit: wide, cost: 1 }] });
+      const both = await cache.decide({
+        mode,
+        buckets: [
+          { key: spent, limit, cost: 1 },
+          { key: other, limit: wide, cost: 1 },
+        ],
+      });
       expect(both.source).toBeUndefined(); // decided by the store
-      expect(both.buckets.map((b) => [b.allowed, b.remaining])).toEqual([[false, 0], [true, mode === 'independent' ? 7 : 8]]);
+      expect(both.buckets.map((b) => [b.allowed, b.remaining])).toEqual([
+        [false, 0],
+        [true, mode === 'independent' ? 7 : 8],
+      ]);
       // The over-limit bucket alone is still answered here.
       expect((await cache.decide(plan(spent, 1))).source).toBe('local_cache');
       await cache.close();

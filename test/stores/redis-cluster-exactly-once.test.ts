@@ -58,12 +58,20 @@ describe('exactly once in Redis Cluster', () => {
     try {
       expect((await store.decide(charge(key, 1))).buckets[0]!.remaining).toBe(CAPACITY - 1);
       const lost = proxy.loseReplyTo(key);
-      const error = await store.decide(charge(key, COST)).then(() => undefined, (e: unknown) => e);
+      const error = await store.decide(charge(key, COST)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       await lost;
       expect(error).toBeInstanceOf(StoreError);
       expect((error as StoreError).kind).toBe('unavailable');
       // Decisions go on (a new connection through the proxy) and see one charge of COST, not two.
-      await waitFor(async () => store.decide(charge(key, 0)).then(() => true, () => false));
+      await waitFor(async () =>
+        store.decide(charge(key, 0)).then(
+          () => true,
+          () => false,
+        ),
+      );
       expect((await store.decide(charge(key, 0))).buckets[0]!.remaining).toBe(CAPACITY - 1 - COST);
       expect(await levelOn(master, key)).toBe(CAPACITY - 1 - COST);
     } finally {
@@ -85,11 +93,19 @@ describe('exactly once in Redis Cluster', () => {
         expect(await master.client().call('WAIT', '1', '2000')).toBe(1);
         await cluster.killMaster(keySlot(key));
       });
-      const error = await store.decide(charge(key, COST)).then(() => undefined, (e: unknown) => e);
+      const error = await store.decide(charge(key, COST)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       await lost;
       expect(error).toBeInstanceOf(StoreError);
       const promoted = await cluster.waitForFailover();
-      await waitFor(async () => store.decide(charge(key, 0)).then(() => true, () => false));
+      await waitFor(async () =>
+        store.decide(charge(key, 0)).then(
+          () => true,
+          () => false,
+        ),
+      );
       expect((await store.decide(charge(key, 0))).buckets[0]!.remaining).toBe(CAPACITY - 1 - COST);
       expect(await levelOn(promoted, key)).toBe(CAPACITY - 1 - COST);
     } finally {

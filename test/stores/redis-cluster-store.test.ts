@@ -73,7 +73,12 @@ describe('RedisStore on Redis Cluster', () => {
     };
     const decision = await store.decide(plan);
     expect(decision.allowed).toBe(false);
-    expect(decision.buckets.map((b) => [b.allowed, b.remaining])).toEqual([[true, 100], [true, 100], [true, 100], [false, 0]]);
+    expect(decision.buckets.map((b) => [b.allowed, b.remaining])).toEqual([
+      [true, 100],
+      [true, 100],
+      [true, 100],
+      [false, 0],
+    ]);
     expect(await peek(store, ids[0])).toBe(100);
   });
 
@@ -91,7 +96,11 @@ describe('RedisStore on Redis Cluster', () => {
     };
     const decision = await store.decide(plan);
     expect(decision.allowed).toBe(false);
-    expect(decision.buckets.map((b) => [b.allowed, b.remaining])).toEqual([[true, 100], [true, 95], [false, 0]]);
+    expect(decision.buckets.map((b) => [b.allowed, b.remaining])).toEqual([
+      [true, 100],
+      [true, 95],
+      [false, 0],
+    ]);
     const lookAtDebt: Plan = { mode: 'all_or_nothing', buckets: [{ key: keyOf(ids[0], debt), limit: debt, cost: 0 }] };
     expect([await peek(store, ids[0]), (await store.decide(lookAtDebt)).buckets[0]!.remaining]).toEqual([100, 95]);
   });

@@ -51,7 +51,10 @@ describe('connection options', () => {
     try {
       await withFile.ready();
       expect((await withFile.decide(plan)).buckets[0]!.remaining).toBe(2);
-      const error = await without.ready(2000).then(() => undefined, (e: unknown) => e);
+      const error = await without.ready(2000).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(StoreError);
       expect((error as StoreError).kind).toBe('auth');
     } finally {
@@ -73,12 +76,39 @@ describe('TLS', () => {
     writeFileSync(file('ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1');
     for (const who of ['server', 'client']) {
       openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${who}.key`, '-out', `${who}.csr`, '-subj', `/CN=${who}`);
-      openssl('x509', '-req', '-in', `${who}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${who}.crt`, '-days', '1', '-extfile', 'ext');
+      openssl(
+        'x509',
+        '-req',
+        '-in',
+        `${who}.csr`,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${who}.crt`,
+        '-days',
+        '1',
+        '-extfile',
+        'ext',
+      );
     }
     tlsPort = await findFreePort();
     // The plain port stays for the harness's readiness check; clients use the TLS port.
     const redis = await startRedis({
-      args: ['--tls-port', String(tlsPort), '--tls-cert-file', file('server.crt'), '--tls-key-file', file('server.key'), '--tls-ca-cert-file', file('ca.crt'), '--tls-auth-clients', 'optional'],
+      args: [
+        '--tls-port',
+        String(tlsPort),
+        '--tls-cert-file',
+        file('server.crt'),
+        '--tls-key-file',
+        file('server.key'),
+        '--tls-ca-cert-file',
+        file('ca.crt'),
+        '--tls-auth-clients',
+        'optional',
+      ],
     });
     stop = () => redis.stop();
   });

@@ -53,8 +53,8 @@ describe('RedisStore in sentinel mode', () => {
       let lastError = 0;
       const load = (async () => {
         while (running) {
-        // Yield to the event loop: a call that fails at once would otherwise starve the client's reconnect timers.
-        await new Promise((resolve) => setImmediate(resolve));
+          // Yield to the event loop: a call that fails at once would otherwise starve the client's reconnect timers.
+          await new Promise((resolve) => setImmediate(resolve));
           await store.decide(plan('other-key')).then(
             () => seen.ok++,
             (e: unknown) => {
@@ -69,7 +69,13 @@ describe('RedisStore in sentinel mode', () => {
       await sentinel.waitForNewMaster(20_000);
       // Wait until the client itself decides again.
       const deadline = performance.now() + 20_000;
-      while (performance.now() < deadline && !(await store.decide(plan('probe', 0)).then(() => true, () => false))) {
+      while (
+        performance.now() < deadline &&
+        !(await store.decide(plan('probe', 0)).then(
+          () => true,
+          () => false,
+        ))
+      ) {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
       running = false;

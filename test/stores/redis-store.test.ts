@@ -32,7 +32,10 @@ describe('the Lua script on the shared vectors', () => {
       for (const [i, bucket] of vector.buckets.entries()) {
         if (bucket.state) await writeStoredState(probe, keys[i]!, bucket.state);
       }
-      const plan: Plan = { mode: vector.mode, buckets: vector.buckets.map((b, i) => ({ key: keys[i]!, limit: b.limit, cost: b.cost, shadow: b.shadow === true })) };
+      const plan: Plan = {
+        mode: vector.mode,
+        buckets: vector.buckets.map((b, i) => ({ key: keys[i]!, limit: b.limit, cost: b.cost, shadow: b.shadow === true })),
+      };
       const decision = await store.decideAt(plan, NOW);
       expect(decision.allowed).toBe(vector.allowed);
       for (const [i, want] of vector.expect.entries()) {
@@ -123,13 +126,19 @@ describe('RedisStore when Redis is slow, gone and back', () => {
   it('rejects with a timeout StoreError within the timeout while Redis is paused', async () => {
     const own = await startRedis();
     const quick = new RedisStore({ url: own.url, timeoutMs: 50 });
-    const plan: Plan = { mode: 'all_or_nothing', buckets: [{ key: 'paused', limit: tokenBucket({ capacity: 1, refillTokens: 1, periodUs: 1_000_000 }), cost: 1 }] };
+    const plan: Plan = {
+      mode: 'all_or_nothing',
+      buckets: [{ key: 'paused', limit: tokenBucket({ capacity: 1, refillTokens: 1, periodUs: 1_000_000 }), cost: 1 }],
+    };
     try {
       await quick.ready();
       await quick.decide(plan); // script loaded
       own.pause();
       const started = performance.now();
-      const error = await quick.decide(plan).then(() => undefined, (e: unknown) => e);
+      const error = await quick.decide(plan).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       const took = performance.now() - started;
       expect(error).toBeInstanceOf(StoreError);
       expect((error as StoreError).kind).toBe('timeout');
@@ -152,7 +161,10 @@ describe('RedisStore when Redis is slow, gone and back', () => {
       expect((await quick.decide(plan)).buckets[0]!.remaining).toBe(2);
       await own.kill9();
       await waitUntil(() => quick.client.status !== 'ready', 5000);
-      const error = await quick.decide(plan).then(() => undefined, (e: unknown) => e);
+      const error = await quick.decide(plan).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(StoreError);
       expect((error as StoreError).kind).toBe('unavailable');
       await own.restart();

@@ -79,7 +79,10 @@ describe('real Redis', () => {
       const address = `127.0.0.1:${redis.port}`;
       expect(await remainingAfterOne({ url: address, auth: 'only-pw' })).toBe(2);
       expect(await remainingAfterOne({ url: address, auth: 'limiter:pa:ss' })).toBe(2);
-      const refused = await new RedisStore({ url: address, auth: 'limiter:wrong', timeoutMs: 2000 }).ready(2000).then(() => undefined, (e: unknown) => e);
+      const refused = await new RedisStore({ url: address, auth: 'limiter:wrong', timeoutMs: 2000 }).ready(2000).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(refused instanceof StoreError && refused.kind).toBe('auth');
     } finally {
       await redis.stop();

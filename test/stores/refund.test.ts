@@ -34,9 +34,7 @@ describe.each([
     const key = `race-${Math.random()}`;
     const b = bucket(key);
     // 100 decisions at once; every one whose index is below 60 is refunded as soon as it is decided.
-    await Promise.all(
-      Array.from({ length: 100 }, (_, i) => store.decide(plan(b)).then((d) => (d.allowed && i < 60 ? store.refund([b]) : undefined))),
-    );
+    await Promise.all(Array.from({ length: 100 }, (_, i) => store.decide(plan(b)).then((d) => (d.allowed && i < 60 ? store.refund([b]) : undefined))));
     expect(await look(store, b)).toBe(60);
   });
 

@@ -14,15 +14,7 @@ import { runDecideScript } from '../../src/stores/redis/decide-script.js';
 import { RedisStore } from '../../src/stores/redis/redis-store.js';
 import type { BucketStore } from '../../src/stores/store.js';
 import { type RedisProcess, startRedis } from '../support/redis-server.js';
-import {
-  expectedResult,
-  NOW,
-  REFUND_VECTORS,
-  REPEATED_KEY_VECTORS,
-  type VectorBucket,
-  vectorKeys,
-  vectorPlan,
-} from '../engine/vectors.js';
+import { expectedResult, NOW, REFUND_VECTORS, REPEATED_KEY_VECTORS, type VectorBucket, vectorKeys, vectorPlan } from '../engine/vectors.js';
 import { readStoredState, writeStoredState } from '../support/stored-state.js';
 
 let redis: RedisProcess;

@@ -27,5 +27,21 @@ export function makeSignedCertificate(dir: string, name: string, extensions: str
   const file = (suffix: string) => join(dir, `${name}${suffix}`);
   writeFileSync(file('.ext'), `${extensions}\n`);
   openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${name}`, '-keyout', file('.key'), '-out', file('.csr'));
-  openssl('x509', '-req', '-in', file('.csr'), '-CA', join(dir, 'ca.crt'), '-CAkey', join(dir, 'ca.key'), '-CAcreateserial', '-days', '2', '-extfile', file('.ext'), '-out', file('.crt'));
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    file('.csr'),
+    '-CA',
+    join(dir, 'ca.crt'),
+    '-CAkey',
+    join(dir, 'ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    file('.ext'),
+    '-out',
+    file('.crt'),
+  );
 }

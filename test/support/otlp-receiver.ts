@@ -108,7 +108,9 @@ class Collected {
     if (this.spans.length >= count) return Promise.resolve(this.spans);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${this.spans.length} spans received, expected ${count}`)), timeoutMs);
-      this.waiters.push({ count, resolve: () => {
+      this.waiters.push({
+        count,
+        resolve: () => {
           clearTimeout(timer);
           resolve(this.spans);
         },

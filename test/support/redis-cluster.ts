@@ -142,11 +142,15 @@ export async function startRedisCluster(opts: StartRedisClusterOptions = {}): Pr
       name: `cluster-node-${i}`,
       withBusPort: true,
       args: (port, dir) => [
-        '--cluster-enabled', 'yes',
-        '--cluster-config-file', path.join(dir, `nodes-${port}.conf`),
-        '--cluster-node-timeout', String(nodeTimeout),
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        path.join(dir, `nodes-${port}.conf`),
+        '--cluster-node-timeout',
+        String(nodeTimeout),
         // Never refuse failover because the replica's data looks stale (tests kill masters at will).
-        '--cluster-replica-validity-factor', '0',
+        '--cluster-replica-validity-factor',
+        '0',
         ...(opts.args ?? []),
       ],
     });
@@ -156,10 +160,12 @@ export async function startRedisCluster(opts: StartRedisClusterOptions = {}): Pr
   const settled = await Promise.allSettled(startAll);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) {
-    await Promise.all(procs.map(async (p) => {
-      await p.kill9();
-      await p.stop();
-    }));
+    await Promise.all(
+      procs.map(async (p) => {
+        await p.kill9();
+        await p.stop();
+      }),
+    );
     throw failed.reason;
   }
   // Keep a stable order (by start index) for the create command.
@@ -171,17 +177,17 @@ export async function startRedisCluster(opts: StartRedisClusterOptions = {}): Pr
       readyTimeoutMs,
     );
   } catch (err) {
-    await Promise.all(ordered.map(async (p) => {
-      await p.kill9();
-      await p.stop();
-    }));
+    await Promise.all(
+      ordered.map(async (p) => {
+        await p.kill9();
+        await p.stop();
+      }),
+    );
     throw err;
   }
 
   const ids = await Promise.all(ordered.map(async (p) => String(await redisCommand(p.port, ['CLUSTER', 'MYID']))));
-  const nodes: ClusterNodeHandle[] = ordered.map((p, i) =>
-    Object.assign(p, { role: 'master' as ClusterRole, nodeId: ids[i] ?? '' }),
-  );
+  const nodes: ClusterNodeHandle[] = ordered.map((p, i) => Object.assign(p, { role: 'master' as ClusterRole, nodeId: ids[i] ?? '' }));
   const handle = new ClusterHandleImpl(nodes, masters, replicasPerMaster);
   try {
     await handle.waitForReady(readyTimeoutMs);
@@ -226,18 +232,18 @@ class ClusterHandleImpl implements RedisClusterHandle {
       await Promise.all(
         this.nodes.map(async (n) => {
           const ci = await info(n.port, 'cluster-info');
-          if (ci['cluster_state'] !== 'ok') problems.push(`${n.port}: cluster_state=${ci['cluster_state']}`);
-          if (ci['cluster_slots_ok'] !== String(CLUSTER_SLOTS)) problems.push(`${n.port}: cluster_slots_ok=${ci['cluster_slots_ok']}`);
-          if (ci['cluster_known_nodes'] !== String(total)) problems.push(`${n.port}: cluster_known_nodes=${ci['cluster_known_nodes']}/${total}`);
-          if (ci['cluster_size'] !== String(this.masters)) problems.push(`${n.port}: cluster_size=${ci['cluster_size']}/${this.masters}`);
+          if (ci.cluster_state !== 'ok') problems.push(`${n.port}: cluster_state=${ci.cluster_state}`);
+          if (ci.cluster_slots_ok !== String(CLUSTER_SLOTS)) problems.push(`${n.port}: cluster_slots_ok=${ci.cluster_slots_ok}`);
+          if (ci.cluster_known_nodes !== String(total)) problems.push(`${n.port}: cluster_known_nodes=${ci.cluster_known_nodes}/${total}`);
+          if (ci.cluster_size !== String(this.masters)) problems.push(`${n.port}: cluster_size=${ci.cluster_size}/${this.masters}`);
           const repl = await info(n.port, 'replication');
-          if (repl['role'] === 'slave') {
+          if (repl.role === 'slave') {
             n.role = 'replica';
-            if (repl['master_link_status'] !== 'up') problems.push(`${n.port}: replica master_link_status=${repl['master_link_status']}`);
+            if (repl.master_link_status !== 'up') problems.push(`${n.port}: replica master_link_status=${repl.master_link_status}`);
           } else {
             n.role = 'master';
-            if (repl['connected_slaves'] !== String(this.replicasPerMaster)) {
-              problems.push(`${n.port}: master connected_slaves=${repl['connected_slaves']}/${this.replicasPerMaster}`);
+            if (repl.connected_slaves !== String(this.replicasPerMaster)) {
+              problems.push(`${n.port}: master connected_slaves=${repl.connected_slaves}/${this.replicasPerMaster}`);
             }
           }
         }),
@@ -252,7 +258,7 @@ class ClusterHandleImpl implements RedisClusterHandle {
     await Promise.all(
       this.running().map(async (n) => {
         const repl = await info(n.port, 'replication');
-        n.role = repl['role'] === 'slave' ? 'replica' : 'master';
+        n.role = repl.role === 'slave' ? 'replica' : 'master';
       }),
     );
   }
@@ -290,7 +296,7 @@ class ClusterHandleImpl implements RedisClusterHandle {
         alive.map(async (n) => ({
           n,
           owner: await masterPortForSlot(n.port, slot).catch(() => undefined),
-          state: (await info(n.port, 'cluster-info').catch(() => ({}) as Record<string, string>))['cluster_state'],
+          state: (await info(n.port, 'cluster-info').catch(() => ({}) as Record<string, string>)).cluster_state,
         })),
       );
       const problems: string[] = [];
@@ -305,7 +311,7 @@ class ClusterHandleImpl implements RedisClusterHandle {
       const owner = this.byPort(views[0]?.owner ?? -1);
       if (!owner?.running) return notYet(`slot ${slot} owner ${views[0]?.owner} is not a running harness node`);
       const repl = await info(owner.port, 'replication');
-      if (repl['role'] !== 'master') return notYet(`${owner.port} owns slot ${slot} but INFO says role=${repl['role']}`);
+      if (repl.role !== 'master') return notYet(`${owner.port} owns slot ${slot} but INFO says role=${repl.role}`);
       owner.role = 'master';
       return done(owner);
     });
@@ -317,8 +323,8 @@ class ClusterHandleImpl implements RedisClusterHandle {
       await Promise.all(
         this.running().map(async (n) => {
           const ci = await info(n.port, 'cluster-info');
-          if (ci['cluster_state'] !== 'ok' || ci['cluster_slots_ok'] !== String(CLUSTER_SLOTS)) {
-            problems.push(`${n.port}: cluster_state=${ci['cluster_state']} slots_ok=${ci['cluster_slots_ok']}`);
+          if (ci.cluster_state !== 'ok' || ci.cluster_slots_ok !== String(CLUSTER_SLOTS)) {
+            problems.push(`${n.port}: cluster_state=${ci.cluster_state} slots_ok=${ci.cluster_slots_ok}`);
           }
         }),
       );
@@ -336,9 +342,11 @@ class ClusterHandleImpl implements RedisClusterHandle {
     for (const c of this.clients) c.disconnect();
     this.clients.clear();
     // Teardown: SIGKILL is fine (no persistence) and avoids masters waiting on replicas at shutdown.
-    await Promise.all(this.nodes.map(async (n) => {
-      await n.kill9();
-      await n.stop();
-    }));
+    await Promise.all(
+      this.nodes.map(async (n) => {
+        await n.kill9();
+        await n.stop();
+      }),
+    );
   }
 }

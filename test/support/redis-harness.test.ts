@@ -112,15 +112,13 @@ describe('Redis Cluster (3 masters + 3 replicas)', () => {
     const victimMaster = await cl.masterForSlot(slot);
     // The replica(s) of exactly that master, per CLUSTER REPLICAS: one of them must take over.
     const replicaLines = await redisCommand(victimMaster.port, ['CLUSTER', 'REPLICAS', victimMaster.nodeId]);
-    const replicasBefore = new Set(
-      (Array.isArray(replicaLines) ? replicaLines : []).map((l) => Number(/:(\d+)@/.exec(String(l))?.[1])),
-    );
+    const replicasBefore = new Set((Array.isArray(replicaLines) ? replicaLines : []).map((l) => Number(/:(\d+)@/.exec(String(l))?.[1])));
     expect(replicasBefore.size).toBe(1);
     // Replication is asynchronous: make sure the replica has everything before killing its master.
     await poll(`replica of ${victimMaster.port} to catch up`, { timeoutMs: 5000 }, async () => {
       const repl = await info(victimMaster.port, 'replication');
-      const offset = /offset=(\d+)/.exec(repl['slave0'] ?? '')?.[1];
-      return offset === repl['master_repl_offset'] ? done(undefined) : notYet(`master ${repl['master_repl_offset']} replica ${offset}`);
+      const offset = /offset=(\d+)/.exec(repl.slave0 ?? '')?.[1];
+      return offset === repl.master_repl_offset ? done(undefined) : notYet(`master ${repl.master_repl_offset} replica ${offset}`);
     });
     const t0 = Date.now();
     const killed = await cl.killMaster(slot);
@@ -134,7 +132,7 @@ describe('Redis Cluster (3 masters + 3 replicas)', () => {
     expect(promoted.port).not.toBe(killed.port);
     expect(replicasBefore.has(promoted.port)).toBe(true);
     expect(promoted.role).toBe('master');
-    expect((await info(promoted.port, 'replication'))['role']).toBe('master');
+    expect((await info(promoted.port, 'replication')).role).toBe('master');
     expect(await c.get(victimKey)).toBe('after-failover');
     // Keys on the surviving masters still work.
     for (const k of keys.filter((k) => k !== victimKey && keySlot(k) !== slot)) {

@@ -93,10 +93,7 @@ export function redisCommand(port: number, args: readonly (string | number)[], o
       if (err) reject(err);
       else resolve(value ?? null);
     };
-    const timer = setTimeout(
-      () => finish(new Error(`${host}:${port} did not answer ${String(args[0])} within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => finish(new Error(`${host}:${port} did not answer ${String(args[0])} within ${timeoutMs} ms`)), timeoutMs);
     socket.on('connect', () => socket.write(encode(args)));
     socket.on('data', (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);

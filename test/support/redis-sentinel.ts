@@ -87,10 +87,12 @@ export async function startRedisSentinel(opts: StartRedisSentinelOptions = {}): 
 
   const started: RedisProcess[] = [];
   const cleanup = async (): Promise<void> => {
-    await Promise.all(started.map(async (p) => {
-      await p.kill9();
-      await p.stop();
-    }));
+    await Promise.all(
+      started.map(async (p) => {
+        await p.kill9();
+        await p.stop();
+      }),
+    );
   };
 
   try {
@@ -105,8 +107,8 @@ export async function startRedisSentinel(opts: StartRedisSentinelOptions = {}): 
     await poll(`replica ${replica.port} to sync with master ${master.port}`, { timeoutMs: left(), intervalMs: 50 }, async () => {
       const r = await info(replica.port, 'replication');
       const m = await info(master.port, 'replication');
-      if (r['master_link_status'] !== 'up') return notYet(`replica master_link_status=${r['master_link_status']}`);
-      if (!(m['slave0'] ?? '').includes('state=online')) return notYet(`master slave0=${m['slave0']}`);
+      if (r.master_link_status !== 'up') return notYet(`replica master_link_status=${r.master_link_status}`);
+      if (!(m.slave0 ?? '').includes('state=online')) return notYet(`master slave0=${m.slave0}`);
       return done(undefined);
     });
 
@@ -145,23 +147,27 @@ export async function startRedisSentinel(opts: StartRedisSentinelOptions = {}): 
     );
 
     const handle = new SentinelHandleImpl(masterName, master, replica, sentinelProcs);
-    await poll(`${count} sentinels to discover master ${master.port}, replica ${replica.port} and each other`, { timeoutMs: left(), intervalMs: 100 }, async () => {
-      const problems: string[] = [];
-      await Promise.all(
-        sentinelProcs.map(async (s) => {
-          const addr = await masterAddr(s.port, masterName);
-          if (addr?.port !== master.port) problems.push(`sentinel ${s.port}: master=${addr ? addr.port : 'none'}`);
-          const reps = await redisCommand(s.port, ['SENTINEL', 'REPLICAS', masterName]);
-          const rep = (Array.isArray(reps) ? reps : []).map(pairs).find((r) => Number(r['port']) === replica.port);
-          if (!rep) problems.push(`sentinel ${s.port}: replica ${replica.port} unknown`);
-          else if (/s_down|o_down|disconnected/.test(rep['flags'] ?? '')) problems.push(`sentinel ${s.port}: replica flags=${rep['flags']}`);
-          const others = await redisCommand(s.port, ['SENTINEL', 'SENTINELS', masterName]);
-          const n = Array.isArray(others) ? others.length : 0;
-          if (n !== count - 1) problems.push(`sentinel ${s.port}: num-other-sentinels=${n}/${count - 1}`);
-        }),
-      );
-      return problems.length ? notYet(problems.join('; ')) : done(undefined);
-    });
+    await poll(
+      `${count} sentinels to discover master ${master.port}, replica ${replica.port} and each other`,
+      { timeoutMs: left(), intervalMs: 100 },
+      async () => {
+        const problems: string[] = [];
+        await Promise.all(
+          sentinelProcs.map(async (s) => {
+            const addr = await masterAddr(s.port, masterName);
+            if (addr?.port !== master.port) problems.push(`sentinel ${s.port}: master=${addr ? addr.port : 'none'}`);
+            const reps = await redisCommand(s.port, ['SENTINEL', 'REPLICAS', masterName]);
+            const rep = (Array.isArray(reps) ? reps : []).map(pairs).find((r) => Number(r.port) === replica.port);
+            if (!rep) problems.push(`sentinel ${s.port}: replica ${replica.port} unknown`);
+            else if (/s_down|o_down|disconnected/.test(rep.flags ?? '')) problems.push(`sentinel ${s.port}: replica flags=${rep.flags}`);
+            const others = await redisCommand(s.port, ['SENTINEL', 'SENTINELS', masterName]);
+            const n = Array.isArray(others) ? others.length : 0;
+            if (n !== count - 1) problems.push(`sentinel ${s.port}: num-other-sentinels=${n}/${count - 1}`);
+          }),
+        );
+        return problems.length ? notYet(problems.join('; ')) : done(undefined);
+      },
+    );
     return handle;
   } catch (err) {
     await cleanup();
@@ -214,23 +220,25 @@ class SentinelHandleImpl implements RedisSentinelHandle {
   async waitForNewMaster(timeoutMs = 20_000, opts: WaitForNewMasterOptions = {}): Promise<NewMaster> {
     const old = this.killed ?? this.master;
     const agreement = opts.agreement ?? 'all';
-    return poll(`sentinels to promote a new master for ${this.masterName} (old ${old.port}, agreement=${agreement})`, { timeoutMs, intervalMs: 100 }, async () => {
-      const sentinels = this.sentinelProcesses.filter((p) => p.running && !p.paused);
-      const views = await Promise.all(
-        sentinels.map(async (s) => ({ s, addr: await masterAddr(s.port, this.masterName).catch(() => undefined) })),
-      );
-      const counts = new Map<number, number>();
-      for (const v of views) if (v.addr && v.addr.port !== old.port) counts.set(v.addr.port, (counts.get(v.addr.port) ?? 0) + 1);
-      const state = views.map((v) => `sentinel ${v.s.port}→${v.addr?.port ?? '?'}`).join(', ');
-      const [best] = [...counts.entries()].sort((a, b) => b[1] - a[1]);
-      const needed = agreement === 'all' ? sentinels.length : Math.floor(this.sentinelProcesses.length / 2) + 1;
-      if (!best || best[1] < needed) return notYet(state);
-      const proc = this.dataNode(best[0]);
-      if (!proc) return notYet(`${state}; port ${best[0]} is not a harness node`);
-      const repl = await info(proc.port, 'replication');
-      if (repl['role'] !== 'master') return notYet(`${state}; ${proc.port} role=${repl['role']}`);
-      return done({ host: LOCALHOST, port: proc.port, process: proc });
-    });
+    return poll(
+      `sentinels to promote a new master for ${this.masterName} (old ${old.port}, agreement=${agreement})`,
+      { timeoutMs, intervalMs: 100 },
+      async () => {
+        const sentinels = this.sentinelProcesses.filter((p) => p.running && !p.paused);
+        const views = await Promise.all(sentinels.map(async (s) => ({ s, addr: await masterAddr(s.port, this.masterName).catch(() => undefined) })));
+        const counts = new Map<number, number>();
+        for (const v of views) if (v.addr && v.addr.port !== old.port) counts.set(v.addr.port, (counts.get(v.addr.port) ?? 0) + 1);
+        const state = views.map((v) => `sentinel ${v.s.port}→${v.addr?.port ?? '?'}`).join(', ');
+        const [best] = [...counts.entries()].sort((a, b) => b[1] - a[1]);
+        const needed = agreement === 'all' ? sentinels.length : Math.floor(this.sentinelProcesses.length / 2) + 1;
+        if (!best || best[1] < needed) return notYet(state);
+        const proc = this.dataNode(best[0]);
+        if (!proc) return notYet(`${state}; port ${best[0]} is not a harness node`);
+        const repl = await info(proc.port, 'replication');
+        if (repl.role !== 'master') return notYet(`${state}; ${proc.port} role=${repl.role}`);
+        return done({ host: LOCALHOST, port: proc.port, process: proc });
+      },
+    );
   }
 
   client(options: TestRedisOptions = {}): Redis {
@@ -243,9 +251,11 @@ class SentinelHandleImpl implements RedisSentinelHandle {
     for (const c of this.clients) c.disconnect();
     this.clients.clear();
     const all = [...this.sentinelProcesses, this.master, this.replica];
-    await Promise.all(all.map(async (p) => {
-      await p.kill9();
-      await p.stop();
-    }));
+    await Promise.all(
+      all.map(async (p) => {
+        await p.kill9();
+        await p.stop();
+      }),
+    );
   }
 }

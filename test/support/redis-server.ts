@@ -218,15 +218,23 @@ export interface LaunchSpec {
 /** Default args for every redis-server the harness starts. */
 export function defaultServerArgs(port: number, dir: string): string[] {
   return [
-    '--port', String(port),
-    '--bind', LOCALHOST,
-    '--save', '',
-    '--appendonly', 'no',
-    '--dir', dir,
-    '--protected-mode', 'no',
-    '--daemonize', 'no',
+    '--port',
+    String(port),
+    '--bind',
+    LOCALHOST,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    '--protected-mode',
+    'no',
+    '--daemonize',
+    'no',
     // Replicas sync immediately instead of the 5 s diskless-sync batching delay.
-    '--repl-diskless-sync-delay', '0',
+    '--repl-diskless-sync-delay',
+    '0',
   ];
 }
 
@@ -342,7 +350,7 @@ class RedisProcessImpl implements RedisProcess {
         // PING is not enough: if the port was taken, another server may be answering it.
         const reply = await redisCommand(this.port, ['PING'], { timeoutMs: 500 });
         if (reply === 'PONG') {
-          const pid = (await info(this.port, 'server', { timeoutMs: 500 }))['process_id'];
+          const pid = (await info(this.port, 'server', { timeoutMs: 500 })).process_id;
           if (pid === String(child.pid)) return;
           lastProbe = `port ${this.port} is answered by another process (pid ${pid}, ours is ${child.pid})`;
         } else {
@@ -361,11 +369,12 @@ class RedisProcessImpl implements RedisProcess {
       await this.exited;
     }
     const tail = this.log.slice(logStart).slice(-25).join('\n');
-    const why = exitInfo !== undefined && !exitInfo.startsWith('signal SIGKILL')
-      ? `exited before answering PING (${exitInfo})`
-      : `did not answer PING within ${timeoutMs} ms (last probe: ${lastProbe})`;
+    const why =
+      exitInfo !== undefined && !exitInfo.startsWith('signal SIGKILL')
+        ? `exited before answering PING (${exitInfo})`
+        : `did not answer PING within ${timeoutMs} ms (last probe: ${lastProbe})`;
     throw new StartFailure(
-      `${this.label} (${this.spec.binary} ${argv.map((a) => (a === "" ? "''" : a)).join(" ")}) ${why}.\n--- server output (tail) ---\n${tail || '(no output)'}`,
+      `${this.label} (${this.spec.binary} ${argv.map((a) => (a === '' ? "''" : a)).join(' ')}) ${why}.\n--- server output (tail) ---\n${tail || '(no output)'}`,
       ADDR_IN_USE.test(tail),
     );
   }
@@ -382,10 +391,7 @@ class RedisProcessImpl implements RedisProcess {
     } catch {
       /* already exited */
     }
-    const timedOut = await Promise.race([
-      this.exited.then(() => false),
-      new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref()),
-    ]);
+    const timedOut = await Promise.race([this.exited.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
     if (timedOut) {
       this.pushLog(`[harness] ${signal} did not stop ${this.label} within ${graceMs} ms; sending SIGKILL`);
       try {

@@ -30,7 +30,9 @@ class Lines {
     if (this.lines.length >= count) return Promise.resolve(this.lines);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${this.lines.length} lines received, expected ${count}: ${this.lines.join(' ')}`)), timeoutMs);
-      this.waiters.push({ count, resolve: () => {
+      this.waiters.push({
+        count,
+        resolve: () => {
           clearTimeout(timer);
           resolve(this.lines);
         },

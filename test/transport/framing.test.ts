@@ -41,7 +41,11 @@ describe('the request message', () => {
 
   it('at exactly the limit is taken; one byte over is RESOURCE_EXHAUSTED from the prefix alone', () => {
     expect(read([framed(Buffer.alloc(100))])).toMatchObject({ ok: true });
-    expect(read([framed(Buffer.alloc(101)).subarray(0, 5)])).toEqual({ ok: false, code: status.RESOURCE_EXHAUSTED, details: 'Received message larger than max (101 vs. 100)' });
+    expect(read([framed(Buffer.alloc(101)).subarray(0, 5)])).toEqual({
+      ok: false,
+      code: status.RESOURCE_EXHAUSTED,
+      details: 'Received message larger than max (101 vs. 100)',
+    });
   });
 
   it.each<[string, Buffer[]]>([
@@ -61,7 +65,11 @@ describe('the request message', () => {
   it('a compressed flag is INTERNAL without grpc-encoding or with identity, UNIMPLEMENTED with another encoding', () => {
     expect(read([framed(message, 1)])).toEqual({ ok: false, code: status.INTERNAL, details: 'compressed flag set on a message without a grpc-encoding' });
     expect(read([framed(message, 1)], 100, 'identity')).toMatchObject({ ok: false, code: status.INTERNAL });
-    expect(read([framed(message, 1)], 100, 'gzip')).toEqual({ ok: false, code: status.UNIMPLEMENTED, details: 'grpc-encoding gzip is not supported; this server accepts identity' });
+    expect(read([framed(message, 1)], 100, 'gzip')).toEqual({
+      ok: false,
+      code: status.UNIMPLEMENTED,
+      details: 'grpc-encoding gzip is not supported; this server accepts identity',
+    });
     expect(read([framed(message, 2)])).toEqual({ ok: false, code: status.INTERNAL, details: 'invalid compressed flag 2 (only 0 and 1 exist)' });
   });
 

@@ -120,7 +120,11 @@ describe('the protocol edges, from a raw HTTP/2 client', () => {
     const proto = await rawCall(session, [framed(fresh())], { ...GRPC_HEADERS, 'content-type': 'application/grpc+proto' });
     expect(proto.grpcStatus).toBe(grpc.status.OK);
     const json = await rawCall(session, [framed(fresh())], { ...GRPC_HEADERS, 'content-type': 'application/grpc+json' });
-    expect([json.httpStatus, json.grpcStatus, json.grpcMessage]).toEqual([200, grpc.status.INTERNAL, 'content-type application/grpc+json is not served; use application/grpc or application/grpc+proto']);
+    expect([json.httpStatus, json.grpcStatus, json.grpcMessage]).toEqual([
+      200,
+      grpc.status.INTERNAL,
+      'content-type application/grpc+json is not served; use application/grpc or application/grpc+proto',
+    ]);
     const text = await rawCall(session, [framed(fresh())], { ...GRPC_HEADERS, 'content-type': 'text/plain' });
     expect([text.httpStatus, text.grpcStatus]).toEqual([415, undefined]);
   });
@@ -128,12 +132,17 @@ describe('the protocol edges, from a raw HTTP/2 client', () => {
   it('without te: trailers the call is INTERNAL, trailers-only (the status readable in the headers)', async () => {
     const { te: _te, ...withoutTe } = GRPC_HEADERS;
     const answer = await rawCall(session, [framed(fresh())], withoutTe);
-    expect([answer.httpStatus, answer.grpcStatus, answer.grpcMessage, answer.body.length]).toEqual([200, grpc.status.INTERNAL, 'te: trailers is required (gRPC sends its status in trailers)', 0]);
+    expect([answer.httpStatus, answer.grpcStatus, answer.grpcMessage, answer.body.length]).toEqual([
+      200,
+      grpc.status.INTERNAL,
+      'te: trailers is required (gRPC sends its status in trailers)',
+      0,
+    ]);
   });
 
   it('GET is HTTP 405 naming POST', async () => {
     const answer = await rawCall(session, [], { ...GRPC_HEADERS, ':method': 'GET' });
-    expect([answer.httpStatus, answer.headers['allow']]).toEqual([405, 'POST']);
+    expect([answer.httpStatus, answer.headers.allow]).toEqual([405, 'POST']);
   });
 
   it('a gzip-compressed message is UNIMPLEMENTED with grpc-accept-encoding: identity; an uncompressed one under grpc-encoding: gzip is served', async () => {
@@ -152,7 +161,7 @@ describe('the protocol edges, from a raw HTTP/2 client', () => {
     expect([bad.grpcStatus, bad.grpcMessage]).toEqual([grpc.status.INTERNAL, 'Invalid grpc-timeout value "20 ms"']);
   });
 
-  it('an oversized message is RESOURCE_EXHAUSTED with grpc-js\'s words, and the stream is answered before the body is sent', async () => {
+  it("an oversized message is RESOURCE_EXHAUSTED with grpc-js's words, and the stream is answered before the body is sent", async () => {
     const answer = await rawCall(session, [framed(Buffer.alloc(70_000)).subarray(0, 5)]);
     expect([answer.grpcStatus, answer.grpcMessage]).toEqual([grpc.status.RESOURCE_EXHAUSTED, 'Received message larger than max (70000 vs. 65536)']);
   });
@@ -186,7 +195,7 @@ describe.each(GRPC_SERVERS)('interoperability (%s server)', (server) => {
     });
   });
 
-  it('h2load: 4000 calls on 2 connections × 32 streams, every one OK by the server\'s own count and by the DATA bytes', async () => {
+  it("h2load: 4000 calls on 2 connections × 32 streams, every one OK by the server's own count and by the DATA bytes", async () => {
     const metrics = async () => parseServerCounts(await (await fetch(`${rg.httpUrl}/metrics`)).text()).codes;
     const body = join(dir, 'h2load.bin');
     writeFileSync(body, framed(encodeRateLimitRequest(request('free', [['any', 'h2load']]))));
@@ -200,10 +209,17 @@ describe.each(GRPC_SERVERS)('interoperability (%s server)', (server) => {
     })();
     expect(probe.grpcStatus).toBe(grpc.status.OK);
     const before = await metrics();
-    const result = await runH2load({ url: `http://127.0.0.1:${rg.sidecar.grpcPort}${SHOULD_RATE_LIMIT_PATH}`, bodyFile: body, connections: 2, streams: 32, calls: 4000, logFile: join(dir, 'h2load.log') });
+    const result = await runH2load({
+      url: `http://127.0.0.1:${rg.sidecar.grpcPort}${SHOULD_RATE_LIMIT_PATH}`,
+      bodyFile: body,
+      connections: 2,
+      streams: 32,
+      calls: 4000,
+      logFile: join(dir, 'h2load.log'),
+    });
     const after = await metrics();
     expect([result.requests, result.failed, result.dataBytes]).toEqual([4000, 0, 4000 * probe.body.length]);
-    expect((after['OK'] ?? 0) - (before['OK'] ?? 0)).toBe(4000);
+    expect((after.OK ?? 0) - (before.OK ?? 0)).toBe(4000);
     expect(Object.keys(after).filter((code) => code !== 'OK' && (after[code] ?? 0) !== (before[code] ?? 0))).toEqual([]);
   });
 });
@@ -308,7 +324,9 @@ describe('keepalive PINGs (timers shortened)', () => {
     const started = performance.now();
     const closedAfter = await within(
       new Promise<number>((resolve) => {
-        const socket = tcpConnect(port, '127.0.0.1', () => socket.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])])));
+        const socket = tcpConnect(port, '127.0.0.1', () =>
+          socket.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])])),
+        );
         socket.on('data', (chunk: Buffer) => received.push(chunk));
         socket.on('error', () => {});
         socket.on('close', () => resolve(performance.now() - started));

@@ -111,7 +111,8 @@ function parseEndpoint(text: string): Endpoint {
   if (hostPort !== null) {
     return { host: hostPort[1]!.replace(/^\[|\]$/g, ''), port: Number(hostPort[2]), username: undefined, password: undefined, db: undefined, tls: false };
   }
-  if (!text.includes('://')) throw new OptionError('RG_OPTION_WRONG_TYPE', 'redis', `"${text.replace(/^[^@]*@/, '***@')}" is neither host:port nor a redis:// or rediss:// URL`);
+  if (!text.includes('://'))
+    throw new OptionError('RG_OPTION_WRONG_TYPE', 'redis', `"${text.replace(/^[^@]*@/, '***@')}" is neither host:port nor a redis:// or rediss:// URL`);
   let url: URL;
   try {
     url = new URL(text.trim());
@@ -166,9 +167,15 @@ const MASTER_NAME = /^[^:/@\s]+$/;
 
 export function resolveRedisTarget(options: RedisConnectionOptions): RedisTarget {
   if (options.url === undefined) {
-    return { endpoints: [{ host: options.host ?? '127.0.0.1', port: options.port ?? 6379, username: undefined, password: undefined, db: undefined, tls: false }], sentinelName: options.sentinelName };
+    return {
+      endpoints: [{ host: options.host ?? '127.0.0.1', port: options.port ?? 6379, username: undefined, password: undefined, db: undefined, tls: false }],
+      sentinelName: options.sentinelName,
+    };
   }
-  const list = options.url.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  const list = options.url
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
   if (list.length === 0) throw new OptionError('RG_OPTION_WRONG_TYPE', 'redis', 'no address given');
   let sentinelName = options.sentinelName;
   if (options.mode === 'sentinel' && MASTER_NAME.test(list[0]!)) {
@@ -196,7 +203,8 @@ function sentinelCredentials(sentinelAuth: string | undefined): { sentinelUserna
 }
 
 function createUnixSocketClient(options: RedisConnectionOptions): Redis {
-  if ((options.mode ?? 'single') !== 'single') throw new OptionError('RG_OPTION_WRONG_TYPE', 'redis', 'a unix socket (REDIS_SOCKET_TYPE unix) is one Redis: --redis-mode single');
+  if ((options.mode ?? 'single') !== 'single')
+    throw new OptionError('RG_OPTION_WRONG_TYPE', 'redis', 'a unix socket (REDIS_SOCKET_TYPE unix) is one Redis: --redis-mode single');
   const path = options.url?.trim() ?? '';
   if (path === '') throw new OptionError('RG_OPTION_WRONG_TYPE', 'redis', 'REDIS_SOCKET_TYPE unix needs the socket path in REDIS_URL');
   return new Redis({ ...LIMITER_CLIENT_OPTIONS, ...credentials(options, { username: undefined, password: undefined }), path });
@@ -208,7 +216,10 @@ export function createRedisClient(options: RedisConnectionOptions): RedisClient 
   const mode = options.mode ?? 'single';
   const { endpoints: all, sentinelName } = resolveRedisTarget(options);
   const first = all[0]!;
-  const tls = tlsOptions(options, all.some((e) => e.tls));
+  const tls = tlsOptions(
+    options,
+    all.some((e) => e.tls),
+  );
   const auth = { ...credentials(options, first), ...(tls === undefined ? {} : { tls }) };
 
   if (mode === 'cluster') {
@@ -219,7 +230,11 @@ export function createRedisClient(options: RedisConnectionOptions): RedisClient 
   }
   if (mode === 'sentinel') {
     if (sentinelName === undefined || sentinelName === '') {
-      throw new OptionError('RG_OPTION_WRONG_TYPE', 'sentinelName', 'sentinel mode needs the master name (--redis-sentinel-name, or REDIS_URL as master,host:port,...)');
+      throw new OptionError(
+        'RG_OPTION_WRONG_TYPE',
+        'sentinelName',
+        'sentinel mode needs the master name (--redis-sentinel-name, or REDIS_URL as master,host:port,...)',
+      );
     }
     return new Redis({
       ...LIMITER_CLIENT_OPTIONS,

@@ -119,7 +119,11 @@ export function parseDecideReply(plans: readonly ScriptPlan[], reply: Buffer): S
       const level = reply.readDoubleLE(at + 1);
       const result = {
         allowed,
-        reason: allowed ? undefined : exceedsForGood(limit, costOfKey(plan.buckets, key)) ? ('cost_exceeds_capacity' as const) : ('insufficient_tokens' as const),
+        reason: allowed
+          ? undefined
+          : exceedsForGood(limit, costOfKey(plan.buckets, key))
+            ? ('cost_exceeds_capacity' as const)
+            : ('insufficient_tokens' as const),
         limit: limit.capacity,
         remaining: wholeTokens(level),
         level,

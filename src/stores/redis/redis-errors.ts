@@ -6,7 +6,8 @@ import { StoreError, type StoreErrorKind } from '../store.js';
 import { RedisSilentError } from './silence-watch.js';
 
 /** ioredis' messages when it has no connection to write to (no offline queue, closed, refused...). */
-const UNAVAILABLE = /Stream isn't writeable|Connection is closed|Cluster isn't ready|Cluster is ended|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|MaxRetriesPerRequest|max retries per request|CLUSTERDOWN|LOADING|MASTERDOWN|READONLY|Socket closed/;
+const UNAVAILABLE =
+  /Stream isn't writeable|Connection is closed|Cluster isn't ready|Cluster is ended|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|MaxRetriesPerRequest|max retries per request|CLUSTERDOWN|LOADING|MASTERDOWN|READONLY|Socket closed/;
 /** Replies that mean the credentials are wrong or missing. */
 const AUTH = /^(NOAUTH|WRONGPASS|NOPERM)|invalid password|invalid username-password/i;
 

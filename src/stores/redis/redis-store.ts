@@ -111,10 +111,7 @@ export class RedisStore implements RefundableStore {
     if (plan.buckets.length === 0) return Promise.resolve({ allowed: true, buckets: [] });
     if (this.client.status !== 'ready') return Promise.reject(this.notConnected());
     const groups = this.client instanceof Cluster ? slotGroups(plan.buckets) : undefined;
-    const decision =
-      groups === undefined || groups.length === 1
-        ? this.decideInSlot(plan, nowUs)
-        : this.decideAcrossSlots(plan, groups, nowUs);
+    const decision = groups === undefined || groups.length === 1 ? this.decideInSlot(plan, nowUs) : this.decideAcrossSlots(plan, groups, nowUs);
     return decision.catch(this.rethrow);
   }
 
@@ -131,9 +128,7 @@ export class RedisStore implements RefundableStore {
   /** One script call per slot; an all-or-nothing plan denied by any slot is refunded where it charged. */
   private async decideAcrossSlots(plan: Plan, groups: number[][], nowUs: number | undefined): Promise<Decision> {
     const subplans = groups.map((indexes): Plan => ({ mode: plan.mode, buckets: indexes.map((i) => plan.buckets[i]!) }));
-    const settled = await Promise.allSettled(
-      subplans.map((sub) => this.decideInSlot(sub, nowUs)),
-    );
+    const settled = await Promise.allSettled(subplans.map((sub) => this.decideInSlot(sub, nowUs)));
     const decisions = settled.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
     const allowed = decisions.every((d) => d?.allowed === true);
     const refund = plan.mode === 'all_or_nothing' && !allowed;

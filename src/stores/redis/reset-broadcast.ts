@@ -20,7 +20,8 @@ export class ResetBroadcastStore implements BucketStore {
   ) {
     // Its own connection (a subscribed connection can do nothing else), with an offline queue: a
     // SUBSCRIBE may wait for the connection, and it is re-sent after reconnects.
-    this.subscriber = publisher instanceof Cluster ? publisher.duplicate(undefined, { enableOfflineQueue: true }) : publisher.duplicate({ enableOfflineQueue: true });
+    this.subscriber =
+      publisher instanceof Cluster ? publisher.duplicate(undefined, { enableOfflineQueue: true }) : publisher.duplicate({ enableOfflineQueue: true });
     this.subscriber.on('error', () => {});
     this.subscriber.on('message', (_channel: string, message: string) => this.heard(message));
     void this.subscriber.subscribe(channel).catch(() => undefined);

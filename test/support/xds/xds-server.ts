@@ -66,7 +66,7 @@ export function encodeRateLimitConfig(config: TestRateLimitConfig): Uint8Array {
 function plainStruct(struct: unknown): Record<string, unknown> {
   if (struct === null || struct === undefined) return {};
   const fields = (StructType.toObject(struct as protobuf.Message, { defaults: false }) as { fields?: Record<string, Record<string, unknown>> }).fields ?? {};
-  return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v['stringValue'] ?? v['numberValue'] ?? v['boolValue'] ?? null]));
+  return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v.stringValue ?? v.numberValue ?? v.boolValue ?? null]));
 }
 
 function decodeRequest(buffer: Buffer, stream: number, headers: Record<string, string>, clientCertificate: string | undefined): ReceivedRequest {
@@ -87,7 +87,8 @@ function decodeRequest(buffer: Buffer, stream: number, headers: Record<string, s
     resourceNames: [...message.resourceNames],
     typeUrl: message.typeUrl,
     responseNonce: message.responseNonce,
-    errorDetail: message.errorDetail === undefined || message.errorDetail === null ? undefined : { code: message.errorDetail.code, message: message.errorDetail.message },
+    errorDetail:
+      message.errorDetail === undefined || message.errorDetail === null ? undefined : { code: message.errorDetail.code, message: message.errorDetail.message },
     headers,
     clientCertificate,
   };
@@ -157,7 +158,10 @@ export class TestXdsServer extends EventEmitter<{ request: [ReceivedRequest] }> 
 
   /** Replaces the snapshot and pushes it to every open stream. */
   setSnapshot(version: string, configs: readonly TestRateLimitConfig[]): void {
-    this.setRawSnapshot(version, configs.map((config) => ({ typeUrl: RATE_LIMIT_CONFIG_TYPE, value: encodeRateLimitConfig(config) })));
+    this.setRawSnapshot(
+      version,
+      configs.map((config) => ({ typeUrl: RATE_LIMIT_CONFIG_TYPE, value: encodeRateLimitConfig(config) })),
+    );
   }
 
   setRawSnapshot(version: string, resources: readonly RawResource[]): void {
@@ -172,7 +176,11 @@ export class TestXdsServer extends EventEmitter<{ request: [ReceivedRequest] }> 
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.off('request', check);
-        reject(new Error(`no matching xDS request within ${timeoutMs} ms; got ${JSON.stringify(this.requests.map((r) => [r.versionInfo, r.responseNonce, r.errorDetail?.message]))}`));
+        reject(
+          new Error(
+            `no matching xDS request within ${timeoutMs} ms; got ${JSON.stringify(this.requests.map((r) => [r.versionInfo, r.responseNonce, r.errorDetail?.message]))}`,
+          ),
+        );
       }, timeoutMs);
       const check = (request: ReceivedRequest) => {
         if (!predicate(request)) return;
