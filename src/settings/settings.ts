@@ -533,8 +533,8 @@ export const SETTINGS = {
   ),
   redisPipeline: acceptedWithNotice(
     ['REDIS_PIPELINE_WINDOW', 'REDIS_PIPELINE_LIMIT'],
-    'Accepted, not needed: the calls of one event-loop tick share one write (auto-pipelining), with no added wait.',
-    'REDIS_PIPELINE_WINDOW/REDIS_PIPELINE_LIMIT have no effect: the calls of one event-loop tick share one write (auto-pipelining), with no added wait',
+    'Accepted, not needed: decisions queued together go to Redis in one script call (while a call is in flight, those of one event-loop turn join the next), with no added wait (docs/redis.md).',
+    'REDIS_PIPELINE_WINDOW/REDIS_PIPELINE_LIMIT have no effect: decisions queued together go to Redis in one script call, with no added wait (docs/redis.md)',
   ),
   redisPerSecond: acceptedWithNotice(
     [
