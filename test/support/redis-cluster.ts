@@ -245,6 +245,10 @@ class ClusterHandleImpl implements RedisClusterHandle {
             if (repl.connected_slaves !== String(this.replicasPerMaster)) {
               problems.push(`${n.port}: master connected_slaves=${repl.connected_slaves}/${this.replicasPerMaster}`);
             }
+            // The replication link comes up before gossip tells the master's node table who its replicas are.
+            const known = await redisCommand(n.port, ['CLUSTER', 'REPLICAS', n.nodeId]);
+            const knownCount = Array.isArray(known) ? known.length : 0;
+            if (knownCount !== this.replicasPerMaster) problems.push(`${n.port}: CLUSTER REPLICAS lists ${knownCount}/${this.replicasPerMaster}`);
           }
         }),
       );
