@@ -4,189 +4,44 @@
  * table all come from here (a test keeps the README in step).
  * Precedence: flag, then the first environment name set, then the default.
  */
-import { isIP } from 'node:net';
-import { join } from 'node:path';
 import type { IdentityDisplay } from '../admin/identity-display.js';
 import type { Algorithm } from '../engine/limit.js';
 import type { LogFormat } from '../observe/logger.js';
 import type { TracingProtocol } from '../observe/tracing.js';
-import { type LimitHeaderNames, REFERENCE_LIMIT_HEADER_NAMES } from '../service/rate-limit-headers.js';
+import { REFERENCE_LIMIT_HEADER_NAMES } from '../service/rate-limit-headers.js';
 import type { ResponseHeaders } from '../service/rate-limit-service.js';
 import type { FailureMode } from '../stores/failure-mode-store.js';
 import type { RedisMode, RedisSocketType } from '../stores/redis/connection.js';
+import { CROSS_CHECKS } from './cross-checks.js';
 import { GRPC_CONNECTION_LIMITS } from './grpc-connection-limits.js';
-
-/** How spans are exported: OTLP over HTTP (protobuf) or gRPC. */
+import {
+  type ListenAddress,
+  type Parsed,
+  type Setting,
+  integer,
+  oneOf,
+  anyCase,
+  text,
+  optionalText,
+  bool,
+  port,
+  ratio,
+  duration,
+  durationWithin,
+  logLevel,
+  logFormat,
+  pairs,
+  listenAddress,
+  hostNameOrIp,
+  headerName,
+  urlPath,
+  acceptedWithNotice,
+  refusedUnless,
+  fraction,
+} from './value-parsers.js';
 
 /** Where the config comes from: files (`--config`) or an xDS server. */
 export type ConfigType = 'FILE' | 'GRPC_XDS_SOTW';
-
-type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
-
-interface Setting<T> {
-  /** Absent for reference names that have no rateguard meaning of their own (env only). */
-  readonly flag?: string;
-  readonly env: readonly string[];
-  readonly default: T;
-  readonly doc: string;
-  /** For --help and the README: how the value is written. */
-  readonly type: string;
-  readonly parse: (text: string) => Parsed<T>;
-  /** A boolean flag takes no value (`--shadow-mode`); its env var takes true/false. */
-  readonly boolean?: boolean;
-  /**
-   * For a reference setting rateguard accepts but reads differently (or not at all): the one
-   * start-up log line saying so, when the setting is given.
-   */
-  notice?(value: T): string | undefined;
-}
-
-const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
-
-function integer(min: number, max: number) {
-  return (text: string): Parsed<number> => {
-    const n = Number(text);
-    return /^\d+$/.test(text.trim()) && n >= min && n <= max ? ok(n) : { ok: false, error: `expected a whole number from ${min} to ${max}, got "${text}"` };
-  };
-}
-
-function oneOf<T extends string>(...values: T[]) {
-  return (text: string): Parsed<T> =>
-    (values as string[]).includes(text) ? ok(text as T) : { ok: false, error: `expected one of ${values.join(', ')}, got "${text}"` };
-}
-
-/** Enum values in any case, as the reference reads `REDIS_TYPE=SINGLE` or `LOG_LEVEL=WARN`. */
-function anyCase<T>(parse: (text: string) => Parsed<T>) {
-  return (text: string): Parsed<T> => parse(text.toLowerCase());
-}
-
-const text = (value: string): Parsed<string> => ok(value);
-const optionalText = (value: string): Parsed<string | undefined> => ok(value === '' ? undefined : value);
-
-/** Every spelling Go's strconv.ParseBool takes (the reference's `t`, `F`, `TRUE`), and yes/no, on/off. */
-function bool(value: string): Parsed<boolean> {
-  if (/^(true|t|1|yes|on)$/i.test(value)) return ok(true);
-  if (/^(false|f|0|no|off)$/i.test(value)) return ok(false);
-  return { ok: false, error: `expected true or false, got "${value}"` };
-}
-
-const port = integer(0, 65_535);
-
-/** A share strictly above 0 and at most 1. */
-function ratio(text: string): Parsed<number> {
-  const n = Number(text);
-  return text.trim() !== '' && Number.isFinite(n) && n > 0 && n <= 1 ? ok(n) : { ok: false, error: `expected a number above 0 and at most 1, got "${text}"` };
-}
-
-const DURATION_UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/**
- * A Go duration (`10s`, `1m30s`, `500ms`), as the reference's environment takes them, or a bare
- * whole number of ms (as rateguard's other times); in whole ms.
- */
-function duration(text: string): Parsed<number> {
-  const trimmed = text.trim();
-  if (/^\d+$/.test(trimmed)) return ok(Number(trimmed));
-  const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== trimmed) {
-    return { ok: false, error: `expected a duration like 10s, 500ms or 1m30s, got "${text}"` };
-  }
-  return ok(Math.round(parts.reduce((ms, p) => ms + Number(p[1]) * DURATION_UNIT_MS[p[2]!]!, 0)));
-}
-
-/** A duration from `minMs` to `maxMs` (a period that drives a timer, a timeout). */
-function durationWithin(minMs: number, maxMs = Number.POSITIVE_INFINITY) {
-  return (text: string): Parsed<number> => {
-    const parsed = duration(text);
-    if (!parsed.ok || (parsed.value >= minMs && parsed.value <= maxMs)) return parsed;
-    return {
-      ok: false,
-      error: maxMs === Number.POSITIVE_INFINITY ? `expected at least ${minMs} ms, got "${text}"` : `expected ${minMs} ms to ${maxMs} ms, got "${text}"`,
-    };
-  };
-}
-
-/** logrus's level names as the reference reads them, in any case, onto pino's. */
-const LOGRUS_LEVELS: Record<string, string> = { warning: 'warn', panic: 'fatal' };
-const pinoLevel = oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent');
-
-function logLevel(text: string): Parsed<string> {
-  const lower = text.toLowerCase();
-  return pinoLevel(LOGRUS_LEVELS[lower] ?? lower);
-}
-
-/** The reference's `text` is its human-readable format: rateguard's `pretty`. */
-function logFormat(text: string): Parsed<LogFormat> {
-  const lower = text.toLowerCase();
-  return oneOf<LogFormat>('json', 'pretty')(lower === 'text' ? 'pretty' : lower);
-}
-
-/** `k1<sep>v1,k2<sep>v2` (the reference's node metadata and header lists); values may hold `sep`. */
-function pairs(separator: string) {
-  return (text: string): Parsed<Record<string, string>> => {
-    const out: Record<string, string> = {};
-    for (const item of text.split(',')) {
-      if (item.trim() === '') continue;
-      const at = item.indexOf(separator);
-      if (at <= 0) return { ok: false, error: `expected key${separator}value pairs separated by commas, got "${item}"` };
-      out[item.slice(0, at).trim()] = item.slice(at + 1).trim();
-    }
-    return ok(out);
-  };
-}
-
-/** A listen address as Go writes it: `host:port`, `[v6]:port`, or `:port` for every interface. */
-export interface ListenAddress {
-  readonly host: string;
-  readonly port: number;
-}
-
-function listenAddress(text: string): Parsed<ListenAddress> {
-  const match = /^(\[[^\]]+\]|[^:[\]]*):(\d{1,5})$/.exec(text.trim());
-  const port = match === null ? Number.NaN : Number(match[2]);
-  if (match === null || port > 65_535) return { ok: false, error: `expected host:port or :port, got "${text}"` };
-  return ok({ host: match[1] === '' ? '0.0.0.0' : match[1]!.replace(/^\[|\]$/g, ''), port });
-}
-
-const DNS_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
-
-/** One DNS name or IP address: a list or a pattern would silently match no certificate. */
-function hostNameOrIp(text: string): Parsed<string | undefined> {
-  const name = text.trim();
-  if (name === '') return ok(undefined);
-  return isIP(name) !== 0 || DNS_NAME.test(name) ? ok(name) : { ok: false, error: `expected one DNS name or IP address, got "${text}"` };
-}
-
-/** An HTTP field name (RFC 9110 token). */
-function headerName(text: string): Parsed<string> {
-  return /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(text) ? ok(text) : { ok: false, error: `expected an HTTP header name, got "${text}"` };
-}
-
-function urlPath(text: string): Parsed<string> {
-  return text.startsWith('/') ? ok(text) : { ok: false, error: `expected a path starting with /, got "${text}"` };
-}
-
-/**
- * A reference setting with nothing to switch here (a pool size, a second Redis): read, never an
- * error, and announced with one start-up line saying what it maps to.
- */
-function acceptedWithNotice(env: readonly string[], doc: string, notice: string): Setting<string | undefined> {
-  return { env, default: undefined, type: 'text', doc, parse: optionalText, notice: () => notice };
-}
-
-/**
- * A reference setting rateguard cannot honour: starting anyway would enforce something other than
- * what the operator wrote, so any value but the harmless ones stops the start, naming what to use.
- */
-function refusedUnless(harmless: readonly string[], insteadUse: string): (text: string) => Parsed<string | undefined> {
-  return (text) => (harmless.includes(text.toLowerCase()) ? ok(undefined) : { ok: false, error: `not supported here, got "${text}": ${insteadUse}` });
-}
-
-/** A share from 0 to 1, both included. */
-function fraction(text: string): Parsed<number> {
-  const n = Number(text);
-  return text.trim() !== '' && Number.isFinite(n) && n >= 0 && n <= 1 ? ok(n) : { ok: false, error: `expected a number from 0 to 1, got "${text}"` };
-}
 
 export const SETTINGS = {
   config: {
@@ -1053,97 +908,6 @@ export type SettingName = keyof Table;
 
 /** `notices`: one start-up log line per given setting that is accepted but read differently. */
 export type SettingsResult = { ok: true; settings: Settings; rest: string[]; notices: string[] } | { ok: false; errors: string[] };
-
-/** Checks across settings, after each was read; each returns an error or undefined, and may add notices. */
-type CrossCheck = (settings: Settings, given: ReadonlySet<SettingName>, notices: string[]) => string | undefined;
-
-const RUNTIME_LOCATION: readonly SettingName[] = ['runtimeRoot', 'runtimeSubdirectory', 'runtimeAppDirectory'];
-
-/**
- * The reference names the config directory in three parts; when any is given it replaces
- * `--config`, so a reference deployment never gets the bundled ./config.
- */
-const locateRuntimeConfig: CrossCheck = (settings, given) => {
-  if (!RUNTIME_LOCATION.some((name) => given.has(name))) return undefined;
-  if (given.has('config')) return '--config (CONFIG_PATH) and RUNTIME_ROOT/RUNTIME_SUBDIRECTORY/RUNTIME_APPDIRECTORY both name the config: set one';
-  settings.config = join(settings.runtimeRoot, settings.runtimeSubdirectory, settings.runtimeAppDirectory);
-  return undefined;
-};
-
-/** GRPC_SERVER_USE_TLS says what the operator expects: a port that cannot honour it must not start. */
-const checkGrpcTls: CrossCheck = (settings) => {
-  const hasPair = settings.grpcTlsCert !== undefined && settings.grpcTlsKey !== undefined;
-  if (settings.grpcUseTls === true && !hasPair) {
-    return '--grpc-tls (GRPC_SERVER_USE_TLS) needs --grpc-tls-cert and --grpc-tls-key (GRPC_SERVER_TLS_CERT, GRPC_SERVER_TLS_KEY); the gRPC port does not fall back to plaintext';
-  }
-  if (settings.grpcClientTlsSan !== undefined && settings.grpcTlsCa === undefined) {
-    return '--grpc-tls-client-san (GRPC_CLIENT_TLS_SAN) needs --grpc-tls-ca (GRPC_CLIENT_TLS_CACERT): without client certificates there is no name to check';
-  }
-  if (settings.grpcUseTls === false && (settings.grpcTlsCert !== undefined || settings.grpcTlsKey !== undefined || settings.grpcTlsCa !== undefined)) {
-    return 'GRPC_SERVER_USE_TLS is false but a gRPC TLS file is set: remove the file settings for plaintext, or set GRPC_SERVER_USE_TLS=true';
-  }
-  return undefined;
-};
-
-/** The reference reads PROMETHEUS_ADDR and _PATH only with USE_PROMETHEUS: so does rateguard, and says so. */
-const noteUnusedPrometheus: CrossCheck = (settings, given, notices) => {
-  if (!settings.usePrometheus && (given.has('prometheusAddr') || given.has('prometheusPath'))) {
-    notices.push(
-      'PROMETHEUS_ADDR and PROMETHEUS_PATH have no effect without USE_PROMETHEUS=true (--prometheus): no metrics listener of its own; /metrics stays on the HTTP and debug ports',
-    );
-  }
-  return undefined;
-};
-
-/** The reference's cache size in bytes has one meaning here: 0 is off. LOCAL_CACHE_SIZE, when given, wins. */
-const mapLocalCacheBytes: CrossCheck = (settings, given) => {
-  if (settings.localCacheSizeInBytes === 0 && !given.has('localCacheSize')) settings.localCacheSize = 0;
-  return undefined;
-};
-
-/** Header names each `--response-headers` style writes, and Retry-After with them. */
-const STYLE_HEADER_NAMES: Record<ResponseHeaders, readonly string[]> = {
-  off: [],
-  'draft-10': ['ratelimit-policy', 'ratelimit', 'retry-after'],
-  'draft-03': ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'retry-after'],
-};
-
-/** The names of the `--limit-response-headers` headers, when they are on. */
-export function limitHeaderNames(settings: Settings): LimitHeaderNames | undefined {
-  if (!settings.limitResponseHeaders) return undefined;
-  return { limit: settings.limitLimitHeader, remaining: settings.limitRemainingHeader, reset: settings.limitResetHeader };
-}
-
-/**
- * The reference reads LIMIT_*_HEADER only with LIMIT_RESPONSE_HEADERS_ENABLED: so does rateguard,
- * and says so. Two headers of one name would leave Envoy one of them, so names must differ.
- */
-const checkLimitHeaders: CrossCheck = (settings, given, notices) => {
-  const named = (['limitLimitHeader', 'limitRemainingHeader', 'limitResetHeader'] as const).filter((name) => given.has(name));
-  const names = limitHeaderNames(settings);
-  if (names === undefined) {
-    if (named.length > 0)
-      notices.push(
-        'LIMIT_LIMIT_HEADER/LIMIT_REMAINING_HEADER/LIMIT_RESET_HEADER have no effect without LIMIT_RESPONSE_HEADERS_ENABLED=true (--limit-response-headers)',
-      );
-    return undefined;
-  }
-  const lower = [names.limit, names.remaining, names.reset].map((name) => name.toLowerCase());
-  if (new Set(lower).size < 3)
-    return `--limit-limit-header, --limit-remaining-header and --limit-reset-header (LIMIT_*_HEADER) must be three different names, got ${[names.limit, names.remaining, names.reset].join(', ')}`;
-  const clash = lower.find((name) => STYLE_HEADER_NAMES[settings.responseHeaders].includes(name));
-  return clash === undefined
-    ? undefined
-    : `--response-headers ${settings.responseHeaders} already writes "${clash}": give the LIMIT_*_HEADER header another name`;
-};
-
-/** Each worker binds its own gRPC listener; on one socket path each would replace the last one's. */
-const checkUdsWorkers: CrossCheck = (settings) =>
-  settings.grpcUds !== undefined && settings.workers > 1
-    ? '--grpc-uds (GRPC_UDS) serves one process: use --workers 1, or GRPC_HOST/GRPC_PORT for several workers'
-    : undefined;
-
-const CROSS_CHECKS: readonly CrossCheck[] = [locateRuntimeConfig, checkGrpcTls, noteUnusedPrometheus, mapLocalCacheBytes, checkLimitHeaders, checkUdsWorkers];
 
 /**
  * Reads flags (`--flag value`, `--flag=value`, bare boolean flags) and environment variables.
