@@ -118,23 +118,27 @@ describe('each failure by its name', () => {
     }
   });
 
-  it('a Redis busy in DEBUG SLEEP is silent too: timeout within the budget and a quarter, decisions resume after', async () => {
-    const own = await startRedis({ args: ['--enable-debug-command', 'yes'] });
+  // A Redis that holds every reply while its connections stay up (as one busy in a long script or
+  // DEBUG SLEEP does). CLIENT PAUSE is in effect once its OK is back, so the decision is sent to a
+  // Redis known to hold it: DEBUG SLEEP sent on another connection races the decision to Redis.
+  it('a Redis that holds replies (CLIENT PAUSE) is silent too: timeout within the budget and a quarter, decisions resume after', async () => {
+    const own = await startRedis();
     const store = new RedisStore({ url: own.url, timeoutMs: 100 });
-    const sleeper = own.client();
+    const pauser = own.client();
     try {
       await store.ready();
-      await store.decide(plan('sleep'));
-      const sleeping = sleeper.call('DEBUG', 'SLEEP', '0.6');
+      await store.decide(plan('held'));
+      expect(await pauser.call('CLIENT', 'PAUSE', '600', 'ALL')).toBe('OK');
       const started = performance.now();
-      const error = await failure(store.decide(plan('sleep')));
+      const error = await failure(store.decide(plan('held')));
       const took = performance.now() - started;
       expect(error.kind).toBe('timeout');
       expect(took).toBeGreaterThanOrEqual(100);
       expect(took).toBeLessThan(400);
-      await sleeping;
+      // The pause holds the pauser's own next command too: its answer means the pause is over.
+      expect(await pauser.call('PING')).toBe('PONG');
       // The late reply of the timed-out call is read and dropped; the next call is decided.
-      expect((await store.decide(plan('sleep', 0))).allowed).toBe(true);
+      expect((await store.decide(plan('held', 0))).allowed).toBe(true);
     } finally {
       await store.close();
       await own.stop();
