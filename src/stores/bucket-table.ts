@@ -38,17 +38,18 @@ export class BucketTable {
     return this.slots.size;
   }
 
-  /** The live state of `key`, made the most recently used; an expired one is dropped. */
+  /**
+   * The live state of `key`, made the most recently used. An expired state reads as none, but its
+   * slot and key stay: the write that usually follows reuses them (a hot key under a roomy limit
+   * expires between calls: re-making its entry each time was a visible share of a decision), and
+   * the sweep drops it otherwise.
+   */
   touch(key: string, now: number): BucketState | undefined {
     const slot = this.slots.get(key);
     if (slot === undefined) return undefined;
     this.slots.delete(key);
-    if (this.values[FIELDS * slot + 2]! <= now) {
-      this.release(slot);
-      return undefined;
-    }
     this.slots.set(this.keys[slot]!, slot);
-    return this.stateAt(slot);
+    return this.values[FIELDS * slot + 2]! <= now ? undefined : this.stateAt(slot);
   }
 
   /** The live state of `key` and its expiry, without changing its place in the LRU order. */
@@ -59,17 +60,21 @@ export class BucketTable {
     return expiresAt <= now ? undefined : { state: this.stateAt(slot), expiresAt };
   }
 
-  /** Stores `state` as the most recently used; evicts the least recently used past the bound. */
+  /**
+   * Stores `state`. A new key becomes the most recently used (evicting the least recently used past
+   * the bound); a known one keeps its place, which the `touch` before a decision's write just set.
+   */
   set(key: string, state: BucketState, expiresAt: number): void {
     let slot = this.slots.get(key);
-    if (slot === undefined) slot = this.allocate(key);
-    else this.slots.delete(key);
-    this.slots.set(this.keys[slot]!, slot);
+    if (slot === undefined) {
+      slot = this.allocate(key);
+      this.slots.set(this.keys[slot]!, slot);
+      trimToSize(this.slots, this.maxKeys, this.evicted);
+    }
     const at = FIELDS * slot;
     this.values[at] = state.level;
     this.values[at + 1] = state.stamp;
     this.values[at + 2] = expiresAt;
-    trimToSize(this.slots, this.maxKeys, this.evicted);
   }
 
   delete(key: string): boolean {

@@ -37,13 +37,25 @@ describe('MemoryStore', () => {
     expect(store.decideNow(planFor('b')).allowed).toBe(true);
   });
 
-  it('forgets a bucket once it would be full again (no leak) and counts it as new', () => {
+  it('reads a bucket that would be full again as new, and its sweep forgets it (no leak)', () => {
     const store = make();
     store.decideNow(planFor('a', 2));
     expect(store.size).toBe(1);
     now += 2_000_000; // exactly the time to refill 2 tokens at 1/s
     expect(store.decideNow(planFor('a', 0)).buckets[0]!.level).toBe(3);
+    // Its entry waits for a write to reuse it (a hot key's usual next step) or for the sweep.
+    expect(store.size).toBe(1);
+    store['sweep']();
     expect(store.size).toBe(0);
+  });
+
+  it('a hot key whose state expires between calls keeps one entry, decided as new each time', () => {
+    const store = make();
+    for (let i = 0; i < 3; i++) {
+      expect(store.decideNow(planFor('a', 1)).buckets[0]!.level).toBe(2);
+      now += 1_000_000; // full again
+    }
+    expect(store.size).toBe(1);
   });
 
   it('evicts the least recently used bucket past maxKeys', () => {
