@@ -140,19 +140,21 @@ interface MergedBucket {
 }
 
 function mergeRepeatedKeys(buckets: readonly BucketRequest[]): { merged: MergedBucket[]; mergedIndexOf: number[] } {
-  const indexOfKey = new Map<string, number>();
   const merged: MergedBucket[] = [];
-  const mergedIndexOf = buckets.map((bucket, i) => {
-    const seen = indexOfKey.get(bucket.key);
+  const mergedIndexOf = new Array<number>(buckets.length);
+  // A plan holds a handful of buckets: a scan of those merged so far is cheaper than a Map per plan.
+  for (let i = 0; i < buckets.length; i++) {
+    const bucket = buckets[i]!;
     const shadow = bucket.shadow === true;
-    if (seen === undefined) {
-      indexOfKey.set(bucket.key, merged.length);
-      return merged.push({ first: i, limit: bucket.limit, cost: bucket.cost, shadow }) - 1;
+    let seen = 0;
+    while (seen < merged.length && buckets[merged[seen]!.first]!.key !== bucket.key) seen++;
+    if (seen === merged.length) merged.push({ first: i, limit: bucket.limit, cost: bucket.cost, shadow });
+    else {
+      const earlier = merged[seen]!;
+      merged[seen] = { ...earlier, cost: earlier.cost + bucket.cost, shadow: earlier.shadow && shadow };
     }
-    const earlier = merged[seen]!;
-    merged[seen] = { ...earlier, cost: earlier.cost + bucket.cost, shadow: earlier.shadow && shadow };
-    return seen;
-  });
+    mergedIndexOf[i] = seen;
+  }
   return { merged, mergedIndexOf };
 }
 
