@@ -1,13 +1,14 @@
 /**
  * Prometheus families for decisions, named as envoyproxy/ratelimit's stats look through the
  * statsd exporter (`ratelimit_service_rate_limit_<counter>{domain, key}`), so existing dashboards
- * and alerts keep working. The counters are read from DecisionStats at scrape time; only the
- * latency histogram is fed per request.
+ * and alerts keep working. The counters are read from DecisionStats at scrape time; the latency
+ * histograms are fed per request through PullHistogram's plain arrays.
  */
-import { Counter, Histogram, type Registry } from 'prom-client';
-import type { DecisionObserver, RequestOutcome, ShedReason } from '../service/decision-observer.js';
+import { Counter, type Registry } from 'prom-client';
+import type { DecisionObserver, DecisionSource, RequestOutcome, ShedReason } from '../service/decision-observer.js';
 import { DecisionStats, type DecisionStatsOptions, type DomainTotals } from './decision-stats.js';
 import { LIMIT_COUNTERS, type LimitCounter } from './limit-counts.js';
+import { type HistogramSeries, PullHistogram } from './pull-histogram.js';
 import { GRPC_METHOD } from './reference-call-metrics.js';
 
 /**
@@ -107,18 +108,20 @@ export function registerDecisionMetrics(registry: Registry, options: DecisionSta
   const stats = new DecisionStats(options);
   registerLimitCounters(registry, stats);
   registerRequestCounters(registry, stats);
-  const latency = new Histogram({
+  const latency = new PullHistogram({
     name: 'rateguard_should_rate_limit_duration_seconds',
     help: 'Time to decide one ShouldRateLimit request, by what decided it (store, local_cache, failure_mode).',
-    labelNames: ['source'],
     buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
-  // One labelled child, bound once: a decision only observes.
-  const responseTime = new Histogram({
+  const latencyBySource: Record<DecisionSource, HistogramSeries> = {
+    store: latency.labels({ source: 'store' }),
+    local_cache: latency.labels({ source: 'local_cache' }),
+    failure_mode: latency.labels({ source: 'failure_mode' }),
+  };
+  const responseTime = new PullHistogram({
     name: 'ratelimit_service_response_time_seconds',
     help: "Time to decide one ShouldRateLimit request, in seconds (the reference's ratelimit_server.ShouldRateLimit.response_time; its buckets).",
-    labelNames: ['grpc_method'],
     buckets: REFERENCE_RESPONSE_TIME_BUCKETS,
     registers: [registry],
   }).labels({ grpc_method: GRPC_METHOD });
@@ -142,7 +145,7 @@ export function registerDecisionMetrics(registry: Registry, options: DecisionSta
     stats,
     observe(outcome: RequestOutcome) {
       stats.observe(outcome);
-      latency.observe({ source: outcome.source }, outcome.durationSeconds);
+      latencyBySource[outcome.source].observe(outcome.durationSeconds);
       responseTime.observe(outcome.durationSeconds);
       if (outcome.globalShadowOverLimit === true) globalShadow.inc();
     },

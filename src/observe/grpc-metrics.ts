@@ -14,27 +14,45 @@ const CODE_NAMES = new Map<number, string>(
     .map(([name, code]) => [code, name]),
 );
 
-/** The counter's name (the statsd push reads it back). */
-export const GRPC_HANDLED = 'grpc_server_handled_total';
+const GRPC_HANDLED = 'grpc_server_handled_total';
+
+export interface GrpcCallCounter {
+  /** Counts one call ended with `code`: one array write (the hot path). */
+  count(code: grpc.status): void;
+  /** Calls so far by code name, for the reference's call metrics and the statsd push. */
+  byCode(): Map<string, number>;
+}
+
+const codeName = (code: number) => CODE_NAMES.get(code) ?? String(code);
 
 /**
- * A counter of ShouldRateLimit calls by status code, with one pre-labelled child per code so a call
- * only increments (no label hashing per call).
+ * A counter of ShouldRateLimit calls by status code. A call only adds to a plain array; the counter
+ * is rebuilt from it at each scrape, as the decision counters are (decision-metrics.ts): prom-client's
+ * `inc` hashes the labels on every call, a bound child's too.
  */
-export function grpcCallCounter(registry: Registry, service: string, method: string): (code: grpc.status) => void {
-  const handled = new Counter({
+export function grpcCallCounter(registry: Registry, service: string, method: string): GrpcCallCounter {
+  const calls: number[] = [];
+  const byCode = () => {
+    const counts = new Map<string, number>();
+    calls.forEach((count, code) => {
+      counts.set(codeName(code), count);
+    });
+    return counts;
+  };
+  new Counter({
     name: GRPC_HANDLED,
     help: 'gRPC calls completed on the server, by service, method and status code.',
     labelNames: ['grpc_service', 'grpc_method', 'grpc_code'],
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const [name, count] of byCode()) this.inc({ grpc_service: service, grpc_method: method, grpc_code: name }, count);
+    },
   });
-  const byCode = new Map<number, { inc(): void }>();
-  return (code) => {
-    let child = byCode.get(code);
-    if (child === undefined) {
-      child = handled.labels({ grpc_service: service, grpc_method: method, grpc_code: CODE_NAMES.get(code) ?? String(code) });
-      byCode.set(code, child);
-    }
-    child.inc();
+  return {
+    count(code) {
+      calls[code] = (calls[code] ?? 0) + 1;
+    },
+    byCode,
   };
 }

@@ -8,7 +8,7 @@ import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import type { ConfigEvent } from '../config/index.js';
 import { type DecisionMetrics, registerDecisionMetrics } from './decision-metrics.js';
 import type { DecisionStats } from './decision-stats.js';
-import { GRPC_HANDLED, grpcCallCounter } from './grpc-metrics.js';
+import { type GrpcCallCounter, grpcCallCounter } from './grpc-metrics.js';
 import type { CountingRules } from './limit-counts.js';
 import type { Logger } from './logger.js';
 import type { ServiceFailure } from '../service/rate-limit-service.js';
@@ -60,6 +60,7 @@ export class Observability {
   /** UNAVAILABLE answers before a first config: the reference counts "no config loaded" as a service error. */
   private unconfiguredCalls = 0;
   private readonly jsonErrors: { -readonly [K in keyof ShouldRateLimitErrors]: number } = { redis_error: 0, service_error: 0 };
+  private readonly grpcCalls: GrpcCallCounter;
   private readonly loadCounters: Record<ConfigEvent['type'], Counter>;
   private readonly loadsBySource: Counter<'source' | 'outcome'>;
 
@@ -79,9 +80,10 @@ export class Observability {
     this.statsd = options.statsd === undefined ? undefined : this.startStatsd(metrics.stats, calls, options.statsd, options.logger);
     this.decisions = this.statsd === undefined ? metrics : withResponseTimes(metrics, this.statsd);
     this.redis = options.redis ? new RedisTelemetry(this.registry) : undefined;
-    const countCall = grpcCallCounter(this.registry, 'envoy.service.ratelimit.v3.RateLimitService', 'ShouldRateLimit');
+    const grpcCalls = grpcCallCounter(this.registry, 'envoy.service.ratelimit.v3.RateLimitService', 'ShouldRateLimit');
+    this.grpcCalls = grpcCalls;
     this.grpcCallEnded = (code) => {
-      countCall(code);
+      grpcCalls.count(code);
       // Before a first config every call is answered UNAVAILABLE without asking Redis.
       if (code === grpcStatus.UNAVAILABLE && this.configLoads.success === 0) this.unconfiguredCalls += 1;
     };
@@ -119,8 +121,7 @@ export class Observability {
 
   /** ShouldRateLimit calls by gRPC status name, from grpc_server_handled_total. */
   private async callsByCode(): Promise<Map<string, number>> {
-    const handled = await this.registry.getSingleMetric(GRPC_HANDLED)?.get();
-    return new Map((handled?.values ?? []).map(({ labels, value }) => [String(labels.grpc_code), value]));
+    return this.grpcCalls.byCode();
   }
 
   private startStatsd(stats: DecisionStats, calls: CallCountSources, options: StatsdOptions, logger: Logger | undefined): StatsdPush {
