@@ -58,11 +58,12 @@ export function applyConnectionLimits(session: ServerHttp2Session, limits: GrpcC
   // Idle: counted from the last stream's close; checked lazily, so a busy connection costs a counter.
   let open = 0;
   let idleSince = Date.now();
+  const streamClosed = () => {
+    if (--open === 0) idleSince = Date.now();
+  };
   session.on('stream', (stream) => {
     open++;
-    stream.once('close', () => {
-      if (--open === 0) idleSince = Date.now();
-    });
+    stream.on('close', streamClosed); // emitted once: no `once` wrapper, no closure per stream
   });
   const checkIdle = () => {
     const idleFor = Date.now() - idleSince;

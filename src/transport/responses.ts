@@ -16,7 +16,7 @@ const OK_TRAILERS: OutgoingHttpHeaders = Object.freeze({ 'grpc-status': '0' });
 const END_NOW = Object.freeze({ endStream: true, sendDate: false });
 const TRAILERS_LATER = Object.freeze({ waitForTrailers: true, sendDate: false });
 
-/** A listener of the stream's own 'wantTrailers' (called with the stream as `this`): no closure per call. */
+/** A listener of the stream's own 'wantTrailers' (called with the stream as `this`): no closure per call; it fires once, hence `on`. */
 function sendOkTrailers(this: ServerHttp2Stream): void {
   this.sendTrailers(OK_TRAILERS);
 }
@@ -54,7 +54,7 @@ export function respondHttpError(stream: ServerHttp2Stream, httpStatus: number):
 export function respondMessage(stream: ServerHttp2Stream, message: Uint8Array): void {
   if (!usable(stream)) return;
   stream.respond(RESPONSE_HEADERS, TRAILERS_LATER);
-  stream.once('wantTrailers', sendOkTrailers);
+  stream.on('wantTrailers', sendOkTrailers);
   stream.end(lengthPrefixed(message));
 }
 
@@ -76,6 +76,6 @@ export function endMessages(stream: ServerHttp2Stream, code: status, details: st
     return;
   }
   if (!usable(stream)) return;
-  stream.once('wantTrailers', () => stream.sendTrailers(statusHeaders(code, details)));
+  stream.on('wantTrailers', () => stream.sendTrailers(statusHeaders(code, details)));
   stream.end();
 }

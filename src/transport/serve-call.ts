@@ -23,6 +23,8 @@ const ignore = () => undefined;
 
 export function serveCall(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, methods: MethodTable, limits: CallLimits, onCallEnd: CallEndListener): void {
   // Stream errors (a reset, a destroyed session) are followed by 'close', which reports the call.
+  // A stream emits 'close', 'end' and 'wantTrailers' at most once: `on`, not `once`, spares a
+  // wrapper and a removeListener per event (a visible share of a call in profiles).
   stream.on('error', ignore);
   const path = headers[':path'] ?? '';
   let ended = false;
@@ -42,7 +44,7 @@ export function serveCall(stream: ServerHttp2Stream, headers: IncomingHttpHeader
     );
     stream.resume(); // whatever else the peer sends is read and dropped
   };
-  stream.once('close', () => end(status.CANCELLED));
+  stream.on('close', () => end(status.CANCELLED));
 
   const checked = checkRequestHeaders(headers);
   if (!checked.ok) {
@@ -64,7 +66,7 @@ export function serveCall(stream: ServerHttp2Stream, headers: IncomingHttpHeader
     const refusal = reader.push(chunk);
     if (refusal !== undefined) refuse(refusal);
   });
-  stream.once('end', () => {
+  stream.on('end', () => {
     if (ended) return;
     const request = reader.finish();
     if (!request.ok) refuse(request);
@@ -109,7 +111,7 @@ export function serveCall(stream: ServerHttp2Stream, headers: IncomingHttpHeader
         else listeners.push(listener);
       },
     };
-    stream.once('close', over);
+    stream.on('close', over);
     const deadline =
       call.deadlineMs === undefined ? undefined : setTimeout(() => sink.end(status.DEADLINE_EXCEEDED, 'Deadline exceeded'), call.deadlineMs - Date.now());
     streaming.handle(message, call, sink);
