@@ -38,6 +38,8 @@ export interface SidecarOptions {
   readonly flags?: readonly string[];
   /** Write a V8 CPU profile of the sidecar (of every worker) into this directory on exit. */
   readonly cpuProfileDir?: string;
+  /** Another build's CLI (an A/B of two builds in one run); default: this checkout's dist/. */
+  readonly cli?: string;
 }
 
 const CPU_PROFILER = fileURLToPath(new URL('cpu-profiler.mjs', import.meta.url));
@@ -83,7 +85,8 @@ export async function startSidecarProcess(options: SidecarOptions): Promise<Grpc
     ...(workers > 1 ? ['--workers', String(workers)] : []),
     ...(options.flags ?? []),
   ];
-  const child = spawnTracked(RATEGUARD_CLI, args, profilerEnv(options.cpuProfileDir));
+  const cli = options.cli ?? RATEGUARD_CLI;
+  const child = spawnTracked(cli, args, profilerEnv(options.cpuProfileDir));
   // Every worker is serving once it can decide (with Redis: once Redis first answered).
   if (workers > 1) await child.waitForLine(/"msg":"workers serving"/, 60_000);
   // Every worker logs the same ports (node:cluster gives all of them the one port 0 picked).
@@ -97,7 +100,7 @@ export async function startSidecarProcess(options: SidecarOptions): Promise<Grpc
     options.redisUrl !== undefined,
     counts,
     child,
-    `node ${RATEGUARD_CLI} ${args.join(' ').replace(benchConfigDir(), '<bench config>')}`,
+    `node ${cli} ${args.join(' ').replace(benchConfigDir(), '<bench config>')}`,
   );
 }
 
