@@ -4,14 +4,16 @@
  * innermost, right around the Redis store, so it times Redis itself, not the layers above it.
  * It logs nothing: the breaker above it logs each state change once.
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Decision, Plan } from '../engine/plan.js';
 import { isStoreError, type BucketStore, type StoreErrorKind } from '../stores/store.js';
 import { LATENCY_BUCKETS } from './decision-metrics.js';
+import { type HistogramSeries, PullHistogram } from './pull-histogram.js';
 import { BREAKER_STATES, type StoreHealth } from './store-health.js';
 
 /** Overload is counted apart (rateguard_overload_total): it is not a Redis error. */
 type RedisErrorKind = Exclude<StoreErrorKind, 'overloaded'>;
+type RedisOperation = 'decide' | 'reset' | 'probe';
 const ERROR_KINDS: readonly RedisErrorKind[] = ['timeout', 'unavailable', 'auth', 'failed'];
 
 export interface RedisStatus {
@@ -24,18 +26,22 @@ export interface RedisStatus {
 export class RedisTelemetry {
   private up = true;
   private readonly errors: Record<RedisErrorKind, number> = { timeout: 0, unavailable: 0, auth: 0, failed: 0 };
-  private readonly roundTrip: Histogram<'operation'>;
+  private readonly roundTrip: Record<RedisOperation, HistogramSeries>;
   private readonly errorCounter: Counter<'kind'>;
   private health: StoreHealth | undefined;
 
   constructor(registry: Registry) {
-    this.roundTrip = new Histogram({
+    const roundTrip = new PullHistogram({
       name: 'rateguard_redis_round_trip_seconds',
       help: 'Redis round trips by operation (decide, reset, probe), successful or not.',
-      labelNames: ['operation'],
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     });
+    this.roundTrip = {
+      decide: roundTrip.labels({ operation: 'decide' }),
+      reset: roundTrip.labels({ operation: 'reset' }),
+      probe: roundTrip.labels({ operation: 'probe' }),
+    };
     this.errorCounter = new Counter({
       name: 'rateguard_redis_errors_total',
       help: 'Redis calls that failed, by kind: timeout (Redis silent), unavailable (no connection), auth (credentials refused), failed (an error reply).',
@@ -103,15 +109,16 @@ export class RedisTelemetry {
     };
   }
 
-  private async timed<T>(operation: 'decide' | 'reset' | 'probe', call: () => Promise<T>): Promise<T> {
-    const end = this.roundTrip.startTimer({ operation });
+  private async timed<T>(operation: RedisOperation, call: () => Promise<T>): Promise<T> {
+    const series = this.roundTrip[operation];
+    const started = performance.now();
     try {
       const result = await call();
-      end();
+      series.observe((performance.now() - started) / 1000);
       this.up = true;
       return result;
     } catch (error) {
-      end();
+      series.observe((performance.now() - started) / 1000);
       if (isStoreError(error) && error.kind !== 'overloaded') this.markFailed(error.kind);
       throw error;
     }
