@@ -50,7 +50,7 @@ async function decideTogether(plans: readonly Plan[]): Promise<{ outcomes: Promi
 let run = 0;
 
 describe('a batch of plans in one script call', () => {
-  it('decides like the same plans one after another (MemoryStore at the same time), in one call, on random plans', async () => {
+  it('decides like the same plans one after another (MemoryStore at the same time), in two calls, on random plans', async () => {
     const bucket = fc.record({
       key: fc.integer({ min: 0, max: 3 }),
       limit: fc.integer({ min: 0, max: 2 }),
@@ -70,7 +70,7 @@ describe('a batch of plans in one script call', () => {
         try {
           const expected = plans.map((p) => memory.decideNow(p));
           const { outcomes, calls } = await decideTogether(plans);
-          expect(calls).toBe(1);
+          expect(calls).toBe(2); // an idle queue goes as two halves
           expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value : o.reason))).toEqual(expected);
           // And the stored states are the ones the sequence left: a look at every key agrees.
           const keys = [...new Set(plans.flatMap((p) => p.buckets.map((b) => `${b.key}|${LIMITS.indexOf(b.limit as (typeof LIMITS)[number])}`)))];
@@ -91,7 +91,7 @@ describe('a batch of plans in one script call', () => {
     run += 1;
     const limit = LIMITS[0];
     const small = Array.from({ length: 150 }, (_, i): Plan => ({ mode: 'all_or_nothing', buckets: [{ key: `cap:${run}:${i}`, limit, cost: 1 }] }));
-    expect((await decideTogether(small)).calls).toBe(3); // 64 + 64 + 22
+    expect((await decideTogether(small)).calls).toBe(3); // halves of 75, each at most 64: 64 + 64 + 22
     const wide = Array.from(
       { length: 3 },
       (_, p): Plan => ({
@@ -109,10 +109,10 @@ describe('a batch of plans in one script call', () => {
     const limit = LIMITS[0];
     const probe = redis.client();
     await probe.rpush(`odd:${run}:list`, 'not a bucket');
-    const plans: Plan[] = ['a', 'list', 'b'].map((name) => ({ mode: 'all_or_nothing', buckets: [{ key: `odd:${run}:${name}`, limit, cost: 2 }] }));
+    const plans: Plan[] = ['a', 'list', 'b', 'c', 'd'].map((name) => ({ mode: 'all_or_nothing', buckets: [{ key: `odd:${run}:${name}`, limit, cost: 2 }] }));
     const { outcomes, calls } = await decideTogether(plans);
-    expect(calls).toBe(1);
-    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(calls).toBe(2); // a, list, b; then c, d
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
     const error = (outcomes[1] as PromiseRejectedResult).reason as StoreError;
     expect(error).toBeInstanceOf(StoreError);
     expect(error.kind).toBe('failed');
@@ -120,6 +120,16 @@ describe('a batch of plans in one script call', () => {
     expect(await readStoredState(probe, `odd:${run}:a`)).toEqual({ level: 3, stamp: NOW });
     expect(await readStoredState(probe, `odd:${run}:b`)).toEqual({ level: 3, stamp: NOW });
     expect(await probe.lrange(`odd:${run}:list`, 0, -1)).toEqual(['not a bucket']);
+  });
+
+  it('an idle queue goes as two calls of half each, which Redis answers apart; a lone plan as one', async () => {
+    run += 1;
+    const limit = LIMITS[0];
+    const plans = (n: number) => Array.from({ length: n }, (_, i): Plan => ({ mode: 'all_or_nothing', buckets: [{ key: `halves:${run}:${n}:${i}`, limit, cost: 1 }] }));
+    expect((await decideTogether(plans(1))).calls).toBe(1);
+    expect((await decideTogether(plans(2))).calls).toBe(2);
+    expect((await decideTogether(plans(64))).calls).toBe(2);
+    expect((await decideTogether(plans(129))).calls).toBe(3); // halves of 65, each at most 64: 64 + 64 + 1
   });
 
   it('reads a bucket stored by an earlier rateguard (a hash of l and s) as its state, and stores it anew', async () => {
