@@ -9,7 +9,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchResults, Column, Group, Row } from './results.js';
 import { barChart, chartFile } from './svg.js';
-import { verdict } from './targets.js';
+import { judgeTargets, verdict } from './targets.js';
 
 const ANALYSIS = fileURLToPath(new URL('analysis.md', import.meta.url));
 
@@ -123,7 +123,8 @@ export function renderMarkdown(results: BenchResults, jsonPath: string, chartsLi
     '',
     '| target | measured | verdict |',
     '|---|---:|---|',
-    ...results.targets.map((t) => `| ${t.target} | ${t.measured} | ${verdict(t)} |`),
+    // Judged again from the groups, so a re-rendered run shows today's targets.
+    ...judgeTargets(results.groups).map((t) => `| ${t.target} | ${t.measured} | ${verdict(t)} |`),
     '',
     '## Results',
     '',
