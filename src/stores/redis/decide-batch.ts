@@ -13,8 +13,8 @@
  * An idle queue of several plans goes as two calls, each half of it: one call at a time would leave
  * Redis idle while this process reads a reply and builds the next call, and this process idle
  * while Redis runs it. With two, their replies come back apart and the two overlap: callers that
- * wait on each decision before the next (a closed loop of 16 or 64 in flight) decided about 1.3–1.5×
- * as many per second (docs/benchmarks.md, "Two calls, not one").
+ * wait on each decision before the next (a closed loop of 16 or 64 in flight) decided 1.1–1.5× as
+ * many per second in interleaved A/Bs (docs/benchmarks.md, "Two calls, not one").
  *
  * A call that fails (an error reply, a lost connection, a silent Redis) fails every plan in it,
  * and none is sent again: the script may have run (exactly once, docs/redis.md).
