@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { bucketKey, encodeIdentity } from '../../src/engine/keys.js';
 import { tokenBucket } from '../../src/engine/limit.js';
 import type { Plan } from '../../src/engine/plan.js';
@@ -38,15 +38,20 @@ describe('MemoryStore', () => {
   });
 
   it('reads a bucket that would be full again as new, and its sweep forgets it (no leak)', () => {
-    const store = make();
-    store.decideNow(planFor('a', 2));
-    expect(store.size).toBe(1);
-    now += 2_000_000; // exactly the time to refill 2 tokens at 1/s
-    expect(store.decideNow(planFor('a', 0)).buckets[0]!.level).toBe(3);
-    // Its entry waits for a write to reuse it (a hot key's usual next step) or for the sweep.
-    expect(store.size).toBe(1);
-    store['sweep']();
-    expect(store.size).toBe(0);
+    vi.useFakeTimers(); // the sweep's interval, not the store's clock
+    try {
+      const store = make();
+      store.decideNow(planFor('a', 2));
+      expect(store.size).toBe(1);
+      now += 2_000_000; // exactly the time to refill 2 tokens at 1/s
+      expect(store.decideNow(planFor('a', 0)).buckets[0]!.level).toBe(3);
+      // Its entry waits for a write to reuse it (a hot key's usual next step) or for the sweep.
+      expect(store.size).toBe(1);
+      vi.advanceTimersByTime(1000);
+      expect(store.size).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a hot key whose state expires between calls keeps one entry, decided as new each time', () => {

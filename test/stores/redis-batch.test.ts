@@ -125,7 +125,8 @@ describe('a batch of plans in one script call', () => {
   it('an idle queue goes as two calls of half each, which Redis answers apart; a lone plan as one', async () => {
     run += 1;
     const limit = LIMITS[0];
-    const plans = (n: number) => Array.from({ length: n }, (_, i): Plan => ({ mode: 'all_or_nothing', buckets: [{ key: `halves:${run}:${n}:${i}`, limit, cost: 1 }] }));
+    const plans = (n: number) =>
+      Array.from({ length: n }, (_, i): Plan => ({ mode: 'all_or_nothing', buckets: [{ key: `halves:${run}:${n}:${i}`, limit, cost: 1 }] }));
     expect((await decideTogether(plans(1))).calls).toBe(1);
     expect((await decideTogether(plans(2))).calls).toBe(2);
     expect((await decideTogether(plans(64))).calls).toBe(2);
