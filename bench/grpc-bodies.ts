@@ -34,8 +34,9 @@ export function benchRequest(descriptors: 1 | 5, client: string): RateLimitReque
   };
 }
 
-export function floodRequest(): RateLimitRequest {
-  return { domain: BENCH_DOMAIN, descriptors: [{ entries: [{ key: 'flooder', value: '198.51.100.7' }] }], hitsAddend: 0 };
+/** A request of the 1-per-hour `flooder` limit: its bucket lives an hour after one call. */
+export function floodRequest(client = '198.51.100.7'): RateLimitRequest {
+  return { domain: BENCH_DOMAIN, descriptors: [{ entries: [{ key: 'flooder', value: client }] }], hitsAddend: 0 };
 }
 
 /** The HTTP/2 body of a unary gRPC call: uncompressed flag, 4-byte big-endian length, message. */

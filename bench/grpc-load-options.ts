@@ -9,7 +9,8 @@ import type { StatusCounts } from './grpc-status.js';
 /**
  * The request body: a file holding one pre-encoded gRPC frame (as h2load's `-d`), or a built-in bench
  * request: `one` / `five` descriptors (`keys` distinct clients, round-robin; default 1) or `flood`
- * (the client that is over its limit for an hour, bench/grpc-bodies.ts).
+ * (the 1-per-hour limit: one client, over its limit after its first call, or `keys` distinct ones,
+ * bench/grpc-bodies.ts).
  */
 export type LoadBody = { readonly file: string } | { readonly bench: 'one' | 'five' | 'flood'; readonly keys?: number };
 
@@ -78,7 +79,9 @@ export interface LoadResult extends PhaseCounts {
 /** The frames to send, round-robin. */
 export function loadBodies(body: LoadBody): Buffer[] {
   if ('file' in body) return [readFileSync(body.file)];
-  if (body.bench === 'flood') return [grpcFrame(floodRequest())];
+  if (body.bench === 'flood') {
+    return body.keys === undefined ? [grpcFrame(floodRequest())] : Array.from({ length: body.keys }, (_, i) => grpcFrame(floodRequest(clientAddress(i))));
+  }
   const descriptors = body.bench === 'one' ? 1 : 5;
   return Array.from({ length: body.keys ?? 1 }, (_, i) => grpcFrame(benchRequest(descriptors, clientAddress(i))));
 }

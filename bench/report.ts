@@ -106,6 +106,7 @@ export function renderMarkdown(results: BenchResults, jsonPath: string, chartsLi
     'npm run bench -- --cpu-prof                          # also V8 CPU profiles of the sidecars (bench/results/profiles/)',
     `npx tsx bench/report.ts ${jsonPath}                  # re-render this page and the charts from the JSON`,
     'npx tsx bench/codec.ts                               # codec micro-benchmark (hand-written vs protobufjs)',
+    "node --import tsx bench/sidecar-rss.ts --live 300000 # the memory sidecar's RSS growth per identity (bench/analysis.md)",
     '```',
     '',
     'Not part of `npm test`. The load generators are separate processes from the servers they load: h2load (gRPC), ' +

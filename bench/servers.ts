@@ -28,6 +28,8 @@ export interface GrpcTarget {
   readonly counts: CountsSource;
   /** The command that started it, for the report. */
   readonly command: string;
+  /** The process started (with --workers, the primary). */
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -113,7 +115,7 @@ export async function startBaseline(cpuProfileDir?: string): Promise<GrpcTarget>
 }
 
 function target(label: string, port: number, redis: boolean, counts: CountsSource, child: Child, command: string): GrpcTarget {
-  return { label, port, redis, counts, url: `http://127.0.0.1:${port}`, command, stop: () => child.stop() };
+  return { label, port, redis, counts, url: `http://127.0.0.1:${port}`, command, pid: child.process.pid!, stop: () => child.stop() };
 }
 
 /**
