@@ -7,10 +7,10 @@
  *
  *   npm run build && node --import tsx bench/sidecar-rss.ts [--live] [--cli OTHER/cli/main.js] [N]   (N default 300000)
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { removeBenchConfig, startSidecarProcess } from './servers.js';
+import { spawnLoad } from './spawn-load.js';
 
 const live = process.argv.includes('--live');
 const identities = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 300_000);
@@ -24,20 +24,11 @@ function rssKb(pid: number): number {
   return Number(match[1]);
 }
 
-/** Runs bench/grpc-load.ts: `calls` calls over `keys` distinct clients; every call must be answered OK or OVER_LIMIT. */
-function load(url: string, keys: number, calls: number): Promise<void> {
-  const options = { url, mode: 'closed', connections: 2, streams: 100, calls, body: { bench: live ? 'flood' : 'one', keys } };
-  return new Promise((resolve, reject) => {
-    const child = spawn('node', ['--import', 'tsx', 'bench/grpc-load.ts', JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.once('exit', (code) => {
-      const counts = code === 0 ? (JSON.parse(out) as { answered: number; codes: Record<string, number> }) : undefined;
-      const decided = (counts?.codes.OK ?? 0) + (counts?.codes.OVER_LIMIT ?? 0);
-      if (counts === undefined || counts.answered !== calls || decided !== calls) reject(new Error(`load run failed or had error answers: ${out}`));
-      else resolve();
-    });
-  });
+/** `calls` calls over `keys` distinct clients (bench/grpc-load.ts, its own process); every one must be decided. */
+async function load(url: string, keys: number, calls: number): Promise<void> {
+  const result = await spawnLoad({ url, mode: 'closed', connections: 2, streams: 100, calls, body: { bench: live ? 'flood' : 'one', keys } });
+  const decided = (result.codes.OK ?? 0) + (result.codes.OVER_LIMIT ?? 0);
+  if (result.answered !== calls || decided !== calls) throw new Error(`load run had unanswered calls or error answers: ${JSON.stringify(result)}`);
 }
 
 const sidecar = await startSidecarProcess({ label: 'rss', ...(cli === undefined ? {} : { cli }) });
