@@ -8,7 +8,8 @@
 --                independent, the reference service's charging; "r": refund, give back `cost` to
 --                each bucket: Redis Cluster, when another slot denied), then two per bucket:
 --                its terms "<algorithm><shadow><overdraft> <capacity> <refill> <period µs>"
---                ("t" token bucket | "f" fixed window, "s" shadow | "-", "o" overdraft | "-"), and its cost
+--                ("t" token bucket | "f" fixed window, "s" shadow | "-", "o" overdraft | "-"), and its cost;
+--                or the header "=" alone: the previous plan again (same mode, keys, terms and costs)
 -- State per key: one string, three little-endian doubles: level, stamp, and the ms before which the
 -- key does not expire (its expiry as this script last set it). Setting an expiry is the dearest
 -- part of a write, so a write that needs no later expiry keeps the key's (SET ... KEEPTTL), and one
@@ -238,17 +239,22 @@ local function decide(count, all_or_nothing)
 end
 
 local k, a = 1, 2
+local mode, count
 while a <= #ARGV do
   local header = ARGV[a]
-  local count = tonumber(string.sub(header, 2))
-  load(count, k, a + 1)
-  local mode = string.byte(header)
+  if header == '=' then
+    -- The loaded plan's arrays hold until the next load: a repeat reuses them.
+    a = a + 1
+  else
+    mode, count = string.byte(header), tonumber(string.sub(header, 2))
+    load(count, k, a + 1)
+    k, a = k + count, a + 1 + 2 * count
+  end
   if mode == 114 then -- 'r'
     refund(count)
   else
     decide(count, mode == 97) -- 'a'
   end
-  k, a = k + count, a + 1 + 2 * count
 end
 
 for _, name in ipairs(written) do

@@ -10,6 +10,7 @@ import { fixedWindow, tokenBucket } from '../../src/engine/limit.js';
 import type { ChargeMode, Decision, Plan } from '../../src/engine/plan.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
 import { MAX_KEYS, MAX_PLANS } from '../../src/stores/redis/decide-batch.js';
+import { decideScriptArguments, runDecideScript } from '../../src/stores/redis/decide-script.js';
 import { RedisStore } from '../../src/stores/redis/redis-store.js';
 import { StoreError } from '../../src/stores/store.js';
 import { type RedisProcess, startRedis } from '../support/redis-server.js';
@@ -58,9 +59,13 @@ describe('a batch of plans in one script call', () => {
       shadow: fc.boolean(),
     });
     const plan = fc.record({ mode: fc.constantFrom<ChargeMode>('all_or_nothing', 'independent'), buckets: fc.array(bucket, { minLength: 1, maxLength: 4 }) });
+    // `again`: a caller with the previous plan's buckets (its own objects), so runs of repeats (sent as `=`) occur.
+    const step = fc.oneof(plan, fc.constant('again' as const));
     await fc.assert(
-      fc.asyncProperty(fc.array(plan, { minLength: 2, maxLength: 30 }), async (drawn) => {
+      fc.asyncProperty(plan, fc.array(step, { minLength: 1, maxLength: 29 }), async (firstPlan, steps) => {
         run += 1;
+        const drawn = [firstPlan];
+        for (const s of steps) drawn.push(s === 'again' ? drawn[drawn.length - 1]! : s);
         // A key holds one limit (its id is part of real keys), so the key names its limit.
         const plans: Plan[] = drawn.map(({ mode, buckets }) => ({
           mode,
@@ -131,6 +136,74 @@ describe('a batch of plans in one script call', () => {
     expect((await decideTogether(plans(2))).calls).toBe(2);
     expect((await decideTogether(plans(64))).calls).toBe(2);
     expect((await decideTogether(plans(129))).calls).toBe(3); // halves of 65, each at most 64: 64 + 64 + 1
+  });
+
+  it('callers of the same buckets one after another are sent as `=` and decided in turn: exactly 5 of 9 allowed', async () => {
+    run += 1;
+    const limit = LIMITS[0]; // 5 tokens
+    const buckets = () => [
+      { key: `again:${run}:a`, limit, cost: 1 },
+      { key: `again:${run}:b`, limit: LIMITS[2], cost: 1, shadow: true },
+    ];
+    const plans = Array.from({ length: 9 }, (): Plan => ({ mode: 'all_or_nothing', buckets: buckets() }));
+    const scriptPlans = plans.map((p) => ({ mode: 'a' as const, buckets: p.buckets }));
+    // One header and two keys, then eight repeats.
+    expect(decideScriptArguments(scriptPlans.slice(0, 5), NOW)).toEqual([
+      2,
+      `again:${run}:a`,
+      `again:${run}:b`,
+      String(NOW),
+      'a2',
+      't-- 5 4 1000000',
+      '1',
+      'fs- 4 4 1000000',
+      '1',
+      '=',
+      '=',
+      '=',
+      '=',
+    ]);
+    const { outcomes, calls } = await decideTogether(plans);
+    expect(calls).toBe(2); // 5, then 4: the second half starts with its own header
+    const decisions = outcomes.map((o) => (o as PromiseFulfilledResult<Decision>).value);
+    expect(decisions.map((d) => d.allowed)).toEqual([true, true, true, true, true, false, false, false, false]);
+    expect(decisions.map((d) => d.buckets[0]!.remaining)).toEqual([4, 3, 2, 1, 0, 0, 0, 0, 0]);
+    // The shadow window (4 a second) runs out at the 4th call; its denials do not deny, and it is charged only with the plan.
+    expect(decisions.map((d) => d.buckets[1]!.remaining)).toEqual([3, 2, 1, 0, 0, 0, 0, 0, 0]);
+    const probe = redis.client();
+    expect(await readStoredState(probe, `again:${run}:a`)).toEqual({ level: 0, stamp: NOW });
+  });
+
+  it('a plan differing from the one before in any of mode, key, limit, cost or shadow is sent whole', () => {
+    const limit = LIMITS[0];
+    const base = { mode: 'a' as const, buckets: [{ key: 'k', limit, cost: 1 }] };
+    const variants = [
+      { ...base, mode: 'i' as const },
+      { ...base, buckets: [{ key: 'other', limit, cost: 1 }] },
+      { ...base, buckets: [{ key: 'k', limit: tokenBucket({ capacity: 5, refillTokens: 4, periodUs: 1_000_000 }), cost: 1 }] },
+      { ...base, buckets: [{ key: 'k', limit, cost: 2 }] },
+      { ...base, buckets: [{ key: 'k', limit, cost: 1, shadow: true }] },
+      {
+        ...base,
+        buckets: [
+          { key: 'k', limit, cost: 1 },
+          { key: 'k', limit, cost: 1 },
+        ],
+      },
+    ];
+    for (const variant of variants) expect(decideScriptArguments([base, variant]).filter((arg) => arg === '=')).toEqual([]);
+    expect(decideScriptArguments([base, { ...base, buckets: [{ key: 'k', limit, cost: 1, shadow: false }] }]).filter((arg) => arg === '=')).toEqual(['=']);
+  });
+
+  it('repeated refunds in one call each give back their cost', async () => {
+    run += 1;
+    const limit = LIMITS[0];
+    const key = `again-refund:${run}`;
+    await store.decideAt({ mode: 'all_or_nothing', buckets: [{ key, limit, cost: 4 }] }, NOW); // 1 left
+    const refund = () => ({ mode: 'r' as const, buckets: [{ key, limit, cost: 1 }] });
+    expect(decideScriptArguments([refund(), refund(), refund()], NOW).slice(-3)).toEqual(['1', '=', '=']);
+    expect(await runDecideScript(store.client, [refund(), refund(), refund()], NOW)).toEqual(Buffer.from([1, 1, 1]));
+    expect(await readStoredState(redis.client(), key)).toEqual({ level: 4, stamp: NOW });
   });
 
   it('reads a bucket stored by an earlier rateguard (a hash of l and s) as its state, and stores it anew', async () => {

@@ -68,24 +68,45 @@ function termsOf(limit: Limit, shadow: boolean): string {
   return terms[shadow ? 1 : 0];
 }
 
-/** Runs the script over `plans` at Redis' clock, or at `nowUs` (shared test vectors only). */
-export function runDecideScript(client: RedisClient, plans: readonly ScriptPlan[], nowUs?: number): Promise<Buffer> {
-  let keyCount = 0;
-  for (const plan of plans) keyCount += plan.buckets.length;
-  const args = new Array<string | number>(1 + keyCount + 1 + plans.length + 2 * keyCount);
-  args[0] = keyCount;
-  let k = 1;
-  let a = 1 + keyCount;
-  args[a++] = nowUs === undefined ? '' : String(nowUs);
+/**
+ * The same buckets as `previous`: same keys, limits, costs, shadow flags and mode. Such a plan is sent
+ * as `=` alone (the spec's "The script's interface"): under load many callers ask about the same hot
+ * keys at once, and each repeat then costs Redis and this process one short argument instead of a
+ * header and three per bucket.
+ */
+function repeats(plan: ScriptPlan, previous: ScriptPlan | undefined): boolean {
+  if (previous === undefined || plan.mode !== previous.mode || plan.buckets.length !== previous.buckets.length) return false;
+  for (let i = 0; i < plan.buckets.length; i++) {
+    const a = plan.buckets[i]!;
+    const b = previous.buckets[i]!;
+    if (a.key !== b.key || a.limit !== b.limit || a.cost !== b.cost || (a.shadow === true) !== (b.shadow === true)) return false;
+  }
+  return true;
+}
+
+/** The script's arguments for `plans` (after the script itself): the key count, KEYS, then ARGV. */
+export function decideScriptArguments(plans: readonly ScriptPlan[], nowUs?: number): (string | number)[] {
+  const keys: string[] = [];
+  const argv: string[] = [nowUs === undefined ? '' : String(nowUs)];
+  let previous: ScriptPlan | undefined;
   for (const plan of plans) {
-    args[a++] = `${plan.mode}${plan.buckets.length}`;
+    if (repeats(plan, previous)) {
+      argv.push('=');
+      continue;
+    }
+    previous = plan;
+    argv.push(`${plan.mode}${plan.buckets.length}`);
     for (const { key, limit, cost, shadow } of plan.buckets) {
-      args[k++] = key;
-      args[a++] = termsOf(limit, shadow === true);
-      args[a++] = String(cost);
+      keys.push(key);
+      argv.push(termsOf(limit, shadow === true), String(cost));
     }
   }
-  return commandFor(client)(...args);
+  return [keys.length, ...keys, ...argv];
+}
+
+/** Runs the script over `plans` at Redis' clock, or at `nowUs` (shared test vectors only). */
+export function runDecideScript(client: RedisClient, plans: readonly ScriptPlan[], nowUs?: number): Promise<Buffer> {
+  return commandFor(client)(...decideScriptArguments(plans, nowUs));
 }
 
 /** Bytes per bucket result in the reply: ok (1), level, reset µs, retry µs (little-endian doubles). */
