@@ -12,11 +12,13 @@ export interface Timings {
   readonly storeSeconds: number;
   /** Keys for the MemoryStore heap measurement. */
   readonly memoryKeys: number;
+  /** Distinct clients for the sidecar's memory per identity (bench/sidecar-rss.ts). */
+  readonly sidecarIdentities: number;
 }
 
 export const TIMINGS: Record<'quick' | 'full', Timings> = {
-  quick: { rounds: 3, seconds: 1, warmupSeconds: 0.5, storeSeconds: 0.5, memoryKeys: 1_000_000 },
-  full: { rounds: 5, seconds: 3, warmupSeconds: 1, storeSeconds: 2, memoryKeys: 1_000_000 },
+  quick: { rounds: 3, seconds: 1, warmupSeconds: 0.5, storeSeconds: 0.5, memoryKeys: 1_000_000, sidecarIdentities: 100_000 },
+  full: { rounds: 5, seconds: 3, warmupSeconds: 1, storeSeconds: 2, memoryKeys: 1_000_000, sidecarIdentities: 300_000 },
 };
 
 export interface BenchContext {

@@ -30,6 +30,8 @@ export interface GrpcTarget {
   readonly command: string;
   /** The process started (with --workers, the primary). */
   readonly pid: number;
+  /** Runs a full GC in the process and resolves when it is done (started with `collectGarbageOnSignal`). */
+  collectGarbage(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -42,9 +44,12 @@ export interface SidecarOptions {
   readonly cpuProfileDir?: string;
   /** Another build's CLI (an A/B of two builds in one run); default: this checkout's dist/. */
   readonly cli?: string;
+  /** Let `collectGarbage()` run a full GC in it (bench/gc-on-signal.mjs): for memory readings. */
+  readonly collectGarbageOnSignal?: boolean;
 }
 
 const CPU_PROFILER = fileURLToPath(new URL('cpu-profiler.mjs', import.meta.url));
+const GC_ON_SIGNAL = fileURLToPath(new URL('gc-on-signal.mjs', import.meta.url));
 
 let configDir: string | undefined;
 
@@ -62,9 +67,13 @@ export function removeBenchConfig(): void {
   configDir = undefined;
 }
 
-/** The environment that makes a child (and its cluster workers) write a CPU profile into `dir` on exit. */
-function profilerEnv(dir: string | undefined): NodeJS.ProcessEnv {
-  return dir === undefined ? {} : { NODE_OPTIONS: `--import=${CPU_PROFILER}`, RG_CPU_PROFILE_DIR: dir };
+/**
+ * The environment that makes a child (and its cluster workers) write a CPU profile into `dir` on
+ * exit, and with `gc` run a full GC on SIGUSR2.
+ */
+function profilerEnv(dir: string | undefined, gc = false): NodeJS.ProcessEnv {
+  const options = [...(dir === undefined ? [] : [`--import=${CPU_PROFILER}`]), ...(gc ? [`--import=${GC_ON_SIGNAL}`] : [])];
+  return { ...(options.length === 0 ? {} : { NODE_OPTIONS: options.join(' ') }), ...(dir === undefined ? {} : { RG_CPU_PROFILE_DIR: dir }) };
 }
 
 export async function startSidecarProcess(options: SidecarOptions): Promise<GrpcTarget> {
@@ -88,7 +97,7 @@ export async function startSidecarProcess(options: SidecarOptions): Promise<Grpc
     ...(options.flags ?? []),
   ];
   const cli = options.cli ?? RATEGUARD_CLI;
-  const child = spawnTracked(cli, args, profilerEnv(options.cpuProfileDir));
+  const child = spawnTracked(cli, args, profilerEnv(options.cpuProfileDir, options.collectGarbageOnSignal === true));
   // Every worker is serving once it can decide (with Redis: once Redis first answered).
   if (workers > 1) await child.waitForLine(/"msg":"workers serving"/, 60_000);
   // Every worker logs the same ports (node:cluster gives all of them the one port 0 picked).
@@ -103,6 +112,7 @@ export async function startSidecarProcess(options: SidecarOptions): Promise<Grpc
     counts,
     child,
     `node ${cli} ${args.join(' ').replace(benchConfigDir(), '<bench config>')}`,
+    options.collectGarbageOnSignal === true,
   );
 }
 
@@ -114,8 +124,17 @@ export async function startBaseline(cpuProfileDir?: string): Promise<GrpcTarget>
   return target('baseline', port, false, counts, child, 'node --import tsx bench/baseline-server.ts PORT');
 }
 
-function target(label: string, port: number, redis: boolean, counts: CountsSource, child: Child, command: string): GrpcTarget {
-  return { label, port, redis, counts, url: `http://127.0.0.1:${port}`, command, pid: child.process.pid!, stop: () => child.stop() };
+function target(label: string, port: number, redis: boolean, counts: CountsSource, child: Child, command: string, gcOnSignal = false): GrpcTarget {
+  let collections = 0;
+  const collectGarbage = async () => {
+    // Without the preload, SIGUSR2 would end the process.
+    if (!gcOnSignal) throw new Error(`${label}: not started with collectGarbageOnSignal`);
+    collections += 1;
+    const done = child.waitForLine(new RegExp(`^bench-gc ${collections}$`), 60_000);
+    child.process.kill('SIGUSR2');
+    await done;
+  };
+  return { label, port, redis, counts, url: `http://127.0.0.1:${port}`, command, pid: child.process.pid!, collectGarbage, stop: () => child.stop() };
 }
 
 /**

@@ -9,7 +9,8 @@ import type { BenchContext } from './context.js';
 import { redisCommandStats, redisCost } from './redis-cost.js';
 import type { Group, Metrics } from './results.js';
 import { spawnTracked } from './tracked-children.js';
-import { type Contender, interleave } from './stats.js';
+import { measureSidecarRss } from './sidecar-rss.js';
+import { type Contender, interleave, medianMetrics } from './stats.js';
 
 const STORE_CONTENDERS = {
   rateguard: 'rateguard RedisStore',
@@ -77,20 +78,44 @@ export async function memoryGroup(ctx: BenchContext): Promise<Group> {
   const { stdout } = await promisify(execFile)(process.execPath, args, { timeout: 300_000 });
   const metrics = JSON.parse(stdout.trim().split('\n').pop()!) as Metrics;
   ctx.progress(`  ${metrics.bytesPerKey!.toFixed(0)} bytes per key`);
+  const identities = ctx.timings.sidecarIdentities;
+  const sidecarRounds: Metrics[] = [];
+  for (let round = 1; round <= ctx.timings.rounds; round++) {
+    sidecarRounds.push(await measureSidecarRss({ identities, live: true }));
+    ctx.progress(
+      `  round ${round}/${ctx.timings.rounds} sidecar, ${identities} live identities: ${sidecarRounds.at(-1)!.rssPerKey!.toFixed(0)} RSS bytes per identity`,
+    );
+  }
   return {
     id: 'memory',
-    title: 'MemoryStore bytes per idle key',
+    title: 'Memory per idle identity',
     description:
-      `JavaScript heap plus array buffers after ${keys} one-token decisions on ${keys} distinct clients, minus before, over ${keys}; ` +
-      'both read after a full GC. Counts the bucket table (its Map, the key strings, its Float64Array) for a sidecar key of a ' +
-      'remote_address descriptor; RSS, read the same way, also holds what V8 has not given back to the system.',
-    commands: [`node ${args.join(' ')}`],
+      `MemoryStore in one process: JavaScript heap plus array buffers after ${keys} one-token decisions on ${keys} distinct clients, ` +
+      'minus before, over the keys; both read after a full GC (`gc()`). Counts the bucket table (its Map, the key strings, its ' +
+      'Float64Array) for a sidecar key of a remote_address descriptor; RSS, read the same way, also holds what V8 has not given back ' +
+      `to the system. The sidecar: \`rateguard serve\` (memory store), warmed on 1,000 clients, then ${identities} distinct clients ` +
+      "once each on the bench config's 1-per-hour limit (every bucket stays), 2 connections × 100 streams, every answer counted by " +
+      'status; growth over the identities of its VmRSS and of its JS heap + external memory (its /metrics), each read after the ' +
+      "collection V8 runs under memory pressure (bench/gc-on-signal.mjs: it compacts the old space and returns freed pages, as V8's " +
+      `memory reducer does in an idle sidecar), and of its VmRSS 3 s after the last answer with no GC forced. Medians of ${ctx.timings.rounds} rounds, ` +
+      'each a fresh sidecar.',
+    commands: [`node ${args.join(' ')}`, `node --import tsx bench/sidecar-rss.ts --live ${identities}`],
     columns: [
-      { metric: 'bytesPerKey', label: 'bytes/key', digits: 0 },
+      { metric: 'bytesPerKey', label: 'heap + buffers bytes/key', digits: 0 },
       { metric: 'rssPerKey', label: 'RSS bytes/key', digits: 0 },
+      { metric: 'rssNoGcPerKey', label: 'RSS bytes/key, 3 s after, no GC', digits: 0 },
       { metric: 'keyLength', label: 'key length (chars)', digits: 0 },
       { metric: 'heapMb', label: 'heap + buffers MB', digits: 0 },
     ],
-    rows: [{ id: 'memory-store', label: 'rateguard MemoryStore', kind: 'rateguard', rounds: [{ metrics }], median: metrics }],
+    rows: [
+      { id: 'memory-store', label: `rateguard MemoryStore, ${keys} keys`, kind: 'rateguard', rounds: [{ metrics }], median: metrics },
+      {
+        id: 'sidecar',
+        label: `rateguard serve, memory store, ${identities} identities`,
+        kind: 'rateguard',
+        rounds: sidecarRounds.map((m) => ({ metrics: m })),
+        median: medianMetrics(sidecarRounds),
+      },
+    ],
   };
 }
