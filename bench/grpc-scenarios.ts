@@ -47,7 +47,7 @@ const LOAD_COLUMNS: Column[] = [
 /** How every load table's answers are judged and Redis's cost is read (bench/answer-check.ts, bench/redis-cost.ts). */
 const ANSWERS_RULE =
   ' ok / over_limit / errors are summed over all rounds; a round with any error answer or any count that disagrees (tolerance 0) ' +
-  'is invalid: marked, and in no median. Redis µs/call: Δusec / Δcalls of EVALSHA in `INFO commandstats` over the run; ' +
+  'is invalid: marked, and in no median. Redis µs/call: Δusec / Δcalls of the decide calls (FCALL) in `INFO commandstats` over the run; ' +
   'calls/decision: script calls / (ok + over_limit); µs/decision: their product.';
 
 /** The flag of the rows on grpc-js's server. */
@@ -278,7 +278,7 @@ async function floodGroup(ctx: BenchContext, baseline: GrpcTarget): Promise<Grou
       title: 'gRPC, flood from one over-limit client',
       description:
         `h2load, ${shapeText(SATURATING)}; every call is denied (limit 1/hour, already spent). Redis commands per decision = ` +
-        '`INFO commandstats` calls delta (all commands, including those the Lua script runs; INFO excluded) / decisions; script calls = EVAL + EVALSHA only.' +
+        '`INFO commandstats` calls delta (all commands, including those the Lua script runs; INFO excluded) / decisions; script calls = FCALL (+ EVALSHA, EVAL) only.' +
         H2LOAD_ANSWERS,
       commands: [
         ...h2loadCommands(ctx, SATURATING),

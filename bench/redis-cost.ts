@@ -2,7 +2,7 @@
  * Redis's own cost of a run, from `INFO commandstats` read before and after it: the figure that decides
  * how many decisions one Redis core serves for a whole fleet. Deltas over the run, not Redis's lifetime
  * averages:
- * - redisUsPerCall: Δusec / Δcalls of the decision scripts (EVALSHA, and EVAL if any);
+ * - redisUsPerCall: Δusec / Δcalls of the decide calls (FCALL; EVALSHA and EVAL where Redis has no functions);
  * - redisCallsPerDecision: Δ script calls / decisions (OK + OVER_LIMIT answers, not errors);
  * - redisUsPerDecision: their product, Δ script usec / decisions;
  * - commandsPerDecision: Δ calls of every command (those the scripts run included; INFO, our own
@@ -14,7 +14,7 @@ import type { Metrics } from './results.js';
 /** Per command (lower case, as INFO names it): calls and total µs since Redis started. */
 export type CommandStats = Record<string, { readonly calls: number; readonly usec: number }>;
 
-const SCRIPTS = ['evalsha', 'eval'];
+const SCRIPTS = ['fcall', 'evalsha', 'eval'];
 
 export async function redisCommandStats(redis: RedisProcess): Promise<CommandStats> {
   const text = String(await redis.command('INFO', 'commandstats'));

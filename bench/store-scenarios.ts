@@ -52,7 +52,7 @@ export async function storeGroup(ctx: BenchContext): Promise<Group> {
         `One process per contender, ${seconds} s per run, closed loop with N decisions in flight, keys rotating over 10 000 clients, ` +
         'limits that never deny, same Redis. RateLimiterRedis is set up as its README does (ioredis, offline queue off); the third ' +
         'contender adds ioredis auto-pipelining. Ratios are against plain RateLimiterRedis at the same concurrency. Redis µs/decision: ' +
-        'Δusec of EVALSHA (+EVAL) in `INFO commandstats` over the run / decisions; calls/decision: script calls / decisions ' +
+        'Δusec of FCALL (rateguard; EVALSHA + EVAL for the peers) in `INFO commandstats` over the run / decisions; calls/decision: script calls / decisions ' +
         '(below 1 when RedisStore decides several plans in one call).',
       commands: ['node --import tsx bench/store-level.ts rateguard|flexible|flexible-pipelined REDIS_URL   (stdin: run ID CONCURRENCY SECONDS)'],
       columns: [

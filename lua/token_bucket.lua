@@ -2,8 +2,14 @@
 -- The Lua twin of src/engine/bucket-math.ts; both follow docs/token-bucket-spec.md step by step, in
 -- the same order of floating-point operations, and test/engine/vectors.ts holds them together.
 --
--- KEYS           every plan's bucket keys, plan after plan
--- ARGV[1]        "" to read the clock with Redis TIME; an integer µs only in tests (shared vectors)
+-- This file defines decide_call(keys, argv); src/stores/redis/script-call.ts makes it a Redis
+-- function (a library that registers it: the helpers and tables below are made once, at FUNCTION
+-- LOAD) or, where functions are missing, a script that ends `return decide_call(KEYS, ARGV)`.
+-- Nothing at the top level may touch Redis' libraries (struct, math): a library being loaded has
+-- none of them yet. No state outlives a call, except the arrays a plan's buckets are loaded into.
+--
+-- keys           every plan's bucket keys, plan after plan
+-- argv[1]        "" to read the clock with Redis TIME; an integer µs only in tests (shared vectors)
 -- then per plan: a header, the mode and the bucket count ("a2": all-or-nothing, 2 buckets; "i":
 --                independent, the reference service's charging; "r": refund, give back `cost` to
 --                each bucket: Redis Cluster, when another slot denied), then two per bucket:
@@ -21,23 +27,17 @@
 -- Redis' cost is mostly per command and per table, so each key is read once and written once per
 -- call, and a plan's buckets live in arrays reused from plan to plan.
 
-local now
-if ARGV[1] == '' then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-else
-  now = tonumber(ARGV[1])
-end
+-- The call's arguments and clock (µs, and ms), set by decide_call.
+local call_keys, call_argv, now, now_ms
 -- The longest an overdraft debt may take to repay (a year, µs): keeps reset, retry and PEXPIRE finite.
 local MAX_DEBT_US = 31536000000000
-local pack, unpack = struct.pack, struct.unpack
-local ceil, floor = math.ceil, math.floor
-local now_ms = floor(now / 1000)
+-- Bound by decide_call (a library being loaded has no struct or math yet).
+local pack, unpack, ceil, floor
 -- The room an expiry is set with: as long as the TTL itself, at least 1 s, at most 1 min.
 local MIN_SLACK_MS, MAX_SLACK_MS = 1000, 60000
 
 -- Bucket terms, parsed once per distinct string in this call.
-local terms_of = {}
+local terms_of
 local function terms(text)
   local t = terms_of[text]
   if t == nil then
@@ -52,7 +52,7 @@ end
 -- Bucket states of this call, by key: level, stamp (level false: no state) and the expiry the key
 -- has at least (0: unknown). Read once, kept here as plans change them, written once at the end:
 -- `px_of[key]` is the PX to set, or false when the key's expiry stays.
-local level_of, stamp_of, expiry_of, px_of, written = {}, {}, {}, {}, {}
+local level_of, stamp_of, expiry_of, px_of, written
 
 -- Reads `key` into level_of, stamp_of, expiry_of; returns the error when the key holds something else.
 local function read(key)
@@ -89,22 +89,24 @@ local function write(key, level, stamp, ttl_ms)
   end
 end
 
-local out = {}
+-- The reply's pieces.
+local out
 local function failed(message)
   out[#out + 1] = pack('<BI2', 2, #message) .. message
 end
 
 -- One plan's buckets, by position; `first[i]` is where bucket i's key first appears in the plan.
+-- Every plan writes the positions it reads, so these are made once and reused, call after call.
 local key, tm, cost, shadow, first = {}, {}, {}, {}, {}
 local ok, retry, level, stamp, charged, reply = {}, {}, {}, {}, {}, {}
 
--- Loads the plan of `count` buckets at KEYS[k], ARGV[a]: a repeated key (spec, "Deciding a plan",
+-- Loads the plan of `count` buckets at call_keys[k], call_argv[a]: a repeated key (spec, "Deciding a plan",
 -- step 1) is one bucket at its first position, its cost the sum in plan order, shadow only if
 -- every entry is.
 local function load(count, k, a)
   for i = 1, count do
-    local name, t = KEYS[k + i - 1], terms(ARGV[a + 2 * i - 2])
-    local c = tonumber(ARGV[a + 2 * i - 1])
+    local name, t = call_keys[k + i - 1], terms(call_argv[a + 2 * i - 2])
+    local c = tonumber(call_argv[a + 2 * i - 1])
     local f = i
     for j = 1, i - 1 do
       if first[j] == j and key[j] == name then f = j; break end
@@ -238,31 +240,44 @@ local function decide(count, all_or_nothing)
   end
 end
 
-local k, a = 1, 2
-local mode, count
-while a <= #ARGV do
-  local header = ARGV[a]
-  if header == '=' then
-    -- The loaded plan's arrays hold until the next load: a repeat reuses them.
-    a = a + 1
+local function decide_call(keys, argv)
+  call_keys, call_argv = keys, argv
+  pack, unpack, ceil, floor = struct.pack, struct.unpack, math.ceil, math.floor
+  if argv[1] == '' then
+    local t = redis.call('TIME')
+    now = tonumber(t[1]) * 1000000 + tonumber(t[2])
   else
-    mode, count = string.byte(header), tonumber(string.sub(header, 2))
-    load(count, k, a + 1)
-    k, a = k + count, a + 1 + 2 * count
+    now = tonumber(argv[1])
   end
-  if mode == 114 then -- 'r'
-    refund(count)
-  else
-    decide(count, mode == 97) -- 'a'
-  end
-end
+  now_ms = floor(now / 1000)
+  terms_of, level_of, stamp_of, expiry_of, px_of, written, out = {}, {}, {}, {}, {}, {}, {}
 
-for _, name in ipairs(written) do
-  local state, px = pack('<ddd', level_of[name], stamp_of[name], expiry_of[name]), px_of[name]
-  if px then
-    redis.call('SET', name, state, 'PX', px)
-  else
-    redis.call('SET', name, state, 'KEEPTTL')
+  local k, a = 1, 2
+  local mode, count
+  while a <= #argv do
+    local header = argv[a]
+    if header == '=' then
+      -- The loaded plan's arrays hold until the next load: a repeat reuses them.
+      a = a + 1
+    else
+      mode, count = string.byte(header), tonumber(string.sub(header, 2))
+      load(count, k, a + 1)
+      k, a = k + count, a + 1 + 2 * count
+    end
+    if mode == 114 then -- 'r'
+      refund(count)
+    else
+      decide(count, mode == 97) -- 'a'
+    end
   end
+
+  for _, name in ipairs(written) do
+    local state, px = pack('<ddd', level_of[name], stamp_of[name], expiry_of[name]), px_of[name]
+    if px then
+      redis.call('SET', name, state, 'PX', px)
+    else
+      redis.call('SET', name, state, 'KEEPTTL')
+    end
+  end
+  return table.concat(out)
 end
-return table.concat(out)

@@ -86,9 +86,9 @@ describe('rateguard serve --workers', () => {
       const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => shouldRateLimit(clients[i % 4]!, req, { deadline: Date.now() + 10_000 })));
       expect(responses.filter((r) => r.overallCode === Code.OK)).toHaveLength(10);
       expect(responses.filter((r) => r.overallCode === Code.OVER_LIMIT)).toHaveLength(10);
-      // Both workers decided: each has its own Redis connection whose last command ran the script.
+      // Both workers decided: each has its own Redis connection whose last command ran the decide code (FCALL).
       const clientList = String(await redis.command('CLIENT', 'LIST'));
-      expect(clientList.split('\n').filter((line) => /cmd=eval/.test(line))).toHaveLength(2);
+      expect(clientList.split('\n').filter((line) => /cmd=fcall/.test(line))).toHaveLength(2);
     } finally {
       for (const client of clients) client.close();
     }

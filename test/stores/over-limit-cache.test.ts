@@ -6,6 +6,7 @@ import { MemoryStore } from '../../src/stores/memory-store.js';
 import { OverLimitCache } from '../../src/stores/over-limit-cache.js';
 import { RedisStore } from '../../src/stores/redis/redis-store.js';
 import { type RedisProcess, startRedis } from '../support/redis-server.js';
+import { scriptCalls as scriptCallsIn } from '../support/script-calls.js';
 
 const limit = tokenBucket({ capacity: 2, refillTokens: 1, periodUs: 1_000_000 }); // 1 token/s
 const plan = (key: string, cost = 1, shadow = false): Plan => ({ mode: 'all_or_nothing', buckets: [{ key, limit, cost, shadow }] });
@@ -113,8 +114,7 @@ describe('OverLimitCache over Redis under a flood from one over-limit client', (
   });
 
   const scriptCalls = async () => {
-    const info = await probe.info('commandstats');
-    return [...info.matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+    return scriptCallsIn(await probe.info('commandstats'));
   };
 
   it('sends Redis at most one call per retry period instead of one per request', async () => {

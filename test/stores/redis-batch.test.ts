@@ -15,6 +15,7 @@ import { RedisStore } from '../../src/stores/redis/redis-store.js';
 import { StoreError } from '../../src/stores/store.js';
 import { type RedisProcess, startRedis } from '../support/redis-server.js';
 import { startRedisStore } from '../support/redis-store.js';
+import { scriptCalls as scriptCallsIn } from '../support/script-calls.js';
 import { readStoredState } from '../support/stored-state.js';
 
 const NOW = 1_700_000_000_000_000;
@@ -33,12 +34,9 @@ beforeAll(async () => {
 });
 afterAll(() => stop());
 
-/** Script calls Redis ran so far (EVALSHA, and the EVAL that loads the script). */
+/** Script calls Redis ran so far (test/support/script-calls.ts). */
 async function scriptCalls(): Promise<number> {
-  const text = String(await redis.command('INFO', 'commandstats'));
-  let calls = 0;
-  for (const match of text.matchAll(/^cmdstat_(evalsha|eval):calls=(\d+)/gm)) calls += Number(match[2]);
-  return calls;
+  return scriptCallsIn(String(await redis.command('INFO', 'commandstats')));
 }
 
 /** Decides all plans at NOW in one turn of the event loop (so they queue together); counts the script calls. */
@@ -223,10 +221,10 @@ describe('the window of a call in flight', () => {
     const quick = new RedisStore({ url: own.url, timeoutMs: 5000 });
     const limit = tokenBucket({ capacity: 10, refillTokens: 1, periodUs: 3_600_000_000 });
     const plan = (i: number): Plan => ({ mode: 'all_or_nothing', buckets: [{ key: `window:${i}`, limit, cost: 1 }] });
-    const calls = async () => Number(/^cmdstat_evalsha:calls=(\d+)/m.exec(String(await own.command('INFO', 'commandstats')))?.[1] ?? 0);
+    const calls = async () => scriptCallsIn(String(await own.command('INFO', 'commandstats')));
     try {
       await quick.ready();
-      await quick.decide(plan(-1)); // script loaded (EVAL); EVALSHA from here on
+      await quick.decide(plan(-1)); // the library loaded: one call per batch from here on
       const before = await calls();
       // A first call goes out at once; Redis, paused, leaves it unanswered, so it stays in flight.
       own.pause();

@@ -1,6 +1,6 @@
 /**
  * Batches decisions into script calls. Redis spends most of a one-plan call on the call itself
- * (EVALSHA, TIME, argument tables: bench/analysis.md), so the plans queued at one moment are
+ * (the command, TIME, argument tables: bench/analysis.md), so the plans queued at one moment are
  * decided in ONE call, each plan still atomic and all-or-nothing, each caller answered with its
  * own outcome. Never waits for a timer. With no call in flight on its queue, a plan is sent when
  * the current callback's work is done (`process.nextTick`, before any I/O): a lone decision goes
@@ -118,8 +118,7 @@ export class DecideBatcher {
 
   private send(slot: number, batch: readonly Waiting[]): void {
     const plans = batch.map((waiting) => waiting.plan);
-    const reply = runDecideScript(this.options.client, plans, batch[0]!.nowUs);
-    this.options.onSend();
+    const reply = runDecideScript(this.options.client, plans, batch[0]!.nowUs, this.options.onSend);
     this.inFlight.set(slot, (this.inFlight.get(slot) ?? 0) + 1);
     const answered = () => {
       const left = this.inFlight.get(slot)! - 1;

@@ -1,42 +1,14 @@
 /**
- * The Redis side of a decision: lua/token_bucket.lua, registered with ioredis `defineCommand`
- * (EVALSHA, and EVAL once after a NOSCRIPT: a restart or SCRIPT FLUSH costs one round trip),
- * plus the argument encoding and reply parsing for it. One call decides a batch of plans
- * (decide-batch.ts); the reply is one binary string, read here.
+ * The Redis side of a decision: the arguments of lua/token_bucket.lua and the reading of its reply.
+ * One call decides a batch of plans (decide-batch.ts); how the call reaches Redis is
+ * script-call.ts. The reply is one binary string, read here.
  */
-import { readFileSync } from 'node:fs';
 import { costOfKey, exceedsForGood, wholeTokens } from '../../engine/bucket-math.js';
 import type { Limit } from '../../engine/limit.js';
 import type { BucketRequest, BucketResult, Decision, Plan } from '../../engine/plan.js';
 import { StoreError } from '../store.js';
 import type { RedisClient } from './connection.js';
-
-const SCRIPT_PATH = new URL('../../../lua/token_bucket.lua', import.meta.url);
-
-/** The Lua source, read once per process. */
-export const DECIDE_LUA = readFileSync(SCRIPT_PATH, 'utf8');
-
-const COMMAND = 'rateguardDecide';
-
-type ScriptCommand = (...args: (string | number)[]) => Promise<Buffer>;
-
-/**
- * The script as an ioredis command (its Buffer variant: the reply is binary), the key count first.
- * It is written at once, never through ioredis auto-pipelining, which would hold it until the next
- * event-loop turn: the batch is the pipeline (decide-batch.ts).
- */
-const commands = new WeakMap<RedisClient, ScriptCommand>();
-
-function commandFor(client: RedisClient): ScriptCommand {
-  let command = commands.get(client);
-  if (command === undefined) {
-    client.defineCommand(COMMAND, { lua: DECIDE_LUA });
-    client.options.autoPipeliningIgnoredCommands = [...(client.options.autoPipeliningIgnoredCommands ?? []), COMMAND];
-    command = (client as unknown as Record<string, ScriptCommand>)[`${COMMAND}Buffer`]!.bind(client);
-    commands.set(client, command);
-  }
-  return command;
-}
+import { callDecideScript } from './script-call.js';
 
 /** The script's modes: decide all-or-nothing, decide independently, or refund (see the spec). */
 export type ScriptMode = 'a' | 'i' | 'r';
@@ -104,9 +76,13 @@ export function decideScriptArguments(plans: readonly ScriptPlan[], nowUs?: numb
   return [keys.length, ...keys, ...argv];
 }
 
-/** Runs the script over `plans` at Redis' clock, or at `nowUs` (shared test vectors only). */
-export function runDecideScript(client: RedisClient, plans: readonly ScriptPlan[], nowUs?: number): Promise<Buffer> {
-  return commandFor(client)(...decideScriptArguments(plans, nowUs));
+/**
+ * Runs the script over `plans` at Redis' clock, or at `nowUs` (shared test vectors only); `onSend`
+ * is told of every command written.
+ */
+export function runDecideScript(client: RedisClient, plans: readonly ScriptPlan[], nowUs?: number, onSend?: () => void): Promise<Buffer> {
+  const readOnly = plans.every((plan) => plan.mode !== 'r' && plan.buckets.every((bucket) => bucket.cost === 0));
+  return callDecideScript(client, decideScriptArguments(plans, nowUs), { readOnly, ...(onSend === undefined ? {} : { onSend }) });
 }
 
 /** Bytes per bucket result in the reply: ok (1), level, reset µs, retry µs (little-endian doubles). */

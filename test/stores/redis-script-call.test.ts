@@ -1,0 +1,169 @@
+/**
+ * How a decision reaches Redis (src/stores/redis/script-call.ts): as a function where Redis has
+ * them, loaded again after it lost them, and as a script where it has none, or where an ACL denies
+ * them. Each decision counts exactly once on every path.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { tokenBucket } from '../../src/engine/limit.js';
+import type { Plan } from '../../src/engine/plan.js';
+import { RedisStore } from '../../src/stores/redis/redis-store.js';
+import { FUNCTION_NAME, LIBRARY_NAME } from '../../src/stores/redis/script-call.js';
+import { type RedisProcess, startRedis } from '../support/redis-server.js';
+import { readStoredState } from '../support/stored-state.js';
+
+const limit = tokenBucket({ capacity: 10, refillTokens: 1, periodUs: 3_600_000_000 });
+const plan = (key: string): Plan => ({ mode: 'all_or_nothing', buckets: [{ key, limit, cost: 1 }] });
+
+/** Calls and failed calls per command, from INFO commandstats. */
+async function commandCalls(redis: RedisProcess): Promise<Record<string, { calls: number; failed: number }>> {
+  const text = String(await redis.command('INFO', 'commandstats'));
+  const calls: Record<string, { calls: number; failed: number }> = {};
+  for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+),.*failed_calls=(\d+)/gm)) calls[m[1]!] = { calls: Number(m[2]), failed: Number(m[3]) };
+  return calls;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function storeOn(redis: RedisProcess, url = redis.url): Promise<RedisStore> {
+  const store = new RedisStore({ url, timeoutMs: 2000 });
+  cleanups.push(() => store.close());
+  await store.ready();
+  return store;
+}
+
+/** A store that connects as a new ACL user with `rules`. */
+async function storeAsUser(redis: RedisProcess, user: string, rules: readonly string[]): Promise<RedisStore> {
+  await redis.command('ACL', 'SETUSER', user, 'on', '>secret', '~*', ...rules);
+  const url = new URL(redis.url);
+  url.username = user;
+  url.password = 'secret';
+  return storeOn(redis, url.toString());
+}
+
+/** Whole tokens left in the stored bucket (it refills 1 an hour: the test's own time adds a fraction). */
+async function levelOf(redis: RedisProcess, key: string): Promise<number | undefined> {
+  const probe = redis.client();
+  try {
+    const state = await readStoredState(probe, key);
+    return state === undefined ? undefined : Math.floor(state.level);
+  } finally {
+    probe.disconnect();
+  }
+}
+
+describe('the decide script as a Redis function', () => {
+  it('is loaded on first use and called with FCALL from then on: no script is ever sent', async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    const store = await storeOn(redis);
+    for (let i = 0; i < 5; i++) expect((await store.decide(plan('fn:a'))).allowed).toBe(true);
+    expect(await levelOf(redis, 'fn:a')).toBe(5);
+    const calls = await commandCalls(redis);
+    // The first FCALL finds no function (failed, nothing ran), the library is loaded, and it is called again.
+    expect(calls.fcall).toEqual({ calls: 6, failed: 1 });
+    expect(calls['function|load']).toEqual({ calls: 1, failed: 0 });
+    expect(calls.evalsha).toBeUndefined();
+    expect(calls.eval).toBeUndefined();
+    const libraries = JSON.stringify(await redis.command('FUNCTION', 'LIST'));
+    expect(libraries).toContain(LIBRARY_NAME);
+    expect(libraries).toContain(FUNCTION_NAME);
+  });
+
+  it('after FUNCTION FLUSH the library is loaded again, and the decision counts once', async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    const store = await storeOn(redis);
+    await store.decide(plan('fn:b'));
+    await redis.command('FUNCTION', 'FLUSH');
+    // Several decisions find the function missing at once: one load serves them all.
+    const decisions = await Promise.all([store.decide(plan('fn:b')), store.decide(plan('fn:c')), store.decide(plan('fn:b'))]);
+    expect(decisions.map((d) => d.allowed)).toEqual([true, true, true]);
+    expect(await levelOf(redis, 'fn:b')).toBe(7);
+    expect(await levelOf(redis, 'fn:c')).toBe(9);
+    expect((await commandCalls(redis))['function|load']).toEqual({ calls: 2, failed: 0 });
+  });
+});
+
+describe('while Redis refuses writes (min-replicas-to-write unmet)', () => {
+  const look = (key: string): Plan => ({ mode: 'all_or_nothing', buckets: [{ key, limit, cost: 0 }] });
+
+  it('a look (cost 0) is answered by the no-writes function; a decision is refused and charges nothing', async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    const store = await storeOn(redis);
+    await store.decide(plan('ro:a')); // the library is loaded
+    expect(await redis.command('CONFIG', 'SET', 'min-replicas-to-write', '1')).toBe('OK');
+    expect((await store.decide(look('ro:a'))).buckets[0]!.remaining).toBe(9);
+    await expect(store.decide(plan('ro:a'))).rejects.toThrow(/NOREPLICAS/);
+    expect(await levelOf(redis, 'ro:a')).toBe(9);
+    const calls = await commandCalls(redis);
+    expect(calls.evalsha).toBeUndefined();
+  });
+
+  it('before the library is loaded, which Redis then refuses, the call runs as a script: a look is answered', async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    const store = await storeOn(redis);
+    expect(await redis.command('CONFIG', 'SET', 'min-replicas-to-write', '1')).toBe('OK');
+    expect((await store.decide(look('ro:b'))).buckets[0]!.remaining).toBe(10);
+    await expect(store.decide(plan('ro:b'))).rejects.toThrow(/NOREPLICAS/);
+    expect(await levelOf(redis, 'ro:b')).toBeUndefined();
+    // Once Redis takes writes again, the next call loads the library and runs as a function.
+    expect(await redis.command('CONFIG', 'SET', 'min-replicas-to-write', '0')).toBe('OK');
+    expect((await store.decide(plan('ro:b'))).buckets[0]!.remaining).toBe(9);
+    expect((await commandCalls(redis))['function|load']?.calls).toBe(1);
+  });
+});
+
+describe('the ACL a rateguard user needs', () => {
+  it('decides as a function with +fcall +function|load +get +set +hmget +time, and +info +ping for the connection', async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    const store = await storeAsUser(redis, 'minimal', [
+      'resetchannels',
+      '-@all',
+      '+fcall',
+      '+function|load',
+      '+get',
+      '+set',
+      '+hmget',
+      '+time',
+      '+info',
+      '+ping',
+    ]);
+    for (let i = 0; i < 3; i++) expect((await store.decide(plan('minimal:a'))).allowed).toBe(true);
+    expect(await levelOf(redis, 'minimal:a')).toBe(7);
+    await store.probe();
+    expect((await commandCalls(redis)).fcall).toEqual({ calls: 4, failed: 1 });
+  });
+});
+
+describe('the decide script where functions are missing', () => {
+  it('runs as a script (EVALSHA) on a Redis whose FCALL and FUNCTION are renamed away, as on Redis < 7', async () => {
+    const redis = await startRedis({ args: ['--rename-command', 'FCALL', '', '--rename-command', 'FUNCTION', ''] });
+    cleanups.push(() => redis.stop());
+    const store = await storeOn(redis);
+    for (let i = 0; i < 4; i++) expect((await store.decide(plan('eval:a'))).allowed).toBe(true);
+    expect(await levelOf(redis, 'eval:a')).toBe(6);
+    const calls = await commandCalls(redis);
+    expect(calls.fcall).toBeUndefined();
+    // The first EVALSHA finds no script (NOSCRIPT: not counted as a call), EVAL loads and runs it, then EVALSHA.
+    expect(calls.eval).toEqual({ calls: 1, failed: 0 });
+    expect(calls.evalsha).toEqual({ calls: 3, failed: 0 });
+  });
+
+  it('runs as a script for a user whose ACL denies FCALL and FUNCTION', async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    const store = await storeAsUser(redis, 'limiter', ['&*', '+@all', '-fcall', '-function']);
+    for (let i = 0; i < 3; i++) expect((await store.decide(plan('acl:a'))).allowed).toBe(true);
+    expect(await levelOf(redis, 'acl:a')).toBe(7);
+    const calls = await commandCalls(redis);
+    expect(calls.eval).toEqual({ calls: 1, failed: 0 });
+    expect(calls.evalsha).toEqual({ calls: 2, failed: 0 });
+    expect(calls.fcall?.calls ?? 0).toBe(0);
+  });
+});
