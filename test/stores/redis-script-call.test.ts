@@ -9,17 +9,15 @@ import type { Plan } from '../../src/engine/plan.js';
 import { RedisStore } from '../../src/stores/redis/redis-store.js';
 import { FUNCTION_NAME, LIBRARY_NAME } from '../../src/stores/redis/script-call.js';
 import { type RedisProcess, startRedis } from '../support/redis-server.js';
+import { commandCalls } from '../support/script-calls.js';
 import { readStoredState } from '../support/stored-state.js';
 
 const limit = tokenBucket({ capacity: 10, refillTokens: 1, periodUs: 3_600_000_000 });
 const plan = (key: string): Plan => ({ mode: 'all_or_nothing', buckets: [{ key, limit, cost: 1 }] });
 
 /** Calls and failed calls per command, from INFO commandstats. */
-async function commandCalls(redis: RedisProcess): Promise<Record<string, { calls: number; failed: number }>> {
-  const text = String(await redis.command('INFO', 'commandstats'));
-  const calls: Record<string, { calls: number; failed: number }> = {};
-  for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+),.*failed_calls=(\d+)/gm)) calls[m[1]!] = { calls: Number(m[2]), failed: Number(m[3]) };
-  return calls;
+async function commandCallsOf(redis: RedisProcess): Promise<Record<string, { calls: number; failed: number }>> {
+  return commandCalls(String(await redis.command('INFO', 'commandstats')));
 }
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -61,7 +59,7 @@ describe('the decide script as a Redis function', () => {
     const store = await storeOn(redis);
     for (let i = 0; i < 5; i++) expect((await store.decide(plan('fn:a'))).allowed).toBe(true);
     expect(await levelOf(redis, 'fn:a')).toBe(5);
-    const calls = await commandCalls(redis);
+    const calls = await commandCallsOf(redis);
     // The first FCALL finds no function (failed, nothing ran), the library is loaded, and it is called again.
     expect(calls.fcall).toEqual({ calls: 6, failed: 1 });
     expect(calls['function|load']).toEqual({ calls: 1, failed: 0 });
@@ -83,7 +81,7 @@ describe('the decide script as a Redis function', () => {
     expect(decisions.map((d) => d.allowed)).toEqual([true, true, true]);
     expect(await levelOf(redis, 'fn:b')).toBe(7);
     expect(await levelOf(redis, 'fn:c')).toBe(9);
-    expect((await commandCalls(redis))['function|load']).toEqual({ calls: 2, failed: 0 });
+    expect((await commandCallsOf(redis))['function|load']).toEqual({ calls: 2, failed: 0 });
   });
 });
 
@@ -99,7 +97,7 @@ describe('while Redis refuses writes (min-replicas-to-write unmet)', () => {
     expect((await store.decide(look('ro:a'))).buckets[0]!.remaining).toBe(9);
     await expect(store.decide(plan('ro:a'))).rejects.toThrow(/NOREPLICAS/);
     expect(await levelOf(redis, 'ro:a')).toBe(9);
-    const calls = await commandCalls(redis);
+    const calls = await commandCallsOf(redis);
     expect(calls.evalsha).toBeUndefined();
   });
 
@@ -114,7 +112,7 @@ describe('while Redis refuses writes (min-replicas-to-write unmet)', () => {
     // Once Redis takes writes again, the next call loads the library and runs as a function.
     expect(await redis.command('CONFIG', 'SET', 'min-replicas-to-write', '0')).toBe('OK');
     expect((await store.decide(plan('ro:b'))).buckets[0]!.remaining).toBe(9);
-    expect((await commandCalls(redis))['function|load']?.calls).toBe(1);
+    expect((await commandCallsOf(redis))['function|load']?.calls).toBe(1);
   });
 });
 
@@ -137,7 +135,7 @@ describe('the ACL a rateguard user needs', () => {
     for (let i = 0; i < 3; i++) expect((await store.decide(plan('minimal:a'))).allowed).toBe(true);
     expect(await levelOf(redis, 'minimal:a')).toBe(7);
     await store.probe();
-    expect((await commandCalls(redis)).fcall).toEqual({ calls: 4, failed: 1 });
+    expect((await commandCallsOf(redis)).fcall).toEqual({ calls: 4, failed: 1 });
   });
 });
 
@@ -148,7 +146,7 @@ describe('the decide script where functions are missing', () => {
     const store = await storeOn(redis);
     for (let i = 0; i < 4; i++) expect((await store.decide(plan('eval:a'))).allowed).toBe(true);
     expect(await levelOf(redis, 'eval:a')).toBe(6);
-    const calls = await commandCalls(redis);
+    const calls = await commandCallsOf(redis);
     expect(calls.fcall).toBeUndefined();
     // The first EVALSHA finds no script (NOSCRIPT: not counted as a call), EVAL loads and runs it, then EVALSHA.
     expect(calls.eval).toEqual({ calls: 1, failed: 0 });
@@ -161,7 +159,7 @@ describe('the decide script where functions are missing', () => {
     const store = await storeAsUser(redis, 'limiter', ['&*', '+@all', '-fcall', '-function']);
     for (let i = 0; i < 3; i++) expect((await store.decide(plan('acl:a'))).allowed).toBe(true);
     expect(await levelOf(redis, 'acl:a')).toBe(7);
-    const calls = await commandCalls(redis);
+    const calls = await commandCallsOf(redis);
     expect(calls.eval).toEqual({ calls: 1, failed: 0 });
     expect(calls.evalsha).toEqual({ calls: 2, failed: 0 });
     expect(calls.fcall?.calls ?? 0).toBe(0);

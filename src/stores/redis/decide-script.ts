@@ -82,7 +82,7 @@ export function decideScriptArguments(plans: readonly ScriptPlan[], nowUs?: numb
  */
 export function runDecideScript(client: RedisClient, plans: readonly ScriptPlan[], nowUs?: number, onSend?: () => void): Promise<Buffer> {
   const readOnly = plans.every((plan) => plan.mode !== 'r' && plan.buckets.every((bucket) => bucket.cost === 0));
-  return callDecideScript(client, decideScriptArguments(plans, nowUs), { readOnly, ...(onSend === undefined ? {} : { onSend }) });
+  return callDecideScript(client, decideScriptArguments(plans, nowUs), { readOnly, onSend });
 }
 
 /** Bytes per bucket result in the reply: ok (1), level, reset µs, retry µs (little-endian doubles). */

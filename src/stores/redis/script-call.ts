@@ -90,30 +90,33 @@ export interface ScriptCallOptions {
   /** The call charges nothing (no refund, every cost 0): the `no-writes` function may run it. */
   readonly readOnly?: boolean;
   /** Told of every command written (the silence watch): the call, and a retry after a load. */
-  readonly onSend?: () => void;
+  readonly onSend?: (() => void) | undefined;
+}
+
+type Args = readonly (string | number)[];
+
+function asScript(state: ClientState, args: Args, options: ScriptCallOptions): Promise<Buffer> {
+  const reply = state.script(...args);
+  options.onSend?.();
+  return reply;
+}
+
+function asFunction(client: RedisClient, args: Args, options: ScriptCallOptions): Promise<Buffer> {
+  const reply = client.callBuffer('fcall', options.readOnly === true ? LOOK_FUNCTION_NAME : FUNCTION_NAME, ...args) as Promise<Buffer>;
+  options.onSend?.();
+  return reply;
 }
 
 /** Runs the code with `args` (the key count, the keys, then the arguments: decide-script.ts). */
-export async function callDecideScript(client: RedisClient, args: readonly (string | number)[], options: ScriptCallOptions = {}): Promise<Buffer> {
+export async function callDecideScript(client: RedisClient, args: Args, options: ScriptCallOptions = {}): Promise<Buffer> {
   const state = stateOf(client);
-  const onSend = options.onSend ?? (() => {});
-  const asScript = () => {
-    const reply = state.script(...args);
-    onSend();
-    return reply;
-  };
-  const asFunction = () => {
-    const reply = client.callBuffer('fcall', options.readOnly === true ? LOOK_FUNCTION_NAME : FUNCTION_NAME, ...args) as Promise<Buffer>;
-    onSend();
-    return reply;
-  };
-  if (!state.functions) return asScript();
+  if (!state.functions) return asScript(state, args, options);
   try {
-    return await asFunction();
+    return await asFunction(client, args, options);
   } catch (error) {
     if (isUnsupported(error)) {
       state.functions = false;
-      return asScript();
+      return asScript(state, args, options);
     }
     if (!isMissing(error)) throw error;
   }
@@ -127,7 +130,7 @@ export async function callDecideScript(client: RedisClient, args: readonly (stri
     await state.loading;
   } catch (error) {
     if (isUnsupported(error)) state.functions = false;
-    return asScript();
+    return asScript(state, args, options);
   }
-  return asFunction();
+  return asFunction(client, args, options);
 }
