@@ -77,20 +77,24 @@ export class FailureModeStore implements BucketStore {
     this.local = options.mode === 'local' ? new MemoryStore() : undefined;
   }
 
-  async decide(plan: Plan): Promise<Decision> {
+  decide(plan: Plan): Promise<Decision> {
     if (this.breaker.isOpen) return this.fallback(plan, new StoreError('unavailable', 'redis: circuit breaker open'));
-    try {
-      const decision = await this.inner.decide(plan);
-      this.breaker.success();
-      this.setFallingBack(false);
-      return decision;
-    } catch (error) {
-      // Only Redis faults count towards the breaker; a shed call is not one.
-      if (!isStoreError(error) || error.kind === 'overloaded') throw error;
-      this.options.onStoreError?.(error.kind);
-      this.breaker.failure();
-      return this.fallback(plan, error);
-    }
+    // Plain promises, not async/await: one promise per decision fewer, and the success path shares one bound callback.
+    return this.inner.decide(plan).then(this.decided, (error: unknown) => this.failed(plan, error));
+  }
+
+  private readonly decided = (decision: Decision): Decision => {
+    this.breaker.success();
+    this.setFallingBack(false);
+    return decision;
+  };
+
+  private failed(plan: Plan, error: unknown): Promise<Decision> {
+    // Only Redis faults count towards the breaker; a shed call is not one.
+    if (!isStoreError(error) || error.kind === 'overloaded') return Promise.reject(error);
+    this.options.onStoreError?.(error.kind);
+    this.breaker.failure();
+    return this.fallback(plan, error);
   }
 
   reset(keys: readonly string[]): Promise<number> {

@@ -53,17 +53,18 @@ export class OverLimitCache implements BucketStore {
     return this.hitCount;
   }
 
-  async decide(plan: Plan): Promise<Decision> {
+  decide(plan: Plan): Promise<Decision> {
     if (this.options.maxEntries === 0) return this.inner.decide(plan);
     const now = this.clock();
     const cached = this.fromCache(plan, now);
     if (cached !== undefined) {
       this.hitCount += 1;
-      return cached;
+      return Promise.resolve(cached);
     }
-    const decision = await this.inner.decide(plan);
-    if (decision.source === undefined && !decision.allowed) this.remember(plan, decision, now);
-    return decision;
+    return this.inner.decide(plan).then((decision) => {
+      if (decision.source === undefined && !decision.allowed) this.remember(plan, decision, now);
+      return decision;
+    });
   }
 
   reset(keys: readonly string[]): Promise<number> {

@@ -40,6 +40,11 @@ export interface DecideBatchOptions {
   readonly client: RedisClient;
   /** Told after every call written (the silence watch). */
   readonly onSend: () => void;
+  /**
+   * What a failed call's plans are rejected with: the store's words for the failure. Named here, once
+   * per call, so no layer per plan is needed to translate it.
+   */
+  readonly toError: (error: unknown) => StoreError;
 }
 
 export class DecideBatcher {
@@ -53,8 +58,8 @@ export class DecideBatcher {
   constructor(private readonly options: DecideBatchOptions) {}
 
   /**
-   * Resolves with the plan's decision (nothing for a refund); rejects with what failed its call,
-   * or with the StoreError of this plan alone (a key holding something else than a bucket).
+   * Resolves with the plan's decision (nothing for a refund); rejects with the StoreError of what
+   * failed its call, or of this plan alone (a key holding something else than a bucket).
    */
   decide(plan: ScriptPlan, nowUs: number | undefined, slot = 0): Promise<Decision | undefined> {
     return new Promise((resolve, reject) => {
@@ -132,7 +137,8 @@ export class DecideBatcher {
         try {
           outcomes = parseDecideReply(plans, buffer);
         } catch (error) {
-          for (const waiting of batch) waiting.reject(error);
+          const failure = this.options.toError(error);
+          for (const waiting of batch) waiting.reject(failure);
           return;
         }
         batch.forEach((waiting, i) => {
@@ -142,7 +148,8 @@ export class DecideBatcher {
         });
       },
       (error: unknown) => {
-        for (const waiting of batch) waiting.reject(error);
+        const failure = this.options.toError(error);
+        for (const waiting of batch) waiting.reject(failure);
       },
     );
   }

@@ -75,7 +75,7 @@ export class RedisStore implements RefundableStore {
         this.updateAvailability(`${describe(connection)} answers again`);
       },
     });
-    this.batcher = new DecideBatcher({ client: this.client, onSend: () => this.watch.arm() });
+    this.batcher = new DecideBatcher({ client: this.client, onSend: () => this.watch.arm(), toError: (error) => toStoreError(error, this.lastProblem) });
     this.firstReady = new Promise<void>((resolve) => {
       if (this.client.status === 'ready') resolve();
       else this.client.once('ready', () => resolve());
@@ -106,18 +106,25 @@ export class RedisStore implements RefundableStore {
     return this.decideAt(plan, undefined);
   }
 
-  /** `decide` with the server clock replaced by `nowUs`: for the shared test vectors only. */
+  /**
+   * `decide` with the server clock replaced by `nowUs`: for the shared test vectors only. A plan in
+   * one slot is the batcher's promise itself, already failing with a StoreError: every layer of
+   * promises here costs each decision under load (bench/analysis.md, "Promises per decision").
+   */
   decideAt(plan: Plan, nowUs: number | undefined): Promise<Decision> {
     if (plan.buckets.length === 0) return Promise.resolve({ allowed: true, buckets: [] });
     if (this.client.status !== 'ready') return Promise.reject(this.notConnected());
-    const groups = this.client instanceof Cluster ? slotGroups(plan.buckets) : undefined;
-    const decision = groups === undefined || groups.length === 1 ? this.decideInSlot(plan, nowUs) : this.decideAcrossSlots(plan, groups, nowUs);
-    return decision.catch(this.rethrow);
+    if (this.client instanceof Cluster) {
+      const groups = slotGroups(plan.buckets);
+      if (groups.length > 1) return this.decideAcrossSlots(plan, groups, nowUs).catch(this.rethrow);
+    }
+    return this.decideInSlot(plan, nowUs);
   }
 
   /** A plan whose keys share one slot: one script call, shared with the plans queued beside it. */
-  private async decideInSlot(plan: Plan, nowUs: number | undefined): Promise<Decision> {
-    return (await this.batch({ mode: scriptMode(plan), buckets: plan.buckets }, nowUs))!;
+  private decideInSlot(plan: Plan, nowUs: number | undefined): Promise<Decision> {
+    // A decided plan's call always resolves with its decision; only refunds resolve with nothing.
+    return this.batch({ mode: scriptMode(plan), buckets: plan.buckets }, nowUs) as Promise<Decision>;
   }
 
   private batch(plan: ScriptPlan, nowUs: number | undefined): Promise<Decision | undefined> {
