@@ -58,6 +58,14 @@ describe('bucket keys', () => {
     );
   });
 
+  it('the tag is 32-bit FNV-1a in 8 lowercase hex digits: keys stay where older versions put them', () => {
+    // Test vectors of the FNV reference (draft-eastlake-fnv, FNV-1a 32-bit).
+    expect(slotTag('')).toBe('811c9dc5');
+    expect(slotTag('a')).toBe('e40c292c');
+    expect(slotTag('foobar')).toBe('bf9cf968');
+    expect(bucketKey('rg:', 'L', 'foobar')).toBe('rg:{bf9cf968}L|foobar');
+  });
+
   it('the Redis Cluster slot is the slot of our own tag: braces in values cannot choose it', () => {
     fc.assert(
       fc.property(tricky, entries, (domain, es) => {
