@@ -78,7 +78,9 @@ export async function grpcGroups(ctx: BenchContext, publish: (group: Group) => v
     flags: GRPC_JS,
     ...profiled(ctx, 'redis-grpc-js'),
   });
-  const targets = [baseline, memory, redisSidecar, memoryGrpcJs, redisGrpcJs];
+  // The latency floor: the memory sidecar waiting for one bare Redis PING per call (bench/round-trip-floor.mjs).
+  const floor = await startSidecarProcess({ label: 'sidecar, memory store + PING per call', roundTripFloorRedisUrl: redis.url });
+  const targets = [baseline, memory, redisSidecar, memoryGrpcJs, redisGrpcJs, floor];
   try {
     const one = benchRequest(1, '203.0.113.1');
     const five = benchRequest(5, '203.0.113.1');
@@ -91,7 +93,10 @@ export async function grpcGroups(ctx: BenchContext, publish: (group: Group) => v
     await warmUp(ctx, targets, oneBody);
     const h2 = (target: GrpcTarget, body: string, shape: Shape) => () => measureH2load(ctx, target, body, shape);
 
-    /** `servers`: the grpc-js rows too (the saturating 1-descriptor and latency groups), or only the default server's. */
+    /**
+     * `servers`: the grpc-js rows too (the saturating 1-descriptor and latency groups), or only the default server's;
+     * `extra`: contenders of this group alone.
+     */
     const loadGroup = async (
       id: string,
       title: string,
@@ -99,6 +104,7 @@ export async function grpcGroups(ctx: BenchContext, publish: (group: Group) => v
       body: string,
       shape: Shape,
       servers: 'both' | 'default' = 'default',
+      extra: readonly Contender[] = [],
     ): Promise<Group> => {
       ctx.progress(`gRPC: ${title}`);
       const contenders: Contender[] = [
@@ -112,6 +118,7 @@ export async function grpcGroups(ctx: BenchContext, publish: (group: Group) => v
           { id: 'redis-grpc-js', label: 'rateguard, Redis store, grpc-js server', kind: 'rateguard', measure: h2(redisGrpcJs, body, shape) },
         );
       }
+      contenders.push(...extra);
       const rows = await interleave(contenders, timings.rounds, ctx.progress);
       const serverText = servers === 'both' ? SERVERS_TEXT : '';
       return {
@@ -151,13 +158,16 @@ export async function grpcGroups(ctx: BenchContext, publish: (group: Group) => v
       await loadGroup(
         'grpc-latency',
         'gRPC, closed-loop latency, 1 descriptor',
-        `h2load, ${shapeText(CLOSED_LOOP)}: one call at a time, so the latency is the service time.`,
+        `h2load, ${shapeText(CLOSED_LOOP)}: one call at a time, so the latency is the service time. The "PING per call" row is the ` +
+          'floor of the Redis row: the memory sidecar waiting for one bare Redis PING (its own ioredis client) before each decision, ' +
+          "a bench-only preload (bench/round-trip-floor.mjs). It pays the round trip and none of the store's work.",
         oneBody,
         CLOSED_LOOP,
         'both',
+        [{ id: 'floor', label: 'floor: memory store + one Redis PING per call', kind: 'rateguard', measure: h2(floor, oneBody, CLOSED_LOOP) }],
       ),
     );
-    await Promise.all([memoryGrpcJs.stop(), redisGrpcJs.stop()]);
+    await Promise.all([memoryGrpcJs.stop(), redisGrpcJs.stop(), floor.stop()]);
     publish(await keysGroup(ctx, baseline, memory, redisSidecar));
     await memory.stop();
     publish(await floodGroup(ctx, baseline));

@@ -46,10 +46,13 @@ export interface SidecarOptions {
   readonly cli?: string;
   /** Let `collectGarbage()` run a full GC in it (bench/gc-on-signal.mjs): for memory readings. */
   readonly collectGarbageOnSignal?: boolean;
+  /** A memory-store sidecar that waits for one bare PING to this Redis per decision (bench/round-trip-floor.mjs). */
+  readonly roundTripFloorRedisUrl?: string;
 }
 
 const CPU_PROFILER = fileURLToPath(new URL('cpu-profiler.mjs', import.meta.url));
 const GC_ON_SIGNAL = fileURLToPath(new URL('gc-on-signal.mjs', import.meta.url));
+const ROUND_TRIP_FLOOR = fileURLToPath(new URL('round-trip-floor.mjs', import.meta.url));
 
 let configDir: string | undefined;
 
@@ -67,13 +70,27 @@ export function removeBenchConfig(): void {
   configDir = undefined;
 }
 
-/**
- * The environment that makes a child (and its cluster workers) write a CPU profile into `dir` on
- * exit, and with `gc` run a full GC on SIGUSR2.
- */
-function profilerEnv(dir: string | undefined, gc = false): NodeJS.ProcessEnv {
-  const options = [...(dir === undefined ? [] : [`--import=${CPU_PROFILER}`]), ...(gc ? [`--import=${GC_ON_SIGNAL}`] : [])];
-  return { ...(options.length === 0 ? {} : { NODE_OPTIONS: options.join(' ') }), ...(dir === undefined ? {} : { RG_CPU_PROFILE_DIR: dir }) };
+interface Preloads {
+  /** Write a CPU profile into this directory on exit (the child and its cluster workers). */
+  readonly cpuProfileDir?: string | undefined;
+  /** Run a full GC on SIGUSR2. */
+  readonly gc?: boolean;
+  /** One bare PING to this Redis before each memory-store decision. */
+  readonly roundTripFloorRedisUrl?: string | undefined;
+}
+
+/** The environment that loads the bench's preloads into a child. */
+function preloadEnv({ cpuProfileDir, gc = false, roundTripFloorRedisUrl }: Preloads): NodeJS.ProcessEnv {
+  const options = [
+    ...(cpuProfileDir === undefined ? [] : [`--import=${CPU_PROFILER}`]),
+    ...(gc ? [`--import=${GC_ON_SIGNAL}`] : []),
+    ...(roundTripFloorRedisUrl === undefined ? [] : [`--import=${ROUND_TRIP_FLOOR}`]),
+  ];
+  return {
+    ...(options.length === 0 ? {} : { NODE_OPTIONS: options.join(' ') }),
+    ...(cpuProfileDir === undefined ? {} : { RG_CPU_PROFILE_DIR: cpuProfileDir }),
+    ...(roundTripFloorRedisUrl === undefined ? {} : { RG_BENCH_FLOOR_REDIS: roundTripFloorRedisUrl }),
+  };
 }
 
 export async function startSidecarProcess(options: SidecarOptions): Promise<GrpcTarget> {
@@ -97,7 +114,11 @@ export async function startSidecarProcess(options: SidecarOptions): Promise<Grpc
     ...(options.flags ?? []),
   ];
   const cli = options.cli ?? RATEGUARD_CLI;
-  const child = spawnTracked(cli, args, profilerEnv(options.cpuProfileDir, options.collectGarbageOnSignal === true));
+  const child = spawnTracked(
+    cli,
+    args,
+    preloadEnv({ cpuProfileDir: options.cpuProfileDir, gc: options.collectGarbageOnSignal === true, roundTripFloorRedisUrl: options.roundTripFloorRedisUrl }),
+  );
   // Every worker is serving once it can decide (with Redis: once Redis first answered).
   if (workers > 1) await child.waitForLine(/"msg":"workers serving"/, 60_000);
   // Every worker logs the same ports (node:cluster gives all of them the one port 0 picked).
@@ -118,7 +139,7 @@ export async function startSidecarProcess(options: SidecarOptions): Promise<Grpc
 
 export async function startBaseline(cpuProfileDir?: string): Promise<GrpcTarget> {
   const port = await findFreePort();
-  const child = spawnTracked('bench/baseline-server.ts', [String(port)], profilerEnv(cpuProfileDir));
+  const child = spawnTracked('bench/baseline-server.ts', [String(port)], preloadEnv({ cpuProfileDir }));
   const metricsPort = /baseline serving \d+ metrics (\d+)/.exec(await child.waitForLine(/baseline serving/, 60_000))![1];
   const counts = { metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, instances: 1 };
   return target('baseline', port, false, counts, child, 'node --import tsx bench/baseline-server.ts PORT');
