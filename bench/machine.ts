@@ -1,5 +1,6 @@
 /** The machine a run measured: cores, CPU, memory, OS, Node, Redis and load-generator versions. */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { Machine } from './results.js';
 
@@ -19,4 +20,33 @@ export function describeMachine(redisVersion: string, loadGenerators: Record<str
 export function packageVersion(name: string): string {
   const out = execFileSync(process.execPath, ['-p', `require('${name}/package.json').version`], { encoding: 'utf8' });
   return out.trim();
+}
+
+/** The machine's CPU time so far, all CPUs (clock ticks): in total, and stolen by the hypervisor. */
+export interface CpuTimes {
+  readonly total: number;
+  readonly steal: number;
+}
+
+/**
+ * From /proc/stat's `cpu` line (user nice system idle iowait irq softirq steal ...); undefined where
+ * there is none (not Linux). On a shared VM the hypervisor may run other guests on "our" cores: that
+ * time is steal, and it makes one round slower than the next whatever the code does.
+ */
+export function readCpuTimes(): CpuTimes | undefined {
+  let line: string | undefined;
+  try {
+    line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
+  } catch {
+    return undefined;
+  }
+  const fields = line?.startsWith('cpu ') ? line.trim().split(/\s+/).slice(1, 9).map(Number) : [];
+  if (fields.length < 8 || fields.some(Number.isNaN)) return undefined;
+  return { total: fields.reduce((a, b) => a + b, 0), steal: fields[7]! };
+}
+
+/** The share of CPU time stolen between two readings (0–1), or undefined. */
+export function stolenShare(start: CpuTimes | undefined, end: CpuTimes | undefined): number | undefined {
+  if (start === undefined || end === undefined || end.total <= start.total) return undefined;
+  return (end.steal - start.steal) / (end.total - start.total);
 }

@@ -12,7 +12,7 @@ import { type BenchContext, TIMINGS } from './context.js';
 import { expressGroup } from './express-scenarios.js';
 import { grpcGroups } from './grpc-scenarios.js';
 import { ensureH2load } from './h2load.js';
-import { describeMachine, packageVersion } from './machine.js';
+import { describeMachine, packageVersion, readCpuTimes, stolenShare } from './machine.js';
 import { groupTable, writeReport } from './report.js';
 import type { BenchResults, Group } from './results.js';
 import { removeBenchConfig, startBenchRedis } from './servers.js';
@@ -57,6 +57,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'rg-bench-'));
 const cpuProfileDir = args.cpuProfile ? join(process.cwd(), 'bench/results/profiles') : undefined;
 const ctx: BenchContext = { timings: TIMINGS[mode], redis, scratch, cpuProfileDir, progress };
 const machine = describeMachine(redisVersion, loadGenerators);
+const cpuAtStart = readCpuTimes();
 progress(`${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, Redis ${redisVersion}, load average ${machine.loadAverage.toFixed(2)}`);
 
 const groups: Group[] = [];
@@ -81,6 +82,7 @@ try {
   removeBenchConfig();
 }
 
+const stolen = stolenShare(cpuAtStart, readCpuTimes());
 const extraArgs = process.argv.slice(2).filter((a) => a !== '--quick');
 const results: BenchResults = {
   mode,
@@ -88,7 +90,7 @@ const results: BenchResults = {
   startedAt: new Date(started).toISOString(),
   durationSeconds: (Date.now() - started) / 1000,
   settings: { rounds: ctx.timings.rounds, seconds: ctx.timings.seconds, warmupSeconds: ctx.timings.warmupSeconds },
-  machine,
+  machine: stolen === undefined ? machine : { ...machine, stolenShare: stolen },
   groups,
   targets: judgeTargets(groups),
   failures,

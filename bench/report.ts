@@ -12,6 +12,10 @@ import { barChart, chartFile } from './svg.js';
 import { judgeTargets, verdict } from './targets.js';
 
 const ANALYSIS = fileURLToPath(new URL('analysis.md', import.meta.url));
+/** A run whose hypervisor took more than this share of the CPU time is marked noisy. */
+const NOISY_STEAL = 0.02;
+
+const percent = (share: number) => `${(share * 100).toFixed(1)}%`;
 
 /** `null`: a NaN median (no valid round) as JSON writes it, read back when re-rendering. */
 function formatNumber(value: number | null | undefined, digits: number): string {
@@ -91,9 +95,10 @@ export function renderMarkdown(results: BenchResults, jsonPath: string, chartsLi
       `${rounds} interleaved rounds per comparison (each round in a rotated order: A B C, B C A, ...), ${seconds} s measured per ` +
       `load run after ${warmupSeconds} s of warm-up; every figure is the median over the rounds, raw rounds in \`${jsonPath}\`.`,
     '',
-    ...(results.mode === 'quick' || m.loadAverage > m.cores / 2
+    ...(results.mode === 'quick' || m.loadAverage > m.cores / 2 || (m.stolenShare ?? 0) > NOISY_STEAL
       ? [
-          `> **Noisy figures:** this is a ${results.mode} run on a machine whose load average was ${m.loadAverage.toFixed(2)} on ${m.cores} cores when it started. Compare rows within a table, not with other runs.`,
+          `> **Noisy figures:** this is a ${results.mode} run on a machine whose load average was ${m.loadAverage.toFixed(2)} on ${m.cores} cores when it started` +
+            `${m.stolenShare === undefined ? '' : `, and whose hypervisor took ${percent(m.stolenShare)} of its CPU time during the run`}. Compare rows within a table, not with other runs.`,
           '',
         ]
       : []),
@@ -114,11 +119,14 @@ export function renderMarkdown(results: BenchResults, jsonPath: string, chartsLi
     '',
     '## Machine',
     '',
-    '| cores | CPU | memory | OS | Node | Redis | load generators | load average at start |',
-    '|---:|---|---:|---|---|---|---|---:|',
+    '| cores | CPU | memory | OS | Node | Redis | load generators | load average at start | CPU stolen during the run |',
+    '|---:|---|---:|---|---|---|---|---:|---:|',
     `| ${m.cores} | ${m.cpu} | ${m.memoryGb.toFixed(1)} GB | ${m.os} | ${m.node} | ${m.redis} | ${Object.entries(m.loadGenerators)
       .map(([k, v]) => `${k} ${v}`)
-      .join(', ')} | ${m.loadAverage.toFixed(2)} |`,
+      .join(', ')} | ${m.loadAverage.toFixed(2)} | ${m.stolenShare === undefined ? '—' : percent(m.stolenShare)} |`,
+    '',
+    'CPU stolen: the share of all CPU time over the run that the hypervisor ran other guests on these cores (steal in `/proc/stat`); ' +
+      'a stolen share moves figures from one round to the next whatever the code does.',
     '',
     '## Targets',
     '',

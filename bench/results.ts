@@ -73,6 +73,8 @@ export interface Machine {
   readonly loadGenerators: Record<string, string>;
   /** 1-minute load average when the run started: how busy the machine was. */
   readonly loadAverage: number;
+  /** Share of all CPU time over the run that the hypervisor gave to others (steal in /proc/stat); absent where unknown. */
+  readonly stolenShare?: number;
 }
 
 export interface TargetResult {
