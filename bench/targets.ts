@@ -42,12 +42,21 @@ function comparisonTarget(
   };
 }
 
+/**
+ * `value` to `digits` decimals, or to two more where the rounding would read as the other verdict
+ * (a ratio of 1.1997 against "≥ 1.2" is shown as 1.1997, not as 1.20 beside NOT MET).
+ */
+function judgedDigits(value: number, digits: number, meets: (v: number) => boolean | undefined): string {
+  const shown = value.toFixed(digits);
+  return meets(Number(shown)) === meets(value) ? shown : value.toFixed(digits + 2);
+}
+
 const ratioTarget = (text: string, group: string, row: string, over: string, metric: string, atLeast: number): Target =>
   comparisonTarget(
     text,
     [group, row, over, metric],
     (a, b) => a / b,
-    (v) => `${v.toFixed(2)}×`,
+    (v) => `${judgedDigits(v, 2, (x) => x >= atLeast)}×`,
     (v) => v >= atLeast,
   );
 
@@ -57,7 +66,7 @@ const differenceTarget = (text: string, group: string, row: string, over: string
     text,
     [group, row, over, metric],
     (a, b) => a - b,
-    (v) => `${v >= 0 ? '+' : ''}${v.toFixed(3)} ms`,
+    (v) => `${v >= 0 ? '+' : ''}${judgedDigits(v, 3, (x) => (atMost === undefined ? undefined : x <= atMost))} ms`,
     (v) => (atMost === undefined ? undefined : v <= atMost),
   );
 
