@@ -31,6 +31,11 @@ export class BucketTable {
   private readonly freeSlots: number[] = [];
   private values = new Float64Array(FIELDS * INITIAL_SLOTS);
   private sweepCursor: Iterator<[string, number]> | undefined;
+  /**
+   * The slot of the most recently used key: touching it again changes no order. It needs no reset
+   * when that key goes: a slot is only ever given to a new key, which becomes the newest.
+   */
+  private newestSlot = -1;
 
   constructor(private readonly maxKeys: number) {}
 
@@ -47,8 +52,13 @@ export class BucketTable {
   touch(key: string, now: number): BucketState | undefined {
     const slot = this.slots.get(key);
     if (slot === undefined) return undefined;
-    this.slots.delete(key);
-    this.slots.set(this.keys[slot]!, slot);
+    // A hot key (one client, a route's global limit) is often the newest already: re-inserting it
+    // would be two Map operations for the same order.
+    if (slot !== this.newestSlot) {
+      this.slots.delete(key);
+      this.slots.set(this.keys[slot]!, slot);
+      this.newestSlot = slot;
+    }
     return this.values[FIELDS * slot + 2]! <= now ? undefined : this.stateAt(slot);
   }
 
@@ -69,6 +79,7 @@ export class BucketTable {
     if (slot === undefined) {
       slot = this.allocate(key);
       this.slots.set(this.keys[slot]!, slot);
+      this.newestSlot = slot;
       trimToSize(this.slots, this.maxKeys, this.evicted);
     }
     const at = FIELDS * slot;
