@@ -14,7 +14,7 @@ import { MemoryStore } from '../dist/stores/memory-store.js';
 
 const url = process.env.RG_BENCH_FLOOR_REDIS;
 if (url) {
-  const redis = new Redis(url, { lazyConnect: false });
+  const redis = new Redis(url);
   const decide = MemoryStore.prototype.decide;
   MemoryStore.prototype.decide = function decideAfterPing(plan) {
     return redis.ping().then(() => decide.call(this, plan));

@@ -51,24 +51,28 @@ function judgedDigits(value: number, digits: number, meets: (v: number) => boole
   return meets(Number(shown)) === meets(value) ? shown : value.toFixed(digits + 2);
 }
 
-const ratioTarget = (text: string, group: string, row: string, over: string, metric: string, atLeast: number): Target =>
-  comparisonTarget(
+const ratioTarget = (text: string, group: string, row: string, over: string, metric: string, atLeast: number): Target => {
+  const meets = (v: number) => v >= atLeast;
+  return comparisonTarget(
     text,
     [group, row, over, metric],
     (a, b) => a / b,
-    (v) => `${judgedDigits(v, 2, (x) => x >= atLeast)}×`,
-    (v) => v >= atLeast,
+    (v) => `${judgedDigits(v, 2, meets)}×`,
+    meets,
   );
+};
 
 /** `atMost` undefined: the difference is shown, not judged. */
-const differenceTarget = (text: string, group: string, row: string, over: string, metric: string, atMost: number | undefined): Target =>
-  comparisonTarget(
+const differenceTarget = (text: string, group: string, row: string, over: string, metric: string, atMost: number | undefined): Target => {
+  const meets = (v: number) => (atMost === undefined ? undefined : v <= atMost);
+  return comparisonTarget(
     text,
     [group, row, over, metric],
     (a, b) => a - b,
-    (v) => `${v >= 0 ? '+' : ''}${judgedDigits(v, 3, (x) => (atMost === undefined ? undefined : x <= atMost))} ms`,
-    (v) => (atMost === undefined ? undefined : v <= atMost),
+    (v) => `${v >= 0 ? '+' : ''}${judgedDigits(v, 3, meets)} ms`,
+    meets,
   );
+};
 
 /** A target on one row's own figure: at most `atMost`. */
 const ceilingTarget = (text: string, group: string, row: string, metric: string, atMost: number, format: (value: number) => string): Target => ({
