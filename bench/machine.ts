@@ -14,7 +14,40 @@ export function describeMachine(redisVersion: string, loadGenerators: Record<str
     redis: redisVersion,
     loadGenerators,
     loadAverage: os.loadavg()[0]!,
+    ...withCpuIdle(describeCpuIdle(readSysfs)),
   };
+}
+
+function withCpuIdle(cpuIdle: string | undefined): { cpuIdle?: string } {
+  return cpuIdle === undefined ? {} : { cpuIdle };
+}
+
+/** A sysfs file's text, trimmed; undefined where it is missing or unreadable. */
+export type ReadSysfs = (path: string) => string | undefined;
+
+function readSysfs(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+const HALT_POLL_NS = '/sys/module/haltpoll/parameters/guest_halt_poll_ns';
+
+/**
+ * How an idle CPU sleeps (the cpuidle driver and governor), and under the haltpoll driver, for how
+ * long a vCPU polls before it halts. In a VM a halted vCPU is woken by the hypervisor, which costs
+ * tens of µs per wake-up where no poll catches it: a closed-loop call with one Redis round trip
+ * wakes four processes (bench/analysis.md, "vCPU wake-ups"). Undefined where Linux does not say.
+ */
+export function describeCpuIdle(read: ReadSysfs): string | undefined {
+  const driver = read('/sys/devices/system/cpu/cpuidle/current_driver');
+  if (driver === undefined || driver === '') return undefined;
+  const governor = read('/sys/devices/system/cpu/cpuidle/current_governor');
+  const pollNs = driver === 'haltpoll' ? read(HALT_POLL_NS) : undefined;
+  const poll = pollNs === undefined ? '' : pollNs === '0' ? ', halt polling off' : `, polls ${Number(pollNs) / 1000} µs before halting`;
+  return `${driver}${governor === undefined || governor === driver ? '' : ` (governor ${governor})`}${poll}`;
 }
 
 export function packageVersion(name: string): string {

@@ -119,14 +119,16 @@ export function renderMarkdown(results: BenchResults, jsonPath: string, chartsLi
     '',
     '## Machine',
     '',
-    '| cores | CPU | memory | OS | Node | Redis | load generators | load average at start | CPU stolen during the run |',
-    '|---:|---|---:|---|---|---|---|---:|---:|',
+    '| cores | CPU | memory | OS | Node | Redis | load generators | load average at start | CPU stolen during the run | CPU idle |',
+    '|---:|---|---:|---|---|---|---|---:|---:|---|',
     `| ${m.cores} | ${m.cpu} | ${m.memoryGb.toFixed(1)} GB | ${m.os} | ${m.node} | ${m.redis} | ${Object.entries(m.loadGenerators)
       .map(([k, v]) => `${k} ${v}`)
-      .join(', ')} | ${m.loadAverage.toFixed(2)} | ${m.stolenShare === undefined ? '—' : percent(m.stolenShare)} |`,
+      .join(', ')} | ${m.loadAverage.toFixed(2)} | ${m.stolenShare === undefined ? '—' : percent(m.stolenShare)} | ${m.cpuIdle ?? '—'} |`,
     '',
     'CPU stolen: the share of all CPU time over the run that the hypervisor ran other guests on these cores (steal in `/proc/stat`); ' +
-      'a stolen share moves figures from one round to the next whatever the code does.',
+      'a stolen share moves figures from one round to the next whatever the code does. ' +
+      'CPU idle: how an idle CPU sleeps (cpuidle driver; under haltpoll, how long a vCPU polls before it halts). ' +
+      'Where a halted vCPU is woken by the hypervisor, every wake-up adds tens of µs to a closed-loop call (bench/analysis.md, "vCPU wake-ups").',
     '',
     '## Targets',
     '',

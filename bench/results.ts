@@ -75,6 +75,8 @@ export interface Machine {
   readonly loadAverage: number;
   /** Share of all CPU time over the run that the hypervisor gave to others (steal in /proc/stat); absent where unknown. */
   readonly stolenShare?: number;
+  /** How an idle CPU sleeps (bench/machine.ts describeCpuIdle); absent where unknown. */
+  readonly cpuIdle?: string;
 }
 
 export interface TargetResult {
