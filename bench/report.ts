@@ -105,7 +105,7 @@ export function renderMarkdown(results: BenchResults, jsonPath: string, chartsLi
     '## How to run',
     '',
     '```sh',
-    'npm run bench          # full: the figures below when mode = full (17–20 minutes on 2 cores; this run: above)',
+    'npm run bench          # full: the figures below when mode = full (about 21 minutes on 2 cores; this run: above)',
     'npm run bench:quick    # quick: same scenarios, 3 short rounds (3–4 minutes), written to bench/results/quick/',
     'npm run bench -- --only grpc,express,store,memory    # a subset',
     'npm run bench -- --cpu-prof                          # also V8 CPU profiles of the sidecars (bench/results/profiles/)',
