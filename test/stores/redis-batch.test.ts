@@ -229,11 +229,14 @@ describe('the window of a call in flight', () => {
       // A first call goes out at once; Redis, paused, leaves it unanswered, so it stays in flight.
       own.pause();
       const first = quick.decide(plan(0));
-      // Ten decisions, each from a timer callback of its own (as a sidecar reads each stream in its own callback).
+      // Ten decisions, each from a callback of its own (as a sidecar reads each stream in its own
+      // callback), all in one turn of the event loop: immediates queued together run in one check
+      // phase. (Zero-ms timers may not: each reads the clock when it is set, so a busy machine
+      // spreads them over two turns.)
       const later = await new Promise<Promise<Decision>[]>((resolve) => {
         const issued: Promise<Decision>[] = [];
-        for (let i = 1; i <= 10; i++) setTimeout(() => issued.push(quick.decide(plan(i))), 0);
-        setTimeout(() => resolve(issued), 20);
+        for (let i = 1; i <= 10; i++) setImmediate(() => issued.push(quick.decide(plan(i))));
+        setImmediate(() => resolve(issued));
       });
       own.resume();
       const decisions = await Promise.all([first, ...later]);
