@@ -99,6 +99,9 @@ mkdirSync(join(out.json, '..'), { recursive: true });
 writeFileSync(out.json, `${JSON.stringify(results, null, 2)}\n`);
 writeReport(results, out.json, out.markdown, out.charts);
 console.log('\nTargets (printed, not asserted):');
-for (const target of results.targets) console.log(`  ${verdict(target).padEnd(12)} ${target.measured.padStart(12)}  ${target.target}`);
+for (const target of results.targets) {
+  const spread = target.perRound === undefined ? '' : ` (rounds ${target.perRound})`;
+  console.log(`  ${verdict(target).padEnd(12)} ${target.measured.padStart(12)}  ${target.target}${spread}`);
+}
 progress(`wrote ${out.json}, ${out.markdown}, ${out.charts}/*.svg`);
 if (failures.length > 0) process.exitCode = 1;

@@ -132,10 +132,13 @@ export function renderMarkdown(results: BenchResults, jsonPath: string, chartsLi
     '',
     '## Targets',
     '',
-    '| target | measured | verdict |',
-    '|---|---:|---|',
+    '| target | measured (medians) | round by round | verdict |',
+    '|---|---:|---:|---|',
     // Judged again from the groups, so a re-rendered run shows today's targets.
-    ...judgeTargets(results.groups).map((t) => `| ${t.target} | ${t.measured} | ${verdict(t)} |`),
+    ...judgeTargets(results.groups).map((t) => `| ${t.target} | ${t.measured} | ${t.perRound ?? '—'} | ${verdict(t)} |`),
+    '',
+    'Round by round: a comparison made within each round (the two rows ran a few seconds apart), lowest to highest. ' +
+      'The verdict is on the medians; a wide span means the host moved more than the code did.',
     '',
     '## Results',
     '',

@@ -84,6 +84,8 @@ export interface TargetResult {
   readonly measured: string;
   /** undefined: could not be measured in this run. */
   readonly met: boolean | undefined;
+  /** A comparison's lowest and highest value round by round ("0.77× to 1.04×"): how far the rounds spread. */
+  readonly perRound?: string;
 }
 
 export interface BenchResults {

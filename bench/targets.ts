@@ -4,7 +4,7 @@
  */
 import type { Group, TargetResult } from './results.js';
 
-type Judged = { measured: string; met: boolean | undefined };
+type Judged = { measured: string; met: boolean | undefined; perRound?: string };
 
 /** A row's median figure; or, for an invalid row, the verdict itself. */
 function figure(groups: readonly Group[], group: string, row: string, metric: string): number | Judged | undefined {
@@ -20,14 +20,38 @@ interface Target {
   readonly judge: (groups: readonly Group[]) => Judged | undefined;
 }
 
-/** A target on how one row's figure compares with another's (a ratio or a difference). */
+/**
+ * The comparison round by round, lowest to highest: round i of both rows ran in the same rotated
+ * round (bench/stats.ts interleave). Undefined with fewer than two rounds valid in both rows.
+ */
+function perRoundRange(
+  groups: readonly Group[],
+  [group, row, over, metric]: [string, string, string, string],
+  compare: (a: number, b: number) => number,
+  format: (value: number) => string,
+): string | undefined {
+  const rows = groups.find((g) => g.id === group)?.rows;
+  const ours = rows?.find((r) => r.id === row)?.rounds ?? [];
+  const theirs = rows?.find((r) => r.id === over)?.rounds ?? [];
+  const values = ours.flatMap((mine, i) => {
+    const other = theirs[i];
+    if (other === undefined || mine.invalid !== undefined || other.invalid !== undefined) return [];
+    const a = mine.metrics[metric];
+    const b = other.metrics[metric];
+    return a !== undefined && b !== undefined && Number.isFinite(a) && Number.isFinite(b) ? [compare(a, b)] : [];
+  });
+  return values.length < 2 ? undefined : `${format(Math.min(...values))} to ${format(Math.max(...values))}`;
+}
+
+/** A target on how one row's figure compares with another's (a ratio or a difference), judged on the medians. */
 function comparisonTarget(
   text: string,
-  [group, row, over, metric]: [string, string, string, string],
+  rows: [group: string, row: string, over: string, metric: string],
   compare: (a: number, b: number) => number,
   format: (value: number) => string,
   meets: (value: number) => boolean | undefined,
 ): Target {
+  const [group, row, over, metric] = rows;
   return {
     text,
     judge: (groups) => {
@@ -37,7 +61,8 @@ function comparisonTarget(
       if (typeof b === 'object') return b;
       if (a === undefined || b === undefined) return undefined;
       const value = compare(a, b);
-      return { measured: format(value), met: meets(value) };
+      const perRound = perRoundRange(groups, rows, compare, format);
+      return { measured: format(value), met: meets(value), ...(perRound === undefined ? {} : { perRound }) };
     },
   };
 }
@@ -177,7 +202,12 @@ export const TARGETS: readonly Target[] = [
 export function judgeTargets(groups: readonly Group[]): TargetResult[] {
   return TARGETS.map((target) => {
     const judged = target.judge(groups);
-    return { target: target.text, measured: judged?.measured ?? 'not measured', met: judged?.met };
+    return {
+      target: target.text,
+      measured: judged?.measured ?? 'not measured',
+      met: judged?.met,
+      ...(judged?.perRound === undefined ? {} : { perRound: judged.perRound }),
+    };
   });
 }
 

@@ -44,3 +44,22 @@ describe('bench targets', () => {
     expect(judged([], M32)).toEqual({ measured: 'not measured', verdict: 'not measured' });
   });
 });
+
+describe('bench targets, round by round', () => {
+  const withRounds = (id: string, values: number[]): Row => ({
+    ...row(id, { rps: [...values].sort((a, b) => a - b)[values.length >> 1]! }),
+    rounds: values.map((rps) => ({ metrics: { rps } })),
+  });
+  const result = (groups: Group[]) => judgeTargets(groups).find((t) => t.target.startsWith(M32))!;
+
+  it('shows the lowest and highest ratio of rounds run together, beside the ratio of the medians', () => {
+    const groups = [group('grpc-saturating-1-m32', [withRounds('baseline', [10_000, 20_000, 12_000]), withRounds('memory', [15_000, 20_000, 13_200])])];
+    expect(result(groups)).toMatchObject({ measured: '1.25×', perRound: '1.00× to 1.50×', met: true });
+  });
+
+  it('shows no span with fewer than two rounds in both rows', () => {
+    const one = [group('grpc-saturating-1-m32', [withRounds('baseline', [10_000]), withRounds('memory', [13_000, 14_000])])];
+    expect(result(one)).toMatchObject({ measured: '1.40×', met: true });
+    expect(result(one).perRound).toBeUndefined();
+  });
+});
