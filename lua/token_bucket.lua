@@ -6,7 +6,8 @@
 -- function (a library that registers it: the helpers and tables below are made once, at FUNCTION
 -- LOAD) or, where functions are missing, a script that ends `return decide_call(KEYS, ARGV)`.
 -- Nothing at the top level may touch Redis' libraries (struct, math): a library being loaded has
--- none of them yet. No state outlives a call, except the arrays a plan's buckets are loaded into.
+-- none of them yet. No bucket state outlives a call: only the arrays a plan's buckets are loaded
+-- into, and the parsed bucket terms (each a function of its text alone).
 --
 -- keys           every plan's bucket keys, plan after plan
 -- argv[1]        "" to read the clock with Redis TIME; an integer µs only in tests (shared vectors)
@@ -36,15 +37,18 @@ local pack, unpack, ceil, floor
 -- The room an expiry is set with: as long as the TTL itself, at least 1 s, at most 1 min.
 local MIN_SLACK_MS, MAX_SLACK_MS = 1000, 60000
 
--- Bucket terms, parsed once per distinct string in this call.
-local terms_of
+-- Bucket terms, parsed once per distinct string. As a function, kept from call to call: parsing
+-- was a tenth of Redis' time for a call of one plan (bench/analysis.md, "The script's fixed cost
+-- per call"). Bounded: past MAX_TERMS strings (many configs on one Redis) it starts over.
+local terms_of, terms_count, MAX_TERMS = {}, 0, 1024
 local function terms(text)
   local t = terms_of[text]
   if t == nil then
     local algo, shadow, overdraft, cap, refill, period = string.match(text, '^(.)(.)(.) (%S+) (%S+) (%S+)$')
     t = { fixed = algo == 'f', shadow = shadow == 's', overdraft = overdraft == 'o',
           cap = tonumber(cap), refill = tonumber(refill), period = tonumber(period) }
-    terms_of[text] = t
+    if terms_count == MAX_TERMS then terms_of, terms_count = {}, 0 end
+    terms_of[text], terms_count = t, terms_count + 1
   end
   return t
 end
@@ -250,7 +254,7 @@ local function decide_call(keys, argv)
     now = tonumber(argv[1])
   end
   now_ms = floor(now / 1000)
-  terms_of, level_of, stamp_of, expiry_of, px_of, written, out = {}, {}, {}, {}, {}, {}, {}
+  level_of, stamp_of, expiry_of, px_of, written, out = {}, {}, {}, {}, {}, {}
 
   local k, a = 1, 2
   local mode, count

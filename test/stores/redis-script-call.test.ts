@@ -83,6 +83,34 @@ describe('the decide script as a Redis function', () => {
     expect(await levelOf(redis, 'fn:c')).toBe(9);
     expect((await commandCallsOf(redis))['function|load']).toEqual({ calls: 2, failed: 0 });
   });
+
+  it('keeps parsed limits from call to call, bounded: 1,500 distinct limits, twice, each decided by its own terms', async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    const store = await storeOn(redis);
+    // More distinct terms than the library keeps (MAX_TERMS, 1,024), so it starts over within a call and between calls.
+    const limits = Array.from({ length: 1500 }, (_, i) => tokenBucket({ capacity: 100 + i, refillTokens: 1, periodUs: 3_600_000_000 }));
+    const plans = limits.map((l, i): Plan => ({ mode: 'all_or_nothing', buckets: [{ key: `terms:${i}`, limit: l, cost: 1 + (i % 3) }] }));
+    for (const pass of [1, 2]) {
+      const decisions = await Promise.all(plans.map((p) => store.decide(p)));
+      expect(decisions.map((d) => d.buckets[0]!.remaining)).toEqual(plans.map((_, i) => 100 + i - pass * (1 + (i % 3))));
+    }
+    expect((await commandCallsOf(redis)).fcall!.calls).toBeGreaterThan(2 * Math.ceil(1500 / 64));
+  });
+
+  it('holds the memory of its parsed limits bounded: 20,000 distinct limits leave its Lua VM under 4 MB (unbounded: about 13 MB)', async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    const store = await storeOn(redis);
+    const plans = Array.from({ length: 20_000 }, (_, i): Plan => {
+      const distinct = tokenBucket({ capacity: 100 + i, refillTokens: 1, periodUs: 3_600_000_000 });
+      return { mode: 'all_or_nothing', buckets: [{ key: `terms-memory:${i}`, limit: distinct, cost: 1 }] };
+    });
+    const decisions = await Promise.all(plans.map((p) => store.decide(p)));
+    expect(decisions.filter((d) => d.allowed)).toHaveLength(20_000);
+    const functionsMemory = Number(/used_memory_vm_functions:(\d+)/.exec(String(await redis.command('INFO', 'memory')))?.[1]);
+    expect(functionsMemory).toBeLessThan(4 * 2 ** 20);
+  });
 });
 
 describe('while Redis refuses writes (min-replicas-to-write unmet)', () => {
