@@ -5,6 +5,7 @@ import os from 'node:os';
 import type { Machine } from './results.js';
 
 export function describeMachine(redisVersion: string, loadGenerators: Record<string, string>): Machine {
+  const cpuIdle = describeCpuIdle(readKernelFile);
   return {
     cores: os.availableParallelism(),
     cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
@@ -14,18 +15,14 @@ export function describeMachine(redisVersion: string, loadGenerators: Record<str
     redis: redisVersion,
     loadGenerators,
     loadAverage: os.loadavg()[0]!,
-    ...withCpuIdle(describeCpuIdle(readSysfs)),
+    ...(cpuIdle === undefined ? {} : { cpuIdle }),
   };
 }
 
-function withCpuIdle(cpuIdle: string | undefined): { cpuIdle?: string } {
-  return cpuIdle === undefined ? {} : { cpuIdle };
-}
+/** A /proc or /sys file's text, trimmed; undefined where it is missing or unreadable (not Linux). */
+export type ReadKernelFile = (path: string) => string | undefined;
 
-/** A sysfs file's text, trimmed; undefined where it is missing or unreadable. */
-export type ReadSysfs = (path: string) => string | undefined;
-
-function readSysfs(path: string): string | undefined {
+function readKernelFile(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8').trim();
   } catch {
@@ -41,7 +38,7 @@ const HALT_POLL_NS = '/sys/module/haltpoll/parameters/guest_halt_poll_ns';
  * tens of µs per wake-up where no poll catches it: a closed-loop call with one Redis round trip
  * wakes four processes (bench/analysis.md, "vCPU wake-ups"). Undefined where Linux does not say.
  */
-export function describeCpuIdle(read: ReadSysfs): string | undefined {
+export function describeCpuIdle(read: ReadKernelFile): string | undefined {
   const driver = read('/sys/devices/system/cpu/cpuidle/current_driver');
   if (driver === undefined || driver === '') return undefined;
   const governor = read('/sys/devices/system/cpu/cpuidle/current_governor');
@@ -67,12 +64,7 @@ export interface CpuTimes {
  * time is steal, and it makes one round slower than the next whatever the code does.
  */
 export function readCpuTimes(): CpuTimes | undefined {
-  let line: string | undefined;
-  try {
-    line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
-  } catch {
-    return undefined;
-  }
+  const line = readKernelFile('/proc/stat')?.split('\n', 1)[0];
   const fields = line?.startsWith('cpu ') ? line.trim().split(/\s+/).slice(1, 9).map(Number) : [];
   if (fields.length < 8 || fields.some(Number.isNaN)) return undefined;
   return { total: fields.reduce((a, b) => a + b, 0), steal: fields[7]! };

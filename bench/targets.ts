@@ -2,13 +2,17 @@
  * The issue's targets, judged from a run's groups: met, not met, or not measured in this run. A target
  * on an invalid row (bench/answer-check.ts) is NOT MET, with the reason.
  */
-import type { Group, TargetResult } from './results.js';
+import type { Group, Row, TargetResult } from './results.js';
 
 type Judged = { measured: string; met: boolean | undefined; perRound?: string };
 
+function rowOf(groups: readonly Group[], group: string, row: string): Row | undefined {
+  return groups.find((g) => g.id === group)?.rows.find((r) => r.id === row);
+}
+
 /** A row's median figure; or, for an invalid row, the verdict itself. */
 function figure(groups: readonly Group[], group: string, row: string, metric: string): number | Judged | undefined {
-  const found = groups.find((g) => g.id === group)?.rows.find((r) => r.id === row);
+  const found = rowOf(groups, group, row);
   if (found?.invalid !== undefined) return { measured: `invalid: ${found.label}: ${found.invalid}`, met: false };
   const value = found?.median[metric];
   return value === undefined || Number.isNaN(value) ? undefined : value;
@@ -30,9 +34,8 @@ function perRoundRange(
   compare: (a: number, b: number) => number,
   format: (value: number) => string,
 ): string | undefined {
-  const rows = groups.find((g) => g.id === group)?.rows;
-  const ours = rows?.find((r) => r.id === row)?.rounds ?? [];
-  const theirs = rows?.find((r) => r.id === over)?.rounds ?? [];
+  const ours = rowOf(groups, group, row)?.rounds ?? [];
+  const theirs = rowOf(groups, group, over)?.rounds ?? [];
   const values = ours.flatMap((mine, i) => {
     const other = theirs[i];
     if (other === undefined || mine.invalid !== undefined || other.invalid !== undefined) return [];
