@@ -14,6 +14,7 @@ import { measureGenerator, measureH2load, type Shape } from './grpc-measure.js';
 import { h2loadArgs, runH2load } from './h2load.js';
 import type { Column, Group, Row } from './results.js';
 import { type GrpcTarget, startBaseline, startSidecarProcess, verifyBody } from './servers.js';
+import { type Replicas, rotation, startReplicas, stopAll } from './replicas.js';
 import { type Contender, interleave, skippedRow } from './stats.js';
 
 const SATURATING = { connections: 2, streams: 100 };
@@ -66,21 +67,24 @@ const H2LOAD_ANSWERS =
 
 export async function grpcGroups(ctx: BenchContext, publish: (group: Group) => void): Promise<void> {
   const { timings, redis } = ctx;
-  ctx.progress('gRPC: starting the baseline and the sidecars (memory, Redis; each on node-http2 and on grpc-js)');
-  const baseline = await startBaseline(profiled(ctx, 'baseline').cpuProfileDir);
-  const memory = await startSidecarProcess({ label: 'sidecar, memory store', ...profiled(ctx, 'memory') });
-  const redisSidecar = await startSidecarProcess({ label: 'sidecar, Redis store', redisUrl: redis.url, ...profiled(ctx, 'redis') });
-  // The same sidecars on grpc-js's server (`--grpc-server grpc-js`): what the default node-http2 server is measured against.
-  const memoryGrpcJs = await startSidecarProcess({ label: 'sidecar, memory store, grpc-js', flags: GRPC_JS, ...profiled(ctx, 'memory-grpc-js') });
-  const redisGrpcJs = await startSidecarProcess({
-    label: 'sidecar, Redis store, grpc-js',
-    redisUrl: redis.url,
-    flags: GRPC_JS,
-    ...profiled(ctx, 'redis-grpc-js'),
-  });
-  // The latency floor: the memory sidecar waiting for one bare Redis PING per call (bench/round-trip-floor.mjs).
-  const floor = await startSidecarProcess({ label: 'sidecar, memory store + PING per call', roundTripFloorRedisUrl: redis.url });
-  const targets = [baseline, memory, redisSidecar, memoryGrpcJs, redisGrpcJs, floor];
+  const { replicas } = timings;
+  ctx.progress(`gRPC: starting ${replicas} of each: the baseline and the sidecars (memory, Redis; each on node-http2 and on grpc-js)`);
+  const pool = await startReplicas(
+    {
+      baseline: () => startBaseline(profiled(ctx, 'baseline').cpuProfileDir),
+      memory: () => startSidecarProcess({ label: 'sidecar, memory store', ...profiled(ctx, 'memory') }),
+      redis: () => startSidecarProcess({ label: 'sidecar, Redis store', redisUrl: redis.url, ...profiled(ctx, 'redis') }),
+      // The same sidecars on grpc-js's server (`--grpc-server grpc-js`): what the default node-http2 server is measured against.
+      memoryGrpcJs: () => startSidecarProcess({ label: 'sidecar, memory store, grpc-js', flags: GRPC_JS, ...profiled(ctx, 'memory-grpc-js') }),
+      redisGrpcJs: () =>
+        startSidecarProcess({ label: 'sidecar, Redis store, grpc-js', redisUrl: redis.url, flags: GRPC_JS, ...profiled(ctx, 'redis-grpc-js') }),
+      // The latency floor: the memory sidecar waiting for one bare Redis PING per call (bench/round-trip-floor.mjs).
+      floor: () => startSidecarProcess({ label: 'sidecar, memory store + PING per call', roundTripFloorRedisUrl: redis.url }),
+    },
+    replicas,
+  );
+  const targets = Object.values(pool).flatMap((server) => server.targets);
+  const { baseline, memory, floor } = pool;
   try {
     const one = benchRequest(1, '203.0.113.1');
     const five = benchRequest(5, '203.0.113.1');
@@ -91,7 +95,10 @@ export async function grpcGroups(ctx: BenchContext, publish: (group: Group) => v
     const oneBody = writeBody(ctx.scratch, 'one-descriptor', one);
     const fiveBody = writeBody(ctx.scratch, 'five-descriptors', five);
     await warmUp(ctx, targets, oneBody);
-    const h2 = (target: GrpcTarget, body: string, shape: Shape) => () => measureH2load(ctx, target, body, shape);
+    const h2 = (server: Replicas, body: string, shape: Shape) => {
+      const next = rotation(server);
+      return () => measureH2load(ctx, next(), body, shape);
+    };
 
     /**
      * `servers`: the grpc-js rows too (the saturating 1-descriptor and latency groups), or only the default server's;
@@ -110,12 +117,12 @@ export async function grpcGroups(ctx: BenchContext, publish: (group: Group) => v
       const contenders: Contender[] = [
         { id: 'baseline', label: 'baseline (grpc-js + proto-loader)', kind: 'baseline', measure: h2(baseline, body, shape) },
         { id: 'memory', label: 'rateguard, memory store', kind: 'rateguard', measure: h2(memory, body, shape) },
-        { id: 'redis', label: 'rateguard, Redis store', kind: 'rateguard', measure: h2(redisSidecar, body, shape) },
+        { id: 'redis', label: 'rateguard, Redis store', kind: 'rateguard', measure: h2(pool.redis, body, shape) },
       ];
       if (servers === 'both') {
         contenders.push(
-          { id: 'memory-grpc-js', label: 'rateguard, memory store, grpc-js server', kind: 'rateguard', measure: h2(memoryGrpcJs, body, shape) },
-          { id: 'redis-grpc-js', label: 'rateguard, Redis store, grpc-js server', kind: 'rateguard', measure: h2(redisGrpcJs, body, shape) },
+          { id: 'memory-grpc-js', label: 'rateguard, memory store, grpc-js server', kind: 'rateguard', measure: h2(pool.memoryGrpcJs, body, shape) },
+          { id: 'redis-grpc-js', label: 'rateguard, Redis store, grpc-js server', kind: 'rateguard', measure: h2(pool.redisGrpcJs, body, shape) },
         );
       }
       contenders.push(...extra);
@@ -167,13 +174,13 @@ export async function grpcGroups(ctx: BenchContext, publish: (group: Group) => v
         [{ id: 'floor', label: 'floor: memory store + one Redis PING per call', kind: 'rateguard', measure: h2(floor, oneBody, CLOSED_LOOP) }],
       ),
     );
-    await Promise.all([memoryGrpcJs.stop(), redisGrpcJs.stop(), floor.stop()]);
-    publish(await keysGroup(ctx, baseline, memory, redisSidecar));
-    await memory.stop();
+    await stopAll([...pool.memoryGrpcJs.targets, ...pool.redisGrpcJs.targets, ...floor.targets]);
+    publish(await keysGroup(ctx, baseline, memory, pool.redis));
+    await stopAll(memory.targets);
     publish(await floodGroup(ctx, baseline));
-    publish(await workersGroup(ctx, baseline, redisSidecar));
+    publish(await workersGroup(ctx, baseline, pool.redis));
   } finally {
-    await Promise.all(targets.map((t) => t.stop()));
+    await stopAll(targets);
   }
 }
 
@@ -212,7 +219,7 @@ function h2loadCommands(ctx: BenchContext, shape: Shape): string[] {
 }
 
 /** One hot key vs 100k distinct keys: h2load sends one body per run, so this group uses bench/grpc-load.ts for every row. */
-async function keysGroup(ctx: BenchContext, baseline: GrpcTarget, memory: GrpcTarget, redisSidecar: GrpcTarget): Promise<Group> {
+async function keysGroup(ctx: BenchContext, baseline: Replicas, memory: Replicas, redisSidecar: Replicas): Promise<Group> {
   ctx.progress(`gRPC: one hot key vs ${DISTINCT_KEYS} distinct keys (node:http2 load generator)`);
   const options = (url: string, keys: number): ClosedLoopOptions => ({
     url,
@@ -222,7 +229,13 @@ async function keysGroup(ctx: BenchContext, baseline: GrpcTarget, memory: GrpcTa
     warmupSeconds: ctx.timings.warmupSeconds,
     body: { bench: 'one', keys },
   });
-  const load = (target: GrpcTarget, keys: number) => () => measureGenerator(ctx, target, options(target.url, keys));
+  const load = (server: Replicas, keys: number) => {
+    const next = rotation(server);
+    return () => {
+      const target = next();
+      return measureGenerator(ctx, target, options(target.url, keys));
+    };
+  };
   const rows = await interleave(
     [
       { id: 'baseline', label: 'baseline, 100k keys', kind: 'baseline', measure: load(baseline, DISTINCT_KEYS) },
@@ -262,7 +275,7 @@ function localCacheFlags(): { on: string[]; off: string[] } | undefined {
 }
 
 /** One client over its limit for good, flooding; Redis commands per decision from INFO commandstats deltas. */
-async function floodGroup(ctx: BenchContext, baseline: GrpcTarget): Promise<Group> {
+async function floodGroup(ctx: BenchContext, baseline: Replicas): Promise<Group> {
   ctx.progress('gRPC: over-limit flood, local cache off and on');
   const cache = localCacheFlags();
   const body = writeBody(ctx.scratch, 'flood', floodRequest());
@@ -274,11 +287,11 @@ async function floodGroup(ctx: BenchContext, baseline: GrpcTarget): Promise<Grou
       await verifyBody(target, grpcFrame(floodRequest()), [Code.OK, Code.OVER_LIMIT]);
       await verifyBody(target, grpcFrame(floodRequest()), [Code.OVER_LIMIT]);
     }
-    const flood = (target: GrpcTarget) => () => measureH2load(ctx, target, body, SATURATING);
+    const flood = (next: () => GrpcTarget) => () => measureH2load(ctx, next(), body, SATURATING);
     const contenders: Contender[] = [
-      { id: 'baseline', label: 'baseline (answers OK)', kind: 'baseline', measure: flood(baseline) },
-      { id: 'cache-off', label: 'rateguard Redis, local cache off', kind: 'rateguard', measure: flood(off) },
-      ...(on === undefined ? [] : [{ id: 'cache-on', label: 'rateguard Redis, local cache on', kind: 'rateguard' as const, measure: flood(on) }]),
+      { id: 'baseline', label: 'baseline (answers OK)', kind: 'baseline', measure: flood(rotation(baseline)) },
+      { id: 'cache-off', label: 'rateguard Redis, local cache off', kind: 'rateguard', measure: flood(() => off) },
+      ...(on === undefined ? [] : [{ id: 'cache-on', label: 'rateguard Redis, local cache on', kind: 'rateguard' as const, measure: flood(() => on) }]),
     ];
     const rows: Row[] = await interleave(contenders, ctx.timings.rounds, ctx.progress);
     if (on === undefined)
@@ -305,19 +318,19 @@ async function floodGroup(ctx: BenchContext, baseline: GrpcTarget): Promise<Grou
 }
 
 /** `rateguard serve --workers 2` against one process, both on Redis. */
-async function workersGroup(ctx: BenchContext, baseline: GrpcTarget, single: GrpcTarget): Promise<Group> {
+async function workersGroup(ctx: BenchContext, baseline: Replicas, single: Replicas): Promise<Group> {
   ctx.progress('gRPC: --workers 2 vs one process (Redis store)');
   const two = await startSidecarProcess({ label: 'sidecar, Redis, 2 workers', redisUrl: ctx.redis.url, workers: 2 });
   try {
     const request = benchRequest(1, '203.0.113.1');
     for (let i = 0; i < SPREAD.connections; i++) await verifyBody(two, grpcFrame(request), [Code.OK]);
     const body = writeBody(ctx.scratch, 'workers', request);
-    const load = (target: GrpcTarget) => () => measureH2load(ctx, target, body, SPREAD);
+    const load = (next: () => GrpcTarget) => () => measureH2load(ctx, next(), body, SPREAD);
     const rows = await interleave(
       [
-        { id: 'baseline', label: 'baseline (one process)', kind: 'baseline', measure: load(baseline) },
-        { id: 'workers-1', label: 'rateguard Redis, 1 process', kind: 'rateguard', measure: load(single) },
-        { id: 'workers-2', label: 'rateguard Redis, --workers 2', kind: 'rateguard', measure: load(two), compareTo: 'workers-1' },
+        { id: 'baseline', label: 'baseline (one process)', kind: 'baseline', measure: load(rotation(baseline)) },
+        { id: 'workers-1', label: 'rateguard Redis, 1 process', kind: 'rateguard', measure: load(rotation(single)) },
+        { id: 'workers-2', label: 'rateguard Redis, --workers 2', kind: 'rateguard', measure: load(() => two), compareTo: 'workers-1' },
       ],
       ctx.timings.rounds,
       ctx.progress,

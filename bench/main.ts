@@ -89,7 +89,7 @@ const results: BenchResults = {
   command: [`npm run bench${args.quick ? ':quick' : ''}`, ...(extraArgs.length > 0 ? ['--', ...extraArgs] : [])].join(' '),
   startedAt: new Date(started).toISOString(),
   durationSeconds: (Date.now() - started) / 1000,
-  settings: { rounds: ctx.timings.rounds, seconds: ctx.timings.seconds, warmupSeconds: ctx.timings.warmupSeconds },
+  settings: { rounds: ctx.timings.rounds, seconds: ctx.timings.seconds, warmupSeconds: ctx.timings.warmupSeconds, replicas: ctx.timings.replicas },
   machine: stolen === undefined ? machine : { ...machine, stolenShare: stolen },
   groups,
   targets: judgeTargets(groups),

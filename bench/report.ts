@@ -85,7 +85,7 @@ function groupSection(group: Group, chartsLink: string, rounds: number): string 
 
 export function renderMarkdown(results: BenchResults, jsonPath: string, chartsLink: string): string {
   const m = results.machine;
-  const { rounds, seconds, warmupSeconds } = results.settings;
+  const { rounds, seconds, warmupSeconds, replicas = 1 } = results.settings;
   return [
     '# Benchmarks',
     '',
@@ -93,7 +93,10 @@ export function renderMarkdown(results: BenchResults, jsonPath: string, chartsLi
     '',
     `Run of \`${results.command}\` (${results.mode} mode) started ${results.startedAt}, ${Math.round(results.durationSeconds)} s; ` +
       `${rounds} interleaved rounds per comparison (each round in a rotated order: A B C, B C A, ...), ${seconds} s measured per ` +
-      `load run after ${warmupSeconds} s of warm-up; every figure is the median over the rounds, raw rounds in \`${jsonPath}\`.`,
+      `load run after ${warmupSeconds} s of warm-up; every figure is the median over the rounds, raw rounds in \`${jsonPath}\`.` +
+      (replicas > 1
+        ? ` The gRPC baseline and the sidecars of the saturating, latency and keys tables run as ${replicas} processes each, round r on process r mod ${replicas} (bench/replicas.ts); the flood and workers sidecars as one.`
+        : ''),
     '',
     ...(results.mode === 'quick' || m.loadAverage > m.cores / 2 || (m.stolenShare ?? 0) > NOISY_STEAL
       ? [

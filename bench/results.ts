@@ -93,7 +93,13 @@ export interface BenchResults {
   readonly command: string;
   readonly startedAt: string;
   readonly durationSeconds: number;
-  readonly settings: { readonly rounds: number; readonly seconds: number; readonly warmupSeconds: number };
+  readonly settings: {
+    readonly rounds: number;
+    readonly seconds: number;
+    readonly warmupSeconds: number;
+    /** Processes per gRPC server (bench/replicas.ts); absent in runs from before replicas: one. */
+    readonly replicas?: number;
+  };
   readonly machine: Machine;
   readonly groups: Group[];
   readonly targets: TargetResult[];
