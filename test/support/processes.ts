@@ -1,7 +1,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
-/** A child Node process running a TypeScript file through tsx, with line-wise stdout. */
+/** A child Node process, with line-wise stdout. */
 export interface Child {
   readonly process: ChildProcessWithoutNullStreams;
   /** Resolves with the first stdout line matching `pattern` (rejects if the process exits first or after timeoutMs). */
@@ -10,8 +10,13 @@ export interface Child {
   stop(): Promise<void>;
 }
 
+/**
+ * Runs `file` with Node: a TypeScript file through tsx, a JavaScript file (the built `dist/`) as users
+ * run it, without tsx's loader in the process.
+ */
 export function spawnTs(file: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
+  const loader = file.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...loader, file, ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
   const lines: string[] = [];
   const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
   let stderr = '';
