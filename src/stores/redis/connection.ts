@@ -51,7 +51,8 @@ export interface RedisConnectionOptions {
  *   would be replayed, late and all at once, on reconnect;
  * - no per-request retries and no resend of unfulfilled commands after a reconnect: a script that
  *   may have run must never run twice (double counting);
- * - auto-pipelining: all decisions of one event-loop tick share one write;
+ * - auto-pipelining for the other commands (PING, DEL, pub/sub); the decide calls are batched by
+ *   decide-batch.ts and written at once (script-call.ts);
  * - a connect that hangs (a host that drops packets) gives up after 2 s, not ioredis' 10 s.
  * Reconnection itself goes on in the background, with capped backoff.
  */
