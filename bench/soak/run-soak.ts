@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Code, RateLimitServiceClient, type RateLimitResponse, shouldRateLimit } from '../../src/rls/codec.js';
-import { spawnTs } from '../../test/support/processes.js';
+import { spawnNode } from '../../test/support/processes.js';
 import { startRedis } from '../../test/support/redis-server.js';
 import { LOOPBACK_FREE_PORTS } from '../../test/support/serve-args.js';
 
@@ -76,7 +76,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const redis = await startRedis({ name: 'soak-redis' });
   const dir = mkdtempSync(join(tmpdir(), 'rg-soak-'));
   writeFileSync(join(dir, 'soak.yaml'), config(0));
-  const child = spawnTs(new URL('./soak-sidecar.ts', import.meta.url).pathname, ['--config', dir, '--redis', redis.url, ...LOOPBACK_FREE_PORTS]);
+  const child = spawnNode(new URL('./soak-sidecar.ts', import.meta.url).pathname, ['--config', dir, '--redis', redis.url, ...LOOPBACK_FREE_PORTS]);
   const samples: SoakSample[] = [];
   let configReloads = 0;
   const started = Date.now();

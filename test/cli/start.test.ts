@@ -1,6 +1,6 @@
 /** `npm start`: the sidecar plus the demo API, alone on memory, and two stacks sharing one Redis. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type Child, spawnTs } from '../support/processes.js';
+import { type Child, spawnNode } from '../support/processes.js';
 import { findFreePort, type RedisProcess, startRedis } from '../support/redis-server.js';
 
 let redis: RedisProcess;
@@ -13,7 +13,7 @@ afterAll(async () => {
 
 async function startStack(env: Record<string, string>): Promise<{ child: Child; url: string }> {
   const port = await findFreePort();
-  const child = spawnTs('src/cli/main.ts', ['start'], { PORT: String(port), GRPC_PORT: '0', HTTP_PORT: '0', DEBUG_PORT: '0', HOST: '127.0.0.1', ...env });
+  const child = spawnNode('src/cli/main.ts', ['start'], { PORT: String(port), GRPC_PORT: '0', HTTP_PORT: '0', DEBUG_PORT: '0', HOST: '127.0.0.1', ...env });
   await child.waitForLine(/demo API listening/);
   return { child, url: `http://127.0.0.1:${port}` };
 }

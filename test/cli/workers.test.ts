@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workersProblem } from '../../src/cli/workers.js';
 import { Code, RateLimitServiceClient, shouldRateLimit } from '../../src/rls/codec.js';
 import { resolveSettings, type Settings } from '../../src/settings/settings.js';
-import { spawnTs } from '../support/processes.js';
+import { spawnNode } from '../support/processes.js';
 import { findFreePort, type RedisProcess, startRedis } from '../support/redis-server.js';
 import { request } from '../support/sidecar.js';
 
@@ -59,7 +59,7 @@ describe('rateguard serve --workers', () => {
   it('two workers on one Redis share the port and the limits: 10 of 20 calls over 4 connections are OK; SIGTERM exits 0', async () => {
     const grpcPort = await findFreePort();
     const httpPort = await findFreePort();
-    const child = spawnTs('src/cli/main.ts', [
+    const child = spawnNode('src/cli/main.ts', [
       'serve',
       '--workers',
       '2',

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoApp, localDemoLimits, sidecarDemoLimits } from '../../src/demo/demo-app.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
 import { listen } from '../support/http.js';
-import { spawnTs } from '../support/processes.js';
+import { spawnNode } from '../support/processes.js';
 import { findFreePort, type RedisProcess, startRedis } from '../support/redis-server.js';
 import { startTestSidecar } from '../support/sidecar.js';
 
@@ -71,7 +71,7 @@ describe('two demo servers on one Redis', () => {
   it('share one limit: 5 expensive calls in all, whichever server takes them', async () => {
     const ports = [await findFreePort(), await findFreePort()];
     const servers = ports.map((port) =>
-      spawnTs('src/demo/main.ts', ['--redis'], { PORT: String(port), REDIS_URL: redis.url, LOG_LEVEL: 'info', ADMIN_TOKEN: 'shared-secret' }),
+      spawnNode('src/demo/main.ts', ['--redis'], { PORT: String(port), REDIS_URL: redis.url, LOG_LEVEL: 'info', ADMIN_TOKEN: 'shared-secret' }),
     );
     try {
       await Promise.all(servers.map((s) => s.waitForLine(/demo API listening/)));
@@ -96,7 +96,7 @@ describe('npm run demo:redis under autocannon -c 200', () => {
   it('exactly the limit gets 200: 5 of 4,000 concurrent expensive calls, every other one 429, no store warning', async () => {
     const redis = await startRedis();
     const port = await findFreePort();
-    const server = spawnTs('src/demo/main.ts', ['--redis'], { PORT: String(port), REDIS_URL: redis.url, LOG_LEVEL: 'info' });
+    const server = spawnNode('src/demo/main.ts', ['--redis'], { PORT: String(port), REDIS_URL: redis.url, LOG_LEVEL: 'info' });
     const warnings: string[] = [];
     server.process.stdout.on('data', (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n')) if (line.includes('"level":40')) warnings.push(line);

@@ -1,9 +1,9 @@
 /** The demo API's `--behind-proxy` mode, as envoy/docker-compose.yaml runs it behind Envoy. */
 import { expect, it } from 'vitest';
-import { spawnTs } from '../support/processes.js';
+import { spawnNode } from '../support/processes.js';
 
 it('--behind-proxy: the app limits nothing (Envoy does) and sees the client Envoy appended to X-Forwarded-For', async () => {
-  const api = spawnTs('src/demo/main.ts', ['--behind-proxy'], { PORT: '0', LOG_LEVEL: 'info' });
+  const api = spawnNode('src/demo/main.ts', ['--behind-proxy'], { PORT: '0', LOG_LEVEL: 'info' });
   try {
     const { port } = JSON.parse(await api.waitForLine(/"msg":"demo API listening/)) as { port: number };
     const statuses = [];

@@ -4,7 +4,7 @@
  */
 import { connect } from 'node:net';
 import { expect, it } from 'vitest';
-import { spawnTs } from '../support/processes.js';
+import { spawnNode } from '../support/processes.js';
 
 function refusesConnections(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -21,7 +21,7 @@ it('brings up Redis + 2 sidecars + 2 demo APIs; the printed curl loop gives five
   // REDIS_URL empty: the stack starts its own redis-server. PORT=0: free ports for the two APIs.
   // RATEGUARD_TIMEOUT_MS: on a loaded 2-core CI machine a call can exceed the demo's 250 ms and fail
   // open, which would let a sixth request through; exactness is the subject here.
-  const stack = spawnTs('src/demo/stack.ts', [], { PORT: '0', REDIS_URL: '', RATEGUARD_TIMEOUT_MS: '5000' });
+  const stack = spawnNode('src/demo/stack.ts', [], { PORT: '0', REDIS_URL: '', RATEGUARD_TIMEOUT_MS: '5000' });
   try {
     await stack.waitForLine(/Ctrl-C stops everything/, 90_000);
     const redisPort = Number(/redis:\/\/127\.0\.0\.1:(\d+) \(redis-server started here/.exec(await stack.waitForLine(/^\s+Redis /))?.[1]);

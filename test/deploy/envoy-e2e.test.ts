@@ -8,7 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Code, RateLimitServiceClient, shouldRateLimit } from '../../src/rls/codec.js';
-import { type Child, spawnTs } from '../support/processes.js';
+import { type Child, spawnNode } from '../support/processes.js';
 import { type RedisProcess, startRedis } from '../support/redis-server.js';
 import { at, readEnvoyFront, repoFile } from './deploy-files.js';
 import { routeRequest, type SampleRequest } from './envoy-rate-limits.js';
@@ -32,7 +32,7 @@ beforeAll(async () => {
   redis = await startRedis();
   for (let i = 0; i < 2; i++) {
     // A generous Redis timeout: exactness is the subject here, not latency on a busy 2-core machine.
-    const child = spawnTs('src/cli/main.ts', [
+    const child = spawnNode('src/cli/main.ts', [
       'serve',
       '--config',
       repoFile('config'),

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Code, RateLimitServiceClient, type RateLimitRequest, shouldRateLimit } from '../../src/rls/codec.js';
-import { spawnTs } from '../support/processes.js';
+import { spawnNode } from '../support/processes.js';
 import { type RedisProcess, startRedis } from '../support/redis-server.js';
 import { LOOPBACK_FREE_PORTS } from '../support/serve-args.js';
 
@@ -39,7 +39,7 @@ interface Call {
 
 /** A sidecar process, a client and a steady load of `workers` concurrent call loops. */
 async function harness(redis: RedisProcess, failureMode: string) {
-  const child = spawnTs('src/cli/main.ts', [
+  const child = spawnNode('src/cli/main.ts', [
     'serve',
     '--config',
     dir,

@@ -9,14 +9,14 @@
  * docs/hardening.md). The eviction path, not the count, is what the bound depends on.
  */
 import { describe, expect, it } from 'vitest';
-import { spawnTs } from '../support/processes.js';
+import { spawnNode } from '../support/processes.js';
 
 /** Documented bound (docs/hardening.md): heap bytes per bucket held, ~70-character keys included. */
 const BYTES_PER_KEY_BOUND = 500;
 const FLOOD_TIMEOUT_MS = 120_000;
 
 async function runFixture(name: string, args: string[]): Promise<unknown> {
-  const child = spawnTs(new URL(`./fixtures/${name}`, import.meta.url).pathname, args, { NODE_OPTIONS: '--expose-gc' });
+  const child = spawnNode(new URL(`./fixtures/${name}`, import.meta.url).pathname, args, { NODE_OPTIONS: '--expose-gc' });
   try {
     return JSON.parse(await child.waitForLine(/^\{/, FLOOD_TIMEOUT_MS)) as unknown;
   } finally {

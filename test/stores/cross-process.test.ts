@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type RedisProcess, startRedis } from '../support/redis-server.js';
-import { spawnTs } from '../support/processes.js';
+import { spawnNode } from '../support/processes.js';
 
 let redis: RedisProcess;
 beforeAll(async () => {
@@ -12,7 +12,7 @@ afterAll(async () => {
 
 it('4 OS processes x 200 concurrent calls on one bucket of capacity 100: exactly 100 allowed', async () => {
   const key = `rg:{cross}hammer-${Date.now()}`;
-  const children = Array.from({ length: 4 }, () => spawnTs('test/stores/fixtures/hammer.ts', [redis.url, key, '200']));
+  const children = Array.from({ length: 4 }, () => spawnNode('test/stores/fixtures/hammer.ts', [redis.url, key, '200']));
   try {
     await Promise.all(children.map((c) => c.waitForLine(/^ready$/)));
     for (const child of children) child.send('go');

@@ -14,7 +14,7 @@ export interface Child {
  * Runs `file` with Node: a TypeScript file through tsx, a JavaScript file (the built `dist/`) as users
  * run it, without tsx's loader in the process.
  */
-export function spawnTs(file: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Child {
+export function spawnNode(file: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Child {
   const loader = file.endsWith('.ts') ? ['--import', 'tsx'] : [];
   const child = spawn(process.execPath, [...loader, file, ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
   const lines: string[] = [];

@@ -2,7 +2,7 @@
  * `rateguard serve` as an OS process on free loopback ports, as operators run it: ready once it
  * logged "rateguard serving" and, with Redis, "redis available" (its health is NOT_SERVING until then).
  */
-import { type Child, spawnTs } from './processes.js';
+import { type Child, spawnNode } from './processes.js';
 
 export interface SidecarProcess {
   readonly child: Child;
@@ -19,7 +19,7 @@ const LOOPBACK_FREE_PORTS = ['--grpc-port', '0', '--http-port', '0', '--debug-po
 
 /** `env` is added to this process's environment (a reference deployment's variables). */
 export async function startSidecarProcess(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<SidecarProcess> {
-  const child = spawnTs('src/cli/main.ts', ['serve', ...LOOPBACK_FREE_PORTS, ...args], env);
+  const child = spawnNode('src/cli/main.ts', ['serve', ...LOOPBACK_FREE_PORTS, ...args], env);
   const logs: { level: number; msg: string }[] = [];
   child.process.stdout.on('data', (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) if (line.startsWith('{')) logs.push(JSON.parse(line) as { level: number; msg: string });
@@ -42,7 +42,7 @@ export async function startSidecarProcess(args: readonly string[], env: NodeJS.P
 
 /** `rateguard serve` expected to refuse to start: its exit code and everything it printed. */
 export async function refusedSidecarProcess(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; output: string }> {
-  const child = spawnTs('src/cli/main.ts', ['serve', ...LOOPBACK_FREE_PORTS, ...args], env);
+  const child = spawnNode('src/cli/main.ts', ['serve', ...LOOPBACK_FREE_PORTS, ...args], env);
   let output = '';
   child.process.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.process.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
