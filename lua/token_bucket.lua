@@ -13,9 +13,9 @@
 -- argv[1]        "" to read the clock with Redis TIME; an integer µs only in tests (shared vectors)
 -- then per plan: a header, the mode and the bucket count ("a2": all-or-nothing, 2 buckets; "i":
 --                independent, the reference service's charging; "r": refund, give back `cost` to
---                each bucket: Redis Cluster, when another slot denied), then two per bucket:
---                its terms "<algorithm><shadow><overdraft> <capacity> <refill> <period µs>"
---                ("t" token bucket | "f" fixed window, "s" shadow | "-", "o" overdraft | "-"), and its cost;
+--                each bucket: Redis Cluster, when another slot denied), then one per bucket:
+--                its terms and cost "<algorithm><shadow><overdraft> <capacity> <refill> <period µs> <cost>"
+--                ("t" token bucket | "f" fixed window, "s" shadow | "-", "o" overdraft | "-");
 --                or the header "=" alone: the previous plan again (same mode, keys, terms and costs)
 -- State per key: one string, three little-endian doubles: level, stamp, and the ms before which the
 -- key does not expire (its expiry as this script last set it). Setting an expiry is the dearest
@@ -25,32 +25,45 @@
 -- the error follow), then for a decided plan per bucket as sent: ok byte, level, reset µs, retry µs
 -- (doubles). Plans are decided one after another at one time, each seeing the writes of those
 -- before it; a repeated key within a plan is one bucket (the spec's "Deciding a plan", step 1).
--- Redis' cost is mostly per command and per table, so each key is read once and written once per
--- call, and a plan's buckets live in arrays reused from plan to plan.
+-- Redis' cost is mostly per command, per argument and per table, so the call's keys are read with
+-- one command and each written once, a bucket is one argument, and a plan's buckets live in arrays
+-- reused from plan to plan.
 
 -- The call's arguments and clock (µs, and ms), set by decide_call.
 local call_keys, call_argv, now, now_ms
 -- The longest an overdraft debt may take to repay (a year, µs): keeps reset, retry and PEXPIRE finite.
 local MAX_DEBT_US = 31536000000000
--- Bound by decide_call (a library being loaded has no struct or math yet).
-local pack, unpack, ceil, floor
+-- Bound by decide_call (a library being loaded has no struct or math yet, nor Lua's unpack): struct's
+-- pack and unpack, and Lua's unpack, of a table's items as arguments.
+local pack, unpack_bytes, ceil, floor, unpack_list
 -- The room an expiry is set with: as long as the TTL itself, at least 1 s, at most 1 min.
 local MIN_SLACK_MS, MAX_SLACK_MS = 1000, 60000
 
--- Bucket terms, parsed once per distinct string. As a function, kept from call to call: parsing
+-- Bucket terms and cost, parsed once per distinct string. As a function, kept from call to call: parsing
 -- was a tenth of Redis' time for a call of one plan (bench/analysis.md, "The script's fixed cost
 -- per call"). Bounded: past MAX_TERMS strings (many configs on one Redis) it starts over.
 local terms_of, terms_count, MAX_TERMS = {}, 0, 1024
 local function terms(text)
   local t = terms_of[text]
   if t == nil then
-    local algo, shadow, overdraft, cap, refill, period = string.match(text, '^(.)(.)(.) (%S+) (%S+) (%S+)$')
+    local algo, shadow, overdraft, cap, refill, period, cost = string.match(text, '^(.)(.)(.) (%S+) (%S+) (%S+) (%S+)$')
     t = { fixed = algo == 'f', shadow = shadow == 's', overdraft = overdraft == 'o',
-          cap = tonumber(cap), refill = tonumber(refill), period = tonumber(period) }
+          cap = tonumber(cap), refill = tonumber(refill), period = tonumber(period), cost = tonumber(cost) }
     if terms_count == MAX_TERMS then terms_of, terms_count = {}, 0 end
     terms_of[text], terms_count = t, terms_count + 1
   end
   return t
+end
+
+-- Plan headers ("a2": mode byte, bucket count), parsed once each.
+local header_of = {}
+local function header_parts(text)
+  local h = header_of[text]
+  if h == nil then
+    h = { string.byte(text), tonumber(string.sub(text, 2)) }
+    header_of[text] = h
+  end
+  return h[1], h[2]
 end
 
 -- Bucket states of this call, by key: level, stamp (level false: no state) and the expiry the key
@@ -70,7 +83,7 @@ local function read(key)
     if level == nil or stamp == nil then level = false end
     level_of[key], stamp_of[key], expiry_of[key] = level, stamp, 0
   elseif v then
-    level_of[key], stamp_of[key], expiry_of[key] = unpack('<ddd', v)
+    level_of[key], stamp_of[key], expiry_of[key] = unpack_bytes('<ddd', v)
   else
     level_of[key], expiry_of[key] = false, 0
   end
@@ -109,8 +122,8 @@ local ok, retry, level, stamp, charged, reply = {}, {}, {}, {}, {}, {}
 -- every entry is.
 local function load(count, k, a)
   for i = 1, count do
-    local name, t = call_keys[k + i - 1], terms(call_argv[a + 2 * i - 2])
-    local c = tonumber(call_argv[a + 2 * i - 1])
+    local name, t = call_keys[k + i - 1], terms(call_argv[a + i - 1])
+    local c = t.cost
     local f = i
     for j = 1, i - 1 do
       if first[j] == j and key[j] == name then f = j; break end
@@ -162,64 +175,70 @@ local function decide(count, all_or_nothing)
       if err then return failed(err) end
       local t, c = tm[i], cost[i]
       local l, s = level_of[name], stamp_of[name]
+      local cap, refill, period, overdraft = t.cap, t.refill, t.period, t.overdraft
+      local good, wait
       if not t.fixed then
-        if not l then l, s = t.cap, now end
+        if not l then l, s = cap, now end
         local elapsed = 0
         if now > s then elapsed = now - s end
-        local tokens = l + (elapsed * t.refill) / t.period
-        if tokens > t.cap then tokens = t.cap end
+        local tokens = l + (elapsed * refill) / period
+        if tokens > cap then tokens = cap end
         level[i], stamp[i] = tokens, now
         -- Applied when allowed, or always with overdraft (below 0 then: a debt, of at most a year).
         local left = tokens - c
-        if t.overdraft then
-          local deepest = -((t.refill * MAX_DEBT_US) / t.period)
+        if overdraft then
+          local deepest = -((refill * MAX_DEBT_US) / period)
           if left < deepest then left = deepest end
         end
         charged[i] = left
-        if c > t.cap and not t.overdraft then
-          ok[i], retry[i] = false, -1
+        if c > cap and not overdraft then
+          good, wait = false, -1
         elseif tokens >= c then
-          ok[i], retry[i] = true, 0
-        elseif t.overdraft then
+          good, wait = true, 0
+        elseif overdraft then
           -- When the debt after this charge is repaid, so a look can pass.
-          ok[i], retry[i] = false, ceil(((0 - left) * t.period) / t.refill)
+          good, wait = false, ceil(((0 - left) * period) / refill)
         else
-          ok[i], retry[i] = false, ceil(((c - tokens) * t.period) / t.refill)
+          good, wait = false, ceil(((c - tokens) * period) / refill)
         end
       else
-        local start = floor(now / t.period) * t.period
+        local start = floor(now / period) * period
         local hits = 0
         if l and s == start then hits = l end
         level[i], stamp[i], charged[i] = hits, start, hits + c
-        if c > t.cap and not t.overdraft then
-          ok[i], retry[i] = false, -1
-        elseif hits + c <= t.cap then
-          ok[i], retry[i] = true, 0
+        if c > cap and not overdraft then
+          good, wait = false, -1
+        elseif hits + c <= cap then
+          good, wait = true, 0
         else
-          ok[i], retry[i] = false, start + t.period - now
+          good, wait = false, start + period - now
         end
       end
-      if not ok[i] and not shadow[i] then all_ok = false end
+      ok[i], retry[i] = good, wait
+      if not good and not shadow[i] then all_ok = false end
     end
   end
 
-  out[#out + 1] = all_ok and '\1' or '\0'
+  local n = #out + 1
+  out[n] = all_ok and '\1' or '\0'
   for i = 1, count do
     local f = first[i]
+    local r
     if f == i then
       local t = tm[i]
+      local good = ok[i]
       -- Overdraft: always charged (a response already served must not be free), as in the spec.
       local charge
       if t.overdraft then
         charge = true
       elseif all_or_nothing then
-        charge = all_ok and ok[i]
+        charge = all_ok and good
       else
-        charge = ok[i] or t.fixed
+        charge = good or t.fixed
       end
       charge = charge and cost[i] > 0
-      local l = level[i]
-      if charge then l = charged[i] end
+      local l
+      if charge then l = charged[i] else l = level[i] end
 
       local reset, left
       if not t.fixed then
@@ -235,18 +254,42 @@ local function decide(count, all_or_nothing)
         if ttl_ms < 1 then ttl_ms = 1 end
         write(key[i], l, stamp[i], ttl_ms)
       end
-      reply[i] = pack('<Bddd', ok[i] and 1 or 0, left, reset, retry[i])
+      r = pack('<Bddd', good and 1 or 0, left, reset, retry[i])
+      reply[i] = r
     else
       -- A repeated key's entry repeats its one result.
-      reply[i] = reply[f]
+      r = reply[f]
     end
-    out[#out + 1] = reply[i]
+    out[n + i] = r
+  end
+end
+
+-- Reads every key of the call with one MGET (a command per key was most of what a call of
+-- distinct keys cost Redis beyond its Lua work: bench/analysis.md, "One read per call"). A key
+-- MGET finds no string in is absent, or holds a hash of rateguard 0.1 (or something else): when
+-- EXISTS says none of them exists, they are all absent; otherwise `read` looks at each with GET.
+-- A Redis that refuses MGET or EXISTS (an ACL of an earlier rateguard) leaves every key to `read`.
+local function prefetch(keys)
+  local values = redis.pcall('MGET', unpack_list(keys))
+  if values.err then return end
+  local missing, n = {}, 0
+  for i = 1, #keys do
+    local v, name = values[i], keys[i]
+    if v then
+      level_of[name], stamp_of[name], expiry_of[name] = unpack_bytes('<ddd', v)
+    else
+      n = n + 1
+      missing[n] = name
+    end
+  end
+  if n > 0 and redis.pcall('EXISTS', unpack_list(missing)) == 0 then
+    for i = 1, n do level_of[missing[i]], expiry_of[missing[i]] = false, 0 end
   end
 end
 
 local function decide_call(keys, argv)
   call_keys, call_argv = keys, argv
-  pack, unpack, ceil, floor = struct.pack, struct.unpack, math.ceil, math.floor
+  pack, unpack_bytes, ceil, floor, unpack_list = struct.pack, struct.unpack, math.ceil, math.floor, unpack
   if argv[1] == '' then
     local t = redis.call('TIME')
     now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -255,6 +298,7 @@ local function decide_call(keys, argv)
   end
   now_ms = floor(now / 1000)
   level_of, stamp_of, expiry_of, px_of, written, out = {}, {}, {}, {}, {}, {}
+  if #keys > 0 then prefetch(keys) end
 
   local k, a = 1, 2
   local mode, count
@@ -264,9 +308,9 @@ local function decide_call(keys, argv)
       -- The loaded plan's arrays hold until the next load: a repeat reuses them.
       a = a + 1
     else
-      mode, count = string.byte(header), tonumber(string.sub(header, 2))
+      mode, count = header_parts(header)
       load(count, k, a + 1)
-      k, a = k + count, a + 1 + 2 * count
+      k, a = k + count, a + 1 + count
     end
     if mode == 114 then -- 'r'
       refund(count)

@@ -152,10 +152,8 @@ describe('a batch of plans in one script call', () => {
       `again:${run}:b`,
       String(NOW),
       'a2',
-      't-- 5 4 1000000',
-      '1',
-      'fs- 4 4 1000000',
-      '1',
+      't-- 5 4 1000000 1',
+      'fs- 4 4 1000000 1',
       '=',
       '=',
       '=',
@@ -199,7 +197,7 @@ describe('a batch of plans in one script call', () => {
     const key = `again-refund:${run}`;
     await store.decideAt({ mode: 'all_or_nothing', buckets: [{ key, limit, cost: 4 }] }, NOW); // 1 left
     const refund = () => ({ mode: 'r' as const, buckets: [{ key, limit, cost: 1 }] });
-    expect(decideScriptArguments([refund(), refund(), refund()], NOW).slice(-3)).toEqual(['1', '=', '=']);
+    expect(decideScriptArguments([refund(), refund(), refund()], NOW).slice(-3)).toEqual(['t-- 5 4 1000000 1', '=', '=']);
     expect(await runDecideScript(store.client, [refund(), refund(), refund()], NOW)).toEqual(Buffer.from([1, 1, 1]));
     expect(await readStoredState(redis.client(), key)).toEqual({ level: 4, stamp: NOW });
   });

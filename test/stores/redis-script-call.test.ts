@@ -145,25 +145,36 @@ describe('while Redis refuses writes (min-replicas-to-write unmet)', () => {
 });
 
 describe('the ACL a rateguard user needs', () => {
-  it('decides as a function with +fcall +function|load +get +set +hmget +time, and +info +ping for the connection', async () => {
+  /** The decision ACL of docs/redis.md, less `without`. */
+  const decisionAcl = (without: readonly string[] = []) =>
+    ['resetchannels', '-@all', '+fcall', '+function|load', '+mget', '+exists', '+get', '+set', '+hmget', '+time', '+info', '+ping'].filter(
+      (rule) => !without.includes(rule),
+    );
+
+  it('decides as a function with +fcall +function|load +mget +exists +get +set +hmget +time, and +info +ping for the connection', async () => {
     const redis = await startRedis();
     cleanups.push(() => redis.stop());
-    const store = await storeAsUser(redis, 'minimal', [
-      'resetchannels',
-      '-@all',
-      '+fcall',
-      '+function|load',
-      '+get',
-      '+set',
-      '+hmget',
-      '+time',
-      '+info',
-      '+ping',
-    ]);
+    const store = await storeAsUser(redis, 'minimal', decisionAcl());
     for (let i = 0; i < 3; i++) expect((await store.decide(plan('minimal:a'))).allowed).toBe(true);
-    expect(await levelOf(redis, 'minimal:a')).toBe(7);
     await store.probe();
-    expect((await commandCallsOf(redis)).fcall).toEqual({ calls: 4, failed: 1 });
+    const calls = await commandCallsOf(redis);
+    expect(await levelOf(redis, 'minimal:a')).toBe(7);
+    expect(calls.fcall).toEqual({ calls: 4, failed: 1 });
+    // Each call read its key with one MGET; the first found none, and EXISTS said it is absent.
+    expect(calls.mget).toEqual({ calls: 3, failed: 0 });
+    expect(calls.exists).toEqual({ calls: 1, failed: 0 });
+    expect(calls.get).toBeUndefined();
+  });
+
+  it('still decides, exactly, for a user with the ACL of earlier versions (no +mget +exists): each key is read with GET', async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    const store = await storeAsUser(redis, 'earlier', decisionAcl(['+mget', '+exists']));
+    for (let i = 0; i < 3; i++) expect((await store.decide(plan('earlier:a'))).allowed).toBe(true);
+    const calls = await commandCallsOf(redis);
+    expect(await levelOf(redis, 'earlier:a')).toBe(7);
+    expect(calls.fcall).toEqual({ calls: 4, failed: 1 });
+    expect(calls.get).toEqual({ calls: 3, failed: 0 });
   });
 });
 

@@ -26,18 +26,28 @@ export interface ScriptPlan {
 /** A decided plan's decision, nothing for a refund, or the error that failed this plan alone. */
 export type ScriptOutcome = Decision | undefined | StoreError;
 
-/** A bucket's terms as the script reads them: `<algorithm><shadow><overdraft> C R P`, built once per limit. */
-const termsCache = new WeakMap<Limit, readonly [plain: string, shadow: string]>();
+/**
+ * A bucket's one argument: `<algorithm><shadow><overdraft> C R P k`. The terms are built once per
+ * limit, and whole arguments for a cost of 1 (one hit per request), the usual one.
+ */
+interface LimitArguments {
+  readonly terms: readonly [plain: string, shadow: string];
+  readonly costOne: readonly [plain: string, shadow: string];
+}
 
-function termsOf(limit: Limit, shadow: boolean): string {
-  let terms = termsCache.get(limit);
-  if (terms === undefined) {
+const argumentsCache = new WeakMap<Limit, LimitArguments>();
+
+function bucketArgument(limit: Limit, shadow: boolean, cost: number): string {
+  let cached = argumentsCache.get(limit);
+  if (cached === undefined) {
     const numbers = `${limit.overdraft ? 'o' : '-'} ${limit.capacity} ${limit.refillTokens} ${limit.periodUs}`;
     const algorithm = limit.algorithm === 'token_bucket' ? 't' : 'f';
-    terms = [`${algorithm}-${numbers}`, `${algorithm}s${numbers}`];
-    termsCache.set(limit, terms);
+    const terms = [`${algorithm}-${numbers}`, `${algorithm}s${numbers}`] as const;
+    cached = { terms, costOne: [`${terms[0]} 1`, `${terms[1]} 1`] };
+    argumentsCache.set(limit, cached);
   }
-  return terms[shadow ? 1 : 0];
+  const which = shadow ? 1 : 0;
+  return cost === 1 ? cached.costOne[which] : `${cached.terms[which]} ${cost}`;
 }
 
 /**
@@ -70,7 +80,7 @@ export function decideScriptArguments(plans: readonly ScriptPlan[], nowUs?: numb
     argv.push(`${plan.mode}${plan.buckets.length}`);
     for (const { key, limit, cost, shadow } of plan.buckets) {
       keys.push(key);
-      argv.push(termsOf(limit, shadow === true), String(cost));
+      argv.push(bucketArgument(limit, shadow === true, cost));
     }
   }
   return [keys.length, ...keys, ...argv];
