@@ -6,8 +6,9 @@
 -- function (a library that registers it: the helpers and tables below are made once, at FUNCTION
 -- LOAD) or, where functions are missing, a script that ends `return decide_call(KEYS, ARGV)`.
 -- Nothing at the top level may touch Redis' libraries (struct, math): a library being loaded has
--- none of them yet. No bucket state outlives a call: only the arrays a plan's buckets are loaded
--- into, and the parsed bucket terms (each a function of its text alone).
+-- none of them yet. No bucket state outlives a call: what does (the arrays a plan's buckets are
+-- loaded into, each position written by a load before it is read; the parsed bucket terms, each a
+-- function of its text alone) holds nothing a later call reads as state.
 --
 -- keys           every plan's bucket keys, plan after plan
 -- argv[1]        "" to read the clock with Redis TIME; an integer µs only in tests (shared vectors)
@@ -21,13 +22,16 @@
 -- key does not expire (its expiry as this script last set it). Setting an expiry is the dearest
 -- part of a write, so a write that needs no later expiry keeps the key's (SET ... KEEPTTL), and one
 -- that does sets it with room to spare (SET ... PX ttl + slack): docs/token-bucket-spec.md, step 6.
--- Returns one string, per plan: a status byte (0 denied, 1 allowed, 2 failed: a 2-byte length and
--- the error follow), then for a decided plan per bucket as sent: ok byte, level, reset µs, retry µs
--- (doubles). Plans are decided one after another at one time, each seeing the writes of those
--- before it; a repeated key within a plan is one bucket (the spec's "Deciding a plan", step 1).
--- Redis' cost is mostly per command, per argument and per table, so the call's keys are read with
--- one command and each written once, a bucket is one argument, and a plan's buckets live in arrays
--- reused from plan to plan.
+-- Returns one string: the time (a double, µs), then per plan a status byte (0 denied, 1 allowed,
+-- 2 failed: a 2-byte length and the error follow), then for a decided plan per bucket as sent: ok
+-- byte and the final level (a double; a fixed window's count). The reader works out reset and retry
+-- from them (src/engine/bucket-math.ts, bucketResult), so Redis does not. Plans are decided one after
+-- another at one time, each seeing the writes of those before it; a repeated key within a plan is
+-- one bucket (the spec's "Deciding a plan", step 1).
+-- Redis' cost is mostly per command, per argument, per table and per value packed, so the call's
+-- keys are read with one command and each written once, with its expiry worked out once, a bucket
+-- is one argument, a bucket's result two values, and a plan's buckets live in arrays reused from
+-- plan to plan.
 
 -- The call's arguments and clock (µs, and ms), set by decide_call.
 local call_keys, call_argv, now, now_ms
@@ -66,44 +70,68 @@ local function header_parts(text)
   return h[1], h[2]
 end
 
--- Bucket states of this call, by key: level, stamp (level false: no state) and the expiry the key
--- has at least (0: unknown). Read once, kept here as plans change them, written once at the end:
--- `px_of[key]` is the PX to set, or false when the key's expiry stays.
-local level_of, stamp_of, expiry_of, px_of, written
+-- Bucket states of this call, by key: { level, stamp, expiry, key, written, terms } (level false:
+-- no state; expiry: the ms the key lives at least, 0 unknown; written: true once changed; terms:
+-- the terms of its last charge, nil if none: its expiry is then kept). Read once, kept here as plans
+-- change them, written once at the end (`written`).
+local state_of, written
 
--- Reads `key` into level_of, stamp_of, expiry_of; returns the error when the key holds something else.
+local function new_state(key, level, stamp, expiry)
+  return { level, stamp, expiry, key, false, false }
+end
+
+-- The state of `key`, or nil and the error when the key holds something else.
 local function read(key)
-  if level_of[key] ~= nil then return nil end
+  local st = state_of[key]
+  if st then return st end
   local v = redis.pcall('GET', key)
   if type(v) == 'table' then
     -- A hash of rateguard 0.1 (fields l and s) is read as the same state, and replaced.
     local old = redis.pcall('HMGET', key, 'l', 's')
-    if old.err then return old.err end
+    if old.err then return nil, old.err end
     local level, stamp = tonumber(old[1]), tonumber(old[2])
-    if level == nil or stamp == nil then level = false end
-    level_of[key], stamp_of[key], expiry_of[key] = level, stamp, 0
+    if level == nil or stamp == nil then level, stamp = false, 0 end
+    st = new_state(key, level, stamp, 0)
   elseif v then
-    level_of[key], stamp_of[key], expiry_of[key] = unpack_bytes('<ddd', v)
+    local level, stamp, expiry = unpack_bytes('<ddd', v)
+    st = new_state(key, level, stamp, expiry)
   else
-    level_of[key], expiry_of[key] = false, 0
+    st = new_state(key, false, 0, 0)
   end
-  return nil
+  state_of[key] = st
+  return st
 end
 
--- A new state for `key` that must live `ttl_ms` more (nil: a refund, whose state needs no longer).
-local function write(key, level, stamp, ttl_ms)
-  if px_of[key] == nil then
-    written[#written + 1] = key
-    px_of[key] = false
+-- A new state in `st`; `charged`: the terms it was charged by (nil: a refund, whose state needs
+-- no longer expiry).
+local function write(st, level, stamp, charged)
+  if not st[5] then
+    written[#written + 1] = st
+    st[5] = true
   end
-  level_of[key], stamp_of[key] = level, stamp
-  if ttl_ms and expiry_of[key] < now_ms + ttl_ms then
-    local slack = ttl_ms
-    if slack < MIN_SLACK_MS then slack = MIN_SLACK_MS elseif slack > MAX_SLACK_MS then slack = MAX_SLACK_MS end
-    px_of[key] = ttl_ms + slack
-    -- Redis counts PX from its own ms clock, which may be up to 1 ms behind TIME's reading.
-    expiry_of[key] = now_ms + ttl_ms + slack - 1
+  st[1], st[2] = level, stamp
+  if charged then st[6] = charged end
+end
+
+-- The PX to set for a written state, or nil to keep the key's expiry (spec, step 6): its reset from
+-- the last state, which the charges of one call only lower, so that expiry covers each of them.
+local function px_of(st)
+  local t = st[6]
+  if not t then return nil end
+  local reset
+  if t.fixed then
+    reset = st[2] + t.period - now
+  else
+    reset = ceil(((t.cap - st[1]) * t.period) / t.refill)
   end
+  local ttl_ms = ceil(reset / 1000)
+  if ttl_ms < 1 then ttl_ms = 1 end
+  if st[3] >= now_ms + ttl_ms then return nil end
+  local slack = ttl_ms
+  if slack < MIN_SLACK_MS then slack = MIN_SLACK_MS elseif slack > MAX_SLACK_MS then slack = MAX_SLACK_MS end
+  -- Redis counts PX from its own ms clock, which may be up to 1 ms behind TIME's reading.
+  st[3] = now_ms + ttl_ms + slack - 1
+  return ttl_ms + slack
 end
 
 -- The reply's pieces.
@@ -112,10 +140,11 @@ local function failed(message)
   out[#out + 1] = pack('<BI2', 2, #message) .. message
 end
 
--- One plan's buckets, by position; `first[i]` is where bucket i's key first appears in the plan.
--- Every plan writes the positions it reads, so these are made once and reused, call after call.
-local key, tm, cost, shadow, first = {}, {}, {}, {}, {}
-local ok, retry, level, stamp, charged, reply = {}, {}, {}, {}, {}, {}
+-- One plan's buckets, by position; `first[i]` is where bucket i's key first appears in the plan,
+-- `cur[i]` its state once read (so a repeated plan, `=`, finds it at once). Every plan's load
+-- writes the positions it reads, so these are made once and reused, call after call.
+local key, tm, cost, shadow, first, cur = {}, {}, {}, {}, {}, {}
+local ok, level, stamp, charged, reply = {}, {}, {}, {}, {}
 
 -- Loads the plan of `count` buckets at call_keys[k], call_argv[a]: a repeated key (spec, "Deciding a plan",
 -- step 1) is one bucket at its first position, its cost the sum in plan order, shadow only if
@@ -128,7 +157,7 @@ local function load(count, k, a)
     for j = 1, i - 1 do
       if first[j] == j and key[j] == name then f = j; break end
     end
-    key[i], tm[i], first[i] = name, t, f
+    key[i], tm[i], first[i], cur[i] = name, t, f, false
     if f == i then
       cost[i], shadow[i] = c, t.shadow
     else
@@ -143,23 +172,24 @@ end
 local function refund(count)
   for i = 1, count do
     if first[i] == i then
-      local err = read(key[i])
+      local st, err = read(key[i])
       if err then return failed(err) end
+      cur[i] = st
     end
   end
   for i = 1, count do
-    local name, t = key[i], tm[i]
-    local l = level_of[name]
-    if first[i] == i and l then
-      local s = stamp_of[name]
+    local st, t = cur[i], tm[i]
+    local l = st and st[1]
+    if l then
+      local s = st[2]
       if not t.fixed then
         l = l + cost[i]
         if l > t.cap then l = t.cap end
-        write(name, l, s, nil)
+        write(st, l, s, nil)
       elseif s == floor(now / t.period) * t.period then
         l = l - cost[i]
         if l < 0 then l = 0 end
-        write(name, l, s, nil)
+        write(st, l, s, nil)
       end
     end
   end
@@ -170,14 +200,19 @@ local function decide(count, all_or_nothing)
   local all_ok = true
   for i = 1, count do
     if first[i] == i then
-      local name = key[i]
-      local err = read(name)
-      if err then return failed(err) end
+      local st = cur[i]
+      if not st then
+        local err
+        st, err = read(key[i])
+        if err then return failed(err) end
+        cur[i] = st
+      end
       local t, c = tm[i], cost[i]
-      local l, s = level_of[name], stamp_of[name]
-      local cap, refill, period, overdraft = t.cap, t.refill, t.period, t.overdraft
-      local good, wait
+      local l, s = st[1], st[2]
+      local cap, period, overdraft = t.cap, t.period, t.overdraft
+      local good
       if not t.fixed then
+        local refill = t.refill
         if not l then l, s = cap, now end
         local elapsed = 0
         if now > s then elapsed = now - s end
@@ -191,30 +226,15 @@ local function decide(count, all_or_nothing)
           if left < deepest then left = deepest end
         end
         charged[i] = left
-        if c > cap and not overdraft then
-          good, wait = false, -1
-        elseif tokens >= c then
-          good, wait = true, 0
-        elseif overdraft then
-          -- When the debt after this charge is repaid, so a look can pass.
-          good, wait = false, ceil(((0 - left) * period) / refill)
-        else
-          good, wait = false, ceil(((c - tokens) * period) / refill)
-        end
+        good = tokens >= c and (overdraft or c <= cap)
       else
         local start = floor(now / period) * period
         local hits = 0
         if l and s == start then hits = l end
         level[i], stamp[i], charged[i] = hits, start, hits + c
-        if c > cap and not overdraft then
-          good, wait = false, -1
-        elseif hits + c <= cap then
-          good, wait = true, 0
-        else
-          good, wait = false, start + period - now
-        end
+        good = hits + c <= cap
       end
-      ok[i], retry[i] = good, wait
+      ok[i] = good
       if not good and not shadow[i] then all_ok = false end
     end
   end
@@ -236,25 +256,14 @@ local function decide(count, all_or_nothing)
       else
         charge = good or t.fixed
       end
-      charge = charge and cost[i] > 0
       local l
-      if charge then l = charged[i] else l = level[i] end
-
-      local reset, left
-      if not t.fixed then
-        reset = ceil(((t.cap - l) * t.period) / t.refill)
-        left = l
+      if charge and cost[i] > 0 then
+        l = charged[i]
+        write(cur[i], l, stamp[i], t)
       else
-        reset = stamp[i] + t.period - now
-        left = t.cap - l
-        if left < 0 then left = 0 end
+        l = level[i]
       end
-      if charge then
-        local ttl_ms = ceil(reset / 1000)
-        if ttl_ms < 1 then ttl_ms = 1 end
-        write(key[i], l, stamp[i], ttl_ms)
-      end
-      r = pack('<Bddd', good and 1 or 0, left, reset, retry[i])
+      r = pack('<Bd', good and 1 or 0, l)
       reply[i] = r
     else
       -- A repeated key's entry repeats its one result.
@@ -276,14 +285,15 @@ local function prefetch(keys)
   for i = 1, #keys do
     local v, name = values[i], keys[i]
     if v then
-      level_of[name], stamp_of[name], expiry_of[name] = unpack_bytes('<ddd', v)
+      local level, stamp, expiry = unpack_bytes('<ddd', v)
+      state_of[name] = new_state(name, level, stamp, expiry)
     else
       n = n + 1
       missing[n] = name
     end
   end
   if n > 0 and redis.pcall('EXISTS', unpack_list(missing)) == 0 then
-    for i = 1, n do level_of[missing[i]], expiry_of[missing[i]] = false, 0 end
+    for i = 1, n do state_of[missing[i]] = new_state(missing[i], false, 0, 0) end
   end
 end
 
@@ -297,7 +307,8 @@ local function decide_call(keys, argv)
     now = tonumber(argv[1])
   end
   now_ms = floor(now / 1000)
-  level_of, stamp_of, expiry_of, px_of, written, out = {}, {}, {}, {}, {}, {}
+  state_of, written = {}, {}
+  out = { pack('<d', now) }
   if #keys > 0 then prefetch(keys) end
 
   local k, a = 1, 2
@@ -319,12 +330,13 @@ local function decide_call(keys, argv)
     end
   end
 
-  for _, name in ipairs(written) do
-    local state, px = pack('<ddd', level_of[name], stamp_of[name], expiry_of[name]), px_of[name]
+  for _, st in ipairs(written) do
+    local px = px_of(st)
+    local state = pack('<ddd', st[1], st[2], st[3])
     if px then
-      redis.call('SET', name, state, 'PX', px)
+      redis.call('SET', st[4], state, 'PX', px)
     else
-      redis.call('SET', name, state, 'KEEPTTL')
+      redis.call('SET', st[4], state, 'KEEPTTL')
     end
   end
   return table.concat(out)

@@ -26,8 +26,6 @@ export interface BucketWrite {
 
 interface Evaluation {
   readonly ok: boolean;
-  readonly reason: DenyReason | undefined;
-  readonly retryUs: number;
   /** The state now, without this request's charge. */
   readonly current: BucketState;
   /** The state after this request's charge. */
@@ -70,18 +68,11 @@ function evaluateTokenBucket(stored: BucketState | undefined, limit: Limit, cost
     if (left < deepest) left = deepest;
   }
   const charged = { level: left, stamp: nowUs };
-  if (exceedsForGood(limit, cost)) {
-    return { ok: false, reason: 'cost_exceeds_capacity', retryUs: -1, current, charged };
-  }
-  if (tokens >= cost) {
-    return { ok: true, reason: undefined, retryUs: 0, current, charged };
-  }
-  // Overdraft: when the debt after this charge is repaid, so a look can pass.
-  const retryUs = limit.overdraft ? Math.ceil(((0 - left) * periodUs) / refillTokens) : Math.ceil(((cost - tokens) * periodUs) / refillTokens);
-  return { ok: false, reason: 'insufficient_tokens', retryUs, current, charged };
+  return { ok: tokens >= cost && !exceedsForGood(limit, cost), current, charged };
 }
 
-function windowStart(nowUs: number, periodUs: number): number {
+/** The start of the fixed window that holds `nowUs`: where a fixed window's state is stamped. */
+export function windowStart(nowUs: number, periodUs: number): number {
   return Math.floor(nowUs / periodUs) * periodUs;
 }
 
@@ -90,13 +81,8 @@ function evaluateFixedWindow(stored: BucketState | undefined, limit: Limit, cost
   const count = stored === undefined || stored.stamp !== start ? 0 : stored.level;
   const current = { level: count, stamp: start };
   const charged = { level: count + cost, stamp: start };
-  if (exceedsForGood(limit, cost)) {
-    return { ok: false, reason: 'cost_exceeds_capacity', retryUs: -1, current, charged };
-  }
-  if (count + cost <= limit.capacity) {
-    return { ok: true, reason: undefined, retryUs: 0, current, charged };
-  }
-  return { ok: false, reason: 'insufficient_tokens', retryUs: start + limit.periodUs - nowUs, current, charged };
+  // A count is never below 0, so a cost above the capacity never fits.
+  return { ok: count + cost <= limit.capacity, current, charged };
 }
 
 function evaluate(stored: BucketState | undefined, limit: Limit, cost: number, nowUs: number): Evaluation {
@@ -114,6 +100,37 @@ function resetUs(state: BucketState, limit: Limit, nowUs: number): number {
 function tokensLeft(state: BucketState, limit: Limit): number {
   if (limit.algorithm === 'token_bucket') return state.level;
   return Math.max(0, limit.capacity - state.level);
+}
+
+/**
+ * µs until a denied bucket could allow `cost`, from its final state (spec, "Deciding one bucket"):
+ * −1 when never; an overdraft bucket's when its debt is repaid, so a look can pass.
+ */
+function retryUs(state: BucketState, limit: Limit, cost: number, nowUs: number): number {
+  if (exceedsForGood(limit, cost)) return -1;
+  if (limit.algorithm === 'fixed_window') return state.stamp + limit.periodUs - nowUs;
+  const { periodUs, refillTokens } = limit;
+  return limit.overdraft ? Math.ceil(((0 - state.level) * periodUs) / refillTokens) : Math.ceil(((cost - state.level) * periodUs) / refillTokens);
+}
+
+/**
+ * What a bucket reports (spec, "Deciding a plan", step 5) from its verdict and its final state,
+ * charged or not: for a token bucket its tokens, for a fixed window its count and window start.
+ * The TypeScript math and the reader of the Lua script's reply both report through this.
+ */
+export function bucketResult(limit: Limit, cost: number, allowed: boolean, state: BucketState, nowUs: number): BucketResult {
+  const level = tokensLeft(state, limit);
+  let reason: DenyReason | undefined;
+  if (!allowed) reason = exceedsForGood(limit, cost) ? 'cost_exceeds_capacity' : 'insufficient_tokens';
+  return {
+    allowed,
+    reason,
+    limit: limit.capacity,
+    remaining: wholeTokens(level),
+    level,
+    resetUs: resetUs(state, limit, nowUs),
+    retryUs: allowed ? 0 : retryUs(state, limit, cost, nowUs),
+  };
 }
 
 /**
@@ -182,18 +199,9 @@ export function decidePlan(plan: Plan, stored: readonly (BucketState | undefined
     const { first, limit, cost } = merged[m]!;
     const charge = cost > 0 && isCharged(plan, e.ok, allOk, limit);
     const state = charge ? e.charged : e.current;
-    const reset = resetUs(state, limit, nowUs);
-    if (charge) writes.push({ index: first, state, ttlUs: reset > 0 ? reset : 1 });
-    const level = tokensLeft(state, limit);
-    return {
-      allowed: e.ok,
-      reason: e.reason,
-      limit: limit.capacity,
-      remaining: wholeTokens(level),
-      level,
-      resetUs: reset,
-      retryUs: e.retryUs,
-    };
+    const result = bucketResult(limit, cost, e.ok, state, nowUs);
+    if (charge) writes.push({ index: first, state, ttlUs: result.resetUs > 0 ? result.resetUs : 1 });
+    return result;
   });
   return { decision: { allowed: allOk, buckets: mergedIndexOf.map((m) => results[m]!) }, writes };
 }

@@ -10,13 +10,13 @@ import { fixedWindow, tokenBucket } from '../../src/engine/limit.js';
 import type { ChargeMode, Decision, Plan } from '../../src/engine/plan.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
 import { MAX_KEYS, MAX_PLANS } from '../../src/stores/redis/decide-batch.js';
-import { decideScriptArguments, runDecideScript } from '../../src/stores/redis/decide-script.js';
+import { decideScriptArguments, runDecideScript, type ScriptPlan } from '../../src/stores/redis/decide-script.js';
 import { RedisStore } from '../../src/stores/redis/redis-store.js';
 import { StoreError } from '../../src/stores/store.js';
 import { type RedisProcess, startRedis } from '../support/redis-server.js';
 import { startRedisStore } from '../support/redis-store.js';
 import { scriptCalls as scriptCallsIn } from '../support/script-calls.js';
-import { readStoredState } from '../support/stored-state.js';
+import { readStoredExpiry, readStoredState, replyOf } from '../support/stored-state.js';
 
 const NOW = 1_700_000_000_000_000;
 const LIMITS = [
@@ -198,8 +198,29 @@ describe('a batch of plans in one script call', () => {
     await store.decideAt({ mode: 'all_or_nothing', buckets: [{ key, limit, cost: 4 }] }, NOW); // 1 left
     const refund = () => ({ mode: 'r' as const, buckets: [{ key, limit, cost: 1 }] });
     expect(decideScriptArguments([refund(), refund(), refund()], NOW).slice(-3)).toEqual(['t-- 5 4 1000000 1', '=', '=']);
-    expect(await runDecideScript(store.client, [refund(), refund(), refund()], NOW)).toEqual(Buffer.from([1, 1, 1]));
+    expect(await runDecideScript(store.client, [refund(), refund(), refund()], NOW)).toEqual(replyOf(NOW, [1, 1, 1]));
     expect(await readStoredState(redis.client(), key)).toEqual({ level: 4, stamp: NOW });
+  });
+
+  it("sets a key's expiry once per call, from its last state: after two charges, and after a charge and a refund", async () => {
+    run += 1;
+    const probe = redis.client();
+    const limit = tokenBucket({ capacity: 100, refillTokens: 1, periodUs: 1_000_000 }); // a token back per second
+    const charge = (key: string, cost: number): ScriptPlan => ({ mode: 'a', buckets: [{ key, limit, cost }] });
+    const nowMs = Math.floor(NOW / 1000);
+    // 100 − 10 − 20 = 70: full again in 30 s, so PX 30 s + 30 s of slack (spec, step 6); the first charge alone needs 10 s.
+    const charged = `expiry-charged:${run}`;
+    await runDecideScript(store.client, [charge(charged, 10), charge(charged, 20)], NOW);
+    expect(await readStoredExpiry(probe, charged)).toBe(nowMs + 60_000 - 1);
+    expect(await probe.pttl(charged)).toBeGreaterThan(59_000);
+    // 100 − 30 + 20 = 90: full in 10 s, so PX 20 s, not the 60 s the charge alone would set.
+    const refunded = `expiry-refunded:${run}`;
+    await runDecideScript(store.client, [charge(refunded, 30), { mode: 'r', buckets: [{ key: refunded, limit, cost: 20 }] }], NOW);
+    expect(await readStoredState(probe, refunded)).toEqual({ level: 90, stamp: NOW });
+    expect(await readStoredExpiry(probe, refunded)).toBe(nowMs + 20_000 - 1);
+    const pttl = await probe.pttl(refunded);
+    expect(pttl).toBeLessThanOrEqual(20_000);
+    expect(pttl).toBeGreaterThan(19_000);
   });
 
   it('reads a bucket stored by an earlier rateguard (a hash of l and s) as its state, and stores it anew', async () => {

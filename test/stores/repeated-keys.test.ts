@@ -15,7 +15,7 @@ import { RedisStore } from '../../src/stores/redis/redis-store.js';
 import type { BucketStore } from '../../src/stores/store.js';
 import { type RedisProcess, startRedis } from '../support/redis-server.js';
 import { expectedResult, NOW, REFUND_VECTORS, REPEATED_KEY_VECTORS, type VectorBucket, vectorKeys, vectorPlan } from '../engine/vectors.js';
-import { readStoredState, writeStoredState } from '../support/stored-state.js';
+import { readStoredState, replyOf, writeStoredState } from '../support/stored-state.js';
 
 let redis: RedisProcess;
 let redisStore: RedisStore;
@@ -108,8 +108,8 @@ describe('the Lua script on the repeated-key refund vectors (mode r)', () => {
       const keys = vectorKeys(vector.buckets, prefix);
       await seed(vector.buckets, keys);
       const buckets = vector.buckets.map((b, i) => ({ key: keys[i]!, limit: b.limit, cost: b.cost }));
-      // The reply: one status byte, 1 (a refund answers nothing else).
-      expect(await runDecideScript(redisStore.client, [{ mode: 'r', buckets }], NOW)).toEqual(Buffer.from([1]));
+      // The reply: the time, then one status byte, 1 (a refund answers nothing else).
+      expect(await runDecideScript(redisStore.client, [{ mode: 'r', buckets }], NOW)).toEqual(replyOf(NOW, [1]));
       for (const [name, state] of Object.entries(vector.after)) expect(await storedState(`${prefix}${name}`)).toEqual(state);
     });
   });

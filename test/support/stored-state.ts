@@ -1,7 +1,7 @@
 /**
  * A bucket's state as lua/token_bucket.lua stores it (docs/token-bucket-spec.md, "Stored state"):
  * one string of three little-endian doubles, level, stamp and the ms before which the key does not
- * expire. For tests that seed or read Redis.
+ * expire. For tests that seed or read Redis, or read its replies.
  */
 import type { Redis } from 'ioredis';
 import type { BucketState } from '../../src/engine/bucket-math.js';
@@ -26,4 +26,11 @@ export async function readStoredState(redis: Redis, key: string): Promise<Bucket
 export async function readStoredExpiry(redis: Redis, key: string): Promise<number | undefined> {
   const value = await redis.getBuffer(key);
   return value === null ? undefined : value.readDoubleLE(16);
+}
+
+/** The script's reply for plans with no bucket results (refunds): its time, then each plan's status byte. */
+export function replyOf(nowUs: number, statuses: readonly number[]): Buffer {
+  const time = Buffer.alloc(8);
+  time.writeDoubleLE(nowUs, 0);
+  return Buffer.concat([time, Buffer.from(statuses)]);
 }

@@ -3,7 +3,7 @@
  * One call decides a batch of plans (decide-batch.ts); how the call reaches Redis is
  * script-call.ts. The reply is one binary string, read here.
  */
-import { costOfKey, exceedsForGood, wholeTokens } from '../../engine/bucket-math.js';
+import { bucketResult, costOfKey, windowStart } from '../../engine/bucket-math.js';
 import type { Limit } from '../../engine/limit.js';
 import type { BucketRequest, BucketResult, Decision, Plan } from '../../engine/plan.js';
 import { StoreError } from '../store.js';
@@ -95,8 +95,10 @@ export function runDecideScript(client: RedisClient, plans: readonly ScriptPlan[
   return callDecideScript(client, decideScriptArguments(plans, nowUs), { readOnly, onSend });
 }
 
-/** Bytes per bucket result in the reply: ok (1), level, reset µs, retry µs (little-endian doubles). */
-const RESULT_BYTES = 25;
+/** Bytes of the reply's time (µs, a little-endian double), before its plans. */
+const TIME_BYTES = 8;
+/** Bytes per bucket result in the reply: ok (1), then its final level (a little-endian double). */
+const RESULT_BYTES = 9;
 
 function malformed(reply: Buffer): never {
   throw new TypeError(`unexpected reply from the decide script: ${reply.length} bytes, ${reply.subarray(0, 64).toString('hex')}`);
@@ -104,12 +106,15 @@ function malformed(reply: Buffer): never {
 
 /**
  * Turns the script's reply into one outcome per plan, in order; throws on a reply of the wrong
- * shape. A denial's reason is about the cost of its key, summed over the plan: a repeated key is
- * decided as one.
+ * shape. Each bucket's result is worked out from its verdict and final level at the script's time,
+ * by the same code as MemoryStore's (bucketResult). A repeated key is decided as one, so a result
+ * is about the cost of its key summed over the plan.
  */
 export function parseDecideReply(plans: readonly ScriptPlan[], reply: Buffer): ScriptOutcome[] {
   if (!Buffer.isBuffer(reply)) throw new TypeError(`unexpected reply from the decide script: ${JSON.stringify(reply)}`);
-  let at = 0;
+  if (reply.length < TIME_BYTES) malformed(reply);
+  const nowUs = reply.readDoubleLE(0);
+  let at = TIME_BYTES;
   const outcomes = plans.map((plan): ScriptOutcome => {
     if (at >= reply.length) malformed(reply);
     const status = reply[at++]!;
@@ -121,24 +126,14 @@ export function parseDecideReply(plans: readonly ScriptPlan[], reply: Buffer): S
     }
     if (plan.mode === 'r') return undefined;
     if (at + plan.buckets.length * RESULT_BYTES > reply.length) malformed(reply);
-    const buckets = plan.buckets.map(({ key, limit }): BucketResult => {
+    const buckets = plan.buckets.map(({ key, limit, cost }): BucketResult => {
       const allowed = reply[at] === 1;
       const level = reply.readDoubleLE(at + 1);
-      const result = {
-        allowed,
-        reason: allowed
-          ? undefined
-          : exceedsForGood(limit, costOfKey(plan.buckets, key))
-            ? ('cost_exceeds_capacity' as const)
-            : ('insufficient_tokens' as const),
-        limit: limit.capacity,
-        remaining: wholeTokens(level),
-        level,
-        resetUs: reply.readDoubleLE(at + 9),
-        retryUs: reply.readDoubleLE(at + 17),
-      };
+      // A fixed window's state is stamped with its window's start, a token bucket's with the time.
+      const stamp = limit.algorithm === 'fixed_window' ? windowStart(nowUs, limit.periodUs) : nowUs;
       at += RESULT_BYTES;
-      return result;
+      // Only a denial depends on the cost (its reason and retry): the key's, summed over the plan.
+      return bucketResult(limit, allowed ? cost : costOfKey(plan.buckets, key), allowed, { level, stamp }, nowUs);
     });
     return { allowed: status === 1, buckets };
   });
