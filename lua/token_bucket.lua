@@ -179,7 +179,7 @@ local function refund(count)
   end
   for i = 1, count do
     local st, t = cur[i], tm[i]
-    local l = st and st[1]
+    local l = first[i] == i and st[1]
     if l then
       local s = st[2]
       if not t.fixed then

@@ -71,8 +71,7 @@ function evaluateTokenBucket(stored: BucketState | undefined, limit: Limit, cost
   return { ok: tokens >= cost && !exceedsForGood(limit, cost), current, charged };
 }
 
-/** The start of the fixed window that holds `nowUs`: where a fixed window's state is stamped. */
-export function windowStart(nowUs: number, periodUs: number): number {
+function windowStart(nowUs: number, periodUs: number): number {
   return Math.floor(nowUs / periodUs) * periodUs;
 }
 
@@ -89,47 +88,51 @@ function evaluate(stored: BucketState | undefined, limit: Limit, cost: number, n
   return limit.algorithm === 'token_bucket' ? evaluateTokenBucket(stored, limit, cost, nowUs) : evaluateFixedWindow(stored, limit, cost, nowUs);
 }
 
-/** µs until the state is as good as absent: a full bucket, or the end of the window. */
-function resetUs(state: BucketState, limit: Limit, nowUs: number): number {
+/**
+ * µs until the bucket is as good as absent: full again, or its window over. `level` is its final
+ * level (a fixed window's count); a fixed window's is the one that holds `nowUs`.
+ */
+function resetUs(level: number, limit: Limit, nowUs: number): number {
   if (limit.algorithm === 'token_bucket') {
-    return Math.ceil(((limit.capacity - state.level) * limit.periodUs) / limit.refillTokens);
+    return Math.ceil(((limit.capacity - level) * limit.periodUs) / limit.refillTokens);
   }
-  return state.stamp + limit.periodUs - nowUs;
+  return windowStart(nowUs, limit.periodUs) + limit.periodUs - nowUs;
 }
 
-function tokensLeft(state: BucketState, limit: Limit): number {
-  if (limit.algorithm === 'token_bucket') return state.level;
-  return Math.max(0, limit.capacity - state.level);
+function tokensLeft(level: number, limit: Limit): number {
+  if (limit.algorithm === 'token_bucket') return level;
+  return Math.max(0, limit.capacity - level);
 }
 
 /**
- * µs until a denied bucket could allow `cost`, from its final state (spec, "Deciding one bucket"):
- * −1 when never; an overdraft bucket's when its debt is repaid, so a look can pass.
+ * µs until a denied bucket could allow `cost`, from its final level (spec, "Deciding one bucket"):
+ * −1 when never; a fixed window's when it is over; an overdraft bucket's when its debt is repaid,
+ * so a look can pass.
  */
-function retryUs(state: BucketState, limit: Limit, cost: number, nowUs: number): number {
+function retryUs(level: number, limit: Limit, cost: number, nowUs: number): number {
   if (exceedsForGood(limit, cost)) return -1;
-  if (limit.algorithm === 'fixed_window') return state.stamp + limit.periodUs - nowUs;
+  if (limit.algorithm === 'fixed_window') return resetUs(level, limit, nowUs);
   const { periodUs, refillTokens } = limit;
-  return limit.overdraft ? Math.ceil(((0 - state.level) * periodUs) / refillTokens) : Math.ceil(((cost - state.level) * periodUs) / refillTokens);
+  return limit.overdraft ? Math.ceil(((0 - level) * periodUs) / refillTokens) : Math.ceil(((cost - level) * periodUs) / refillTokens);
 }
 
 /**
- * What a bucket reports (spec, "Deciding a plan", step 5) from its verdict and its final state,
- * charged or not: for a token bucket its tokens, for a fixed window its count and window start.
- * The TypeScript math and the reader of the Lua script's reply both report through this.
+ * What a bucket reports (spec, "Deciding a plan", step 5) from its verdict and its final level,
+ * charged or not: a token bucket's tokens, a fixed window's count. The TypeScript math and the
+ * reader of the Lua script's reply both report through this.
  */
-export function bucketResult(limit: Limit, cost: number, allowed: boolean, state: BucketState, nowUs: number): BucketResult {
-  const level = tokensLeft(state, limit);
+export function bucketResult(limit: Limit, cost: number, allowed: boolean, level: number, nowUs: number): BucketResult {
+  const left = tokensLeft(level, limit);
   let reason: DenyReason | undefined;
   if (!allowed) reason = exceedsForGood(limit, cost) ? 'cost_exceeds_capacity' : 'insufficient_tokens';
   return {
     allowed,
     reason,
     limit: limit.capacity,
-    remaining: wholeTokens(level),
-    level,
-    resetUs: resetUs(state, limit, nowUs),
-    retryUs: allowed ? 0 : retryUs(state, limit, cost, nowUs),
+    remaining: wholeTokens(left),
+    level: left,
+    resetUs: resetUs(level, limit, nowUs),
+    retryUs: allowed ? 0 : retryUs(level, limit, cost, nowUs),
   };
 }
 
@@ -199,7 +202,7 @@ export function decidePlan(plan: Plan, stored: readonly (BucketState | undefined
     const { first, limit, cost } = merged[m]!;
     const charge = cost > 0 && isCharged(plan, e.ok, allOk, limit);
     const state = charge ? e.charged : e.current;
-    const result = bucketResult(limit, cost, e.ok, state, nowUs);
+    const result = bucketResult(limit, cost, e.ok, state.level, nowUs);
     if (charge) writes.push({ index: first, state, ttlUs: result.resetUs > 0 ? result.resetUs : 1 });
     return result;
   });

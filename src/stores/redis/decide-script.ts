@@ -3,7 +3,7 @@
  * One call decides a batch of plans (decide-batch.ts); how the call reaches Redis is
  * script-call.ts. The reply is one binary string, read here.
  */
-import { bucketResult, costOfKey, windowStart } from '../../engine/bucket-math.js';
+import { bucketResult, costOfKey } from '../../engine/bucket-math.js';
 import type { Limit } from '../../engine/limit.js';
 import type { BucketRequest, BucketResult, Decision, Plan } from '../../engine/plan.js';
 import { StoreError } from '../store.js';
@@ -129,11 +129,9 @@ export function parseDecideReply(plans: readonly ScriptPlan[], reply: Buffer): S
     const buckets = plan.buckets.map(({ key, limit, cost }): BucketResult => {
       const allowed = reply[at] === 1;
       const level = reply.readDoubleLE(at + 1);
-      // A fixed window's state is stamped with its window's start, a token bucket's with the time.
-      const stamp = limit.algorithm === 'fixed_window' ? windowStart(nowUs, limit.periodUs) : nowUs;
       at += RESULT_BYTES;
       // Only a denial depends on the cost (its reason and retry): the key's, summed over the plan.
-      return bucketResult(limit, allowed ? cost : costOfKey(plan.buckets, key), allowed, { level, stamp }, nowUs);
+      return bucketResult(limit, allowed ? cost : costOfKey(plan.buckets, key), allowed, level, nowUs);
     });
     return { allowed: status === 1, buckets };
   });
